@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Deps } from './context';
+import { authenticateKey, requireAdmin } from './http/auth';
+import { installErrorHandler } from './http/errors';
+import { registerOpenApi } from './http/openapi';
+import { registerPublicRoutes, registerV1Routes } from './http/routes';
+import { healthRoutes } from './modules/health/health.routes';
+
+/** Default body limit; routes that take more (CSV import) or less (webhooks: 1 MiB) set their own. */
+export const BODY_LIMIT = 8 * 1024 * 1024;
+
+/** Builds the Fastify app; never listens (server.ts and the tests decide that). */
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.log;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // 1. Zod compiles both validation and serialisation, so the OpenAPI document and the checks agree.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // 2. One error handler: the DESIGN.md §5 error shape, no stack traces to clients.
+  installErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // 3. Auth before body parsing, so a bad key is a 401 even for a malformed body.
+  app.addHook('onRequest', async (request) => {
+    const mode = request.routeOptions.config.auth ?? (request.url.startsWith('/v1/') ? 'key' : 'public');
+    if (mode === 'admin') requireAdmin(request, deps.config.ADMIN_TOKEN);
+    else if (mode === 'key') await authenticateKey(deps.db, request);
+  });
+  // 4. Docs first, so every route registered after it appears in the OpenAPI document.
+  await registerOpenApi(app, deps.config.PUBLIC_URL);
+  await app.register(healthRoutes(deps));
+  await registerV1Routes(app, deps);
+  await registerPublicRoutes(app, deps);
+  return app;
+}

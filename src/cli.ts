@@ -1,0 +1,57 @@
+import { loadConfig } from './config';
+import { createDeps, type Deps } from './context';
+import { ensureDatabase, runMigrations } from './db/migrate';
+import { createLogger } from './logger';
+import { createWorkspace } from './modules/workspaces/workspaces.service';
+
+type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+/** CLI commands; each prints JSON so scripts can read it. */
+export const commands: Record<string, Command> = {
+  migrate: {
+    usage: 'migrate',
+    async run() {
+      // Migrations already ran in main(); nothing more to do.
+      print({ migrated: true });
+    },
+  },
+  'workspace:create': {
+    usage: 'workspace:create <name> [timezone]',
+    async run(deps, [name, timezone]) {
+      if (!name) throw new UsageError('workspace:create needs a name');
+      print(await createWorkspace(deps, { name, timezone }));
+    },
+  },
+};
+
+class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write(
+      `usage: npm run cli -- <command>\n${Object.values(commands)
+        .map((c) => `  ${c.usage}`)
+        .join('\n')}\n`,
+    );
+    process.exit(name ? 2 : 0);
+  }
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  await ensureDatabase(config.DATABASE_URL);
+  const deps = createDeps(config, log, { poolSize: 4 });
+  try {
+    await runMigrations(deps.db, deps.pool);
+    await command.run(deps, args);
+  } finally {
+    await deps.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

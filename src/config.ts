@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every environment variable the engine reads (DESIGN.md §6). */
+export const Config = z.object({
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/outreach'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 32 bytes as 64 hex chars or base64. Without it a development key is derived and a warning logged. */
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64')
+    .optional(),
+  PUBLIC_URL: z.url().default('http://localhost:3000'),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  LINKEDIN_BASE_URL: z.url().default('https://www.linkedin.com'),
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** Prefix of every BullMQ key, so several engines (or test runs) can share one Redis. */
+  QUEUE_PREFIX: z.string().min(1).default('outreach'),
+  /** Seconds that running jobs get to finish after SIGTERM/SIGINT. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(25),
+  /** Requests per minute per API key. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+});
+export type Config = z.infer<typeof Config>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; the error names the first failing variable in one line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Config.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const name = issue?.path.join('.') ?? 'environment';
+  throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid'}`);
+}
+
+export function decodeKey(value: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  const b = Buffer.from(value, 'base64');
+  return b.length === 32 ? b : null;
+}

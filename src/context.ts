@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createDatabase, type Db } from './db/client';
+import type pg from 'pg';
+import { createSecrets, type Secrets } from './lib/crypto';
+import { createRedis } from './queue/connection';
+import { createQueues, type Queues } from './queue/queues';
+
+/** What services and workers need from the outside world, passed explicitly (no DI framework). */
+export type Deps = {
+  config: Config;
+  db: Db;
+  pool: pg.Pool;
+  redis: Redis;
+  queues: Queues;
+  secrets: Secrets;
+  log: Logger;
+};
+
+export function createDeps(
+  config: Config,
+  log: Logger,
+  opts: { poolSize?: number } = {},
+): Deps & { close(): Promise<void> } {
+  const database = createDatabase(config.DATABASE_URL, opts.poolSize ?? 20);
+  const redis = createRedis(config.REDIS_URL);
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  return {
+    config,
+    db: database.db,
+    pool: database.pool,
+    redis,
+    queues,
+    secrets: createSecrets(config.ENCRYPTION_KEY),
+    log,
+    async close() {
+      await queues.close().catch(() => {});
+      redis.disconnect();
+      await database.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export * from './channels';
+export * from './leads';
+export * from './messaging';
+export * from './sequences';
+export * from './webhooks';
+export * from './workspaces';

@@ -1,0 +1,136 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { createdAt, id, tstz, updatedAt } from './columns';
+import { workspaces } from './workspaces';
+
+export const leadStatuses = ['active', 'unsubscribed', 'bounced', 'do_not_contact'] as const;
+export type LeadStatus = (typeof leadStatuses)[number];
+
+export const leads = pgTable(
+  'leads',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    email: text('email'),
+    /** lower(email): the dedup key, so `Jane@X.com` and `jane@x.com` are one lead. */
+    emailKey: text('email_key'),
+    /** Normalised profile URL (`https://www.linkedin.com/in/<slug>`), also the dedup key. */
+    linkedinUrl: text('linkedin_url'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    company: text('company'),
+    /** Domain of the email address, used by `stopCompanyOnReply`. */
+    companyDomain: text('company_domain'),
+    title: text('title'),
+    timezone: text('timezone'),
+    customFields: jsonb('custom_fields').$type<Record<string, unknown>>().notNull().default({}),
+    stage: text('stage').notNull().default('lead'),
+    score: integer('score').notNull().default(0),
+    status: text('status').$type<LeadStatus>().notNull().default('active'),
+    lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+    erasedAt: tstz('erased_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('leads_email_uq').on(t.workspaceId, t.emailKey).where(sql`${t.emailKey} is not null`),
+    uniqueIndex('leads_linkedin_uq')
+      .on(t.workspaceId, t.linkedinUrl)
+      .where(sql`${t.linkedinUrl} is not null`),
+    index('leads_stage_idx').on(t.workspaceId, t.stage),
+    index('leads_activity_idx').on(t.workspaceId, t.lastActivityAt),
+    index('leads_domain_idx').on(t.workspaceId, t.companyDomain),
+  ],
+);
+
+export const stageKinds = ['open', 'won', 'lost'] as const;
+export type StageKind = (typeof stageKinds)[number];
+
+export const stages = pgTable(
+  'stages',
+  {
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    kind: text('kind').$type<StageKind>().notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.key] })],
+);
+
+/** The history funnel analytics reads. Kept (anonymously) when a lead is erased. */
+export const stageEvents = pgTable(
+  'stage_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id')
+      .notNull()
+      .references(() => leads.id, { onDelete: 'cascade' }),
+    fromStage: text('from_stage'),
+    toStage: text('to_stage').notNull(),
+    reason: text('reason'),
+    /** Who moved it: `api`, `engine`, `reply`, `score`, `cleanup`, `import`. */
+    source: text('source').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('stage_events_lead_idx').on(t.leadId, t.at),
+    index('stage_events_ws_at_idx').on(t.workspaceId, t.at),
+  ],
+);
+
+export const notes = pgTable(
+  'notes',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id')
+      .notNull()
+      .references(() => leads.id, { onDelete: 'cascade' }),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('notes_lead_idx').on(t.leadId, t.createdAt)],
+);
+
+export const taskKinds = ['call', 'manual'] as const;
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id')
+      .notNull()
+      .references(() => leads.id, { onDelete: 'cascade' }),
+    enrollmentId: uuid('enrollment_id'),
+    stepRunId: uuid('step_run_id'),
+    title: text('title').notNull(),
+    kind: text('kind').$type<(typeof taskKinds)[number]>().notNull().default('manual'),
+    status: text('status').$type<'open' | 'done'>().notNull().default('open'),
+    createdAt: createdAt(),
+    doneAt: tstz('done_at'),
+  },
+  (t) => [index('tasks_ws_status_idx').on(t.workspaceId, t.status)],
+);

@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, id, tstz } from './columns';
+import { leads } from './leads';
+import { workspaces } from './workspaces';
+
+/** Outbound and inbound messages on every channel. */
+export const messages = pgTable(
+  'messages',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id').references(() => leads.id, { onDelete: 'set null' }),
+    enrollmentId: uuid('enrollment_id'),
+    stepRunId: uuid('step_run_id'),
+    direction: text('direction').$type<'outbound' | 'inbound'>().notNull(),
+    channel: text('channel').$type<'email' | 'linkedin'>().notNull(),
+    mailboxId: uuid('mailbox_id'),
+    /** RFC 5322 Message-ID, with angle brackets. */
+    messageId: text('message_id'),
+    inReplyTo: text('in_reply_to'),
+    references: text('references'),
+    fromAddress: text('from_address'),
+    toAddress: text('to_address'),
+    subject: text('subject'),
+    bodyText: text('body_text'),
+    bodyHtml: text('body_html'),
+    /** outbound: `sending | sent | failed`; inbound: `matched | unmatched`. */
+    status: text('status').notNull(),
+    /** Inbound classification: `human | auto_reply | bounce | unsubscribe`. */
+    classification: text('classification'),
+    headers: jsonb('headers').$type<Record<string, string>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('messages_message_id_uq')
+      .on(t.workspaceId, t.messageId)
+      .where(sql`${t.direction} = 'outbound' and ${t.messageId} is not null`),
+    index('messages_lead_idx').on(t.leadId, t.createdAt),
+    index('messages_inbound_status_idx').on(t.workspaceId, t.direction, t.status),
+    index('messages_mailbox_idx').on(t.mailboxId, t.createdAt),
+  ],
+);
+
+/** The activity timeline: feeds analytics, branches, scoring and outbound webhooks. */
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id').references(() => leads.id, { onDelete: 'cascade' }),
+    enrollmentId: uuid('enrollment_id'),
+    stepRunId: uuid('step_run_id'),
+    type: text('type').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    at: tstz('at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('events_lead_idx').on(t.leadId, t.at),
+    index('events_enrollment_idx').on(t.enrollmentId, t.type),
+    index('events_ws_type_idx').on(t.workspaceId, t.type, t.at),
+  ],
+);
+
+export const suppressionKinds = ['email', 'domain', 'linkedin'] as const;
+export type SuppressionKind = (typeof suppressionKinds)[number];
+
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<SuppressionKind>().notNull(),
+    /** Lower-cased email, domain, or normalised LinkedIn URL. */
+    value: text('value').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('suppressions_uq').on(t.workspaceId, t.kind, t.value)],
+);
+
+/** Dedupe of inbound webhook ids: a replayed `webhook-id` has one effect. */
+export const inboundReceipts = pgTable(
+  'inbound_receipts',
+  {
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    webhookId: text('webhook_id').notNull(),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.webhookId] })],
+);

@@ -1,0 +1,42 @@
+import { index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, id, tstz, updatedAt } from './columns';
+
+/** Workspace-level settings that are not worth their own table. */
+export type WorkspaceSettings = {
+  scoring?: {
+    events?: Record<string, number>;
+    attributes?: { field: string; contains: string; points: number }[];
+    qualifyThreshold?: number | null;
+  };
+  cleanup?: { staleDays: number; toStage: string; everyHours: number } | null;
+};
+
+export const workspaces = pgTable('workspaces', {
+  id: id(),
+  name: text('name').notNull(),
+  timezone: text('timezone').notNull().default('UTC'),
+  /** The Standard Webhooks secret (`whsec_…`), encrypted with ENCRYPTION_KEY. */
+  webhookSecretEnc: text('webhook_secret_enc').notNull(),
+  settings: jsonb('settings').$type<WorkspaceSettings>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull().default('default'),
+    /** The first characters of the key, shown in lists so users can tell keys apart. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole key; the key itself is never stored. */
+    hash: text('hash').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: tstz('last_used_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_hash_uq').on(t.hash), index('api_keys_workspace_idx').on(t.workspaceId)],
+);

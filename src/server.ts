@@ -1,0 +1,50 @@
+import { buildApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createDeps } from './context';
+import { ensureDatabase, runMigrations } from './db/migrate';
+import { createLogger } from './logger';
+import { assertNoEviction, RedisPolicyError } from './queue/connection';
+import { startWorkers } from '../workers/index';
+
+/** Entry point: config → database → migrations → HTTP and/or workers, per ROLE. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  if (!config.ENCRYPTION_KEY)
+    log.warn('ENCRYPTION_KEY is not set: using a development key; set one in production');
+  await ensureDatabase(config.DATABASE_URL);
+  const deps = createDeps(config, log);
+  await runMigrations(deps.db, deps.pool);
+  await assertNoEviction(deps.redis);
+
+  const app = config.ROLE === 'worker' ? null : await buildApp(deps);
+  const workers = config.ROLE === 'api' ? null : await startWorkers(deps);
+  if (app) await app.listen({ port: config.PORT, host: config.HOST });
+  log.info({ role: config.ROLE, port: config.PORT }, 'engine started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
+    await app?.close();
+    await workers?.close(graceMs);
+    await deps.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof RedisPolicyError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});
