@@ -1,0 +1,43 @@
+import type { Deps } from '../context';
+import type { enrollments, leads, stepRuns } from '../db/schema/index';
+import type { ResolvedStep } from '../modules/sequences/steps.schemas';
+import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+
+export type LeadRow = typeof leads.$inferSelect;
+export type EnrollmentRow = typeof enrollments.$inferSelect;
+export type StepRunRow = typeof stepRuns.$inferSelect;
+
+/** Everything a channel needs to execute one claimed step run. */
+export type StepContext = {
+  deps: Deps;
+  lead: LeadRow;
+  enrollment: EnrollmentRow;
+  run: StepRunRow;
+  step: ResolvedStep;
+  definition: SequenceDefinition;
+  /** Index of the step in the definition (0-based). */
+  stepIndex: number;
+};
+
+/**
+ * What a channel reports back. The engine turns it into the run's terminal state in one transaction.
+ * - `sent`: done; `data` is stored on the run (message id, variant, profile state…).
+ * - `retry_later`: nothing was sent; run again at or after `at` (capacity, rate signal, 4xx, paused account).
+ * - `failed`: permanent; `stop` names a lead-level stop rule to apply (a hard bounce stops everything).
+ */
+export type ChannelResult =
+  | {
+      kind: 'sent';
+      data?: Record<string, unknown>;
+      enrollmentPatch?: Partial<
+        Pick<EnrollmentRow, 'threadMessageId' | 'threadSubject' | 'mailboxId' | 'linkedinAccountId'>
+      >;
+    }
+  | { kind: 'retry_later'; at: Date; reason: string; countsAsAttempt?: boolean }
+  | { kind: 'failed'; reason: string; stop?: 'bounced' };
+
+export interface Channel {
+  /** Step types this channel executes. */
+  readonly stepTypes: readonly string[];
+  send(ctx: StepContext): Promise<ChannelResult>;
+}
