@@ -1,0 +1,93 @@
+import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
+import type { Deps } from '../../context';
+import type { DbOrTx } from '../../db/client';
+import { enrollments, stepRuns } from '../../db/schema/index';
+import { enqueueStepRuns } from '../../queue/queues';
+import { recordEvent } from '../events/events.service';
+
+/**
+ * Pauses live enrollments. Their scheduled run stays in the ledger; its job finds the enrollment
+ * paused at claim time and does nothing. `until` makes the pause resume by itself (out-of-office).
+ */
+export async function pauseEnrollments(
+  db: DbOrTx,
+  input: {
+    workspaceId: string;
+    leadIds?: string[];
+    enrollmentIds?: string[];
+    until?: Date | null;
+    reason: string;
+  },
+): Promise<string[]> {
+  const target = input.enrollmentIds
+    ? inArray(enrollments.id, input.enrollmentIds)
+    : inArray(enrollments.leadId, input.leadIds ?? []);
+  const rows = await db
+    .update(enrollments)
+    .set({ status: 'paused', resumeAt: input.until ?? null, reason: input.reason, updatedAt: new Date() })
+    .where(and(eq(enrollments.workspaceId, input.workspaceId), target, eq(enrollments.status, 'active')))
+    .returning({ id: enrollments.id, leadId: enrollments.leadId });
+  for (const row of rows) {
+    await recordEvent(db, {
+      workspaceId: input.workspaceId,
+      type: 'enrollment.paused',
+      leadId: row.leadId,
+      enrollmentId: row.id,
+      data: { reason: input.reason, until: input.until?.toISOString() ?? null },
+    });
+  }
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Resumes paused enrollments: the pending run keeps its place in the sequence and runs now if it
+ * fell due during the pause. Nothing already sent is repeated, because sent runs are terminal.
+ */
+export async function resumeEnrollments(
+  deps: Pick<Deps, 'db' | 'queues'>,
+  input: { workspaceId?: string; enrollmentIds?: string[]; dueBy?: Date },
+): Promise<string[]> {
+  const now = new Date();
+  const resumed = await deps.db.transaction(async (tx) => {
+    const conditions = [eq(enrollments.status, 'paused')];
+    if (input.workspaceId) conditions.push(eq(enrollments.workspaceId, input.workspaceId));
+    if (input.enrollmentIds) conditions.push(inArray(enrollments.id, input.enrollmentIds));
+    if (input.dueBy) conditions.push(isNotNull(enrollments.resumeAt), lte(enrollments.resumeAt, input.dueBy));
+    const rows = await tx
+      .update(enrollments)
+      .set({ status: 'active', resumeAt: null, reason: null, updatedAt: now })
+      .where(and(...conditions))
+      .returning({ id: enrollments.id, leadId: enrollments.leadId, workspaceId: enrollments.workspaceId });
+    if (rows.length === 0) return { rows, runs: [] };
+    const runs = await tx
+      .update(stepRuns)
+      .set({ runAt: sql`greatest(${stepRuns.runAt}, now())`, updatedAt: now })
+      .where(
+        and(
+          inArray(
+            stepRuns.enrollmentId,
+            rows.map((r) => r.id),
+          ),
+          eq(stepRuns.status, 'scheduled'),
+        ),
+      )
+      .returning({ id: stepRuns.id, runAt: stepRuns.runAt, enrollmentId: stepRuns.enrollmentId });
+    for (const row of rows) {
+      const run = runs.find((r) => r.enrollmentId === row.id);
+      await tx
+        .update(enrollments)
+        .set({ nextRunAt: run?.runAt ?? null })
+        .where(eq(enrollments.id, row.id));
+      await recordEvent(tx, {
+        workspaceId: row.workspaceId,
+        type: 'enrollment.resumed',
+        leadId: row.leadId,
+        enrollmentId: row.id,
+      });
+    }
+    return { rows, runs };
+  });
+  // After commit: a job added before commit could run before the row says `active`.
+  await enqueueStepRuns(deps.queues, resumed.runs);
+  return resumed.rows.map((r) => r.id);
+}
