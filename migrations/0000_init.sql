@@ -202,6 +202,8 @@ CREATE TABLE "step_runs" (
 	"run_at" timestamp with time zone NOT NULL,
 	"due_at" timestamp with time zone NOT NULL,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"generation" integer DEFAULT 0 NOT NULL,
+	"enqueued_at" timestamp with time zone,
 	"claimed_at" timestamp with time zone,
 	"lease_until" timestamp with time zone,
 	"executed_at" timestamp with time zone,
@@ -319,7 +321,8 @@ CREATE INDEX "enrollments_lead_idx" ON "enrollments" USING btree ("lead_id","sta
 CREATE INDEX "enrollments_sequence_idx" ON "enrollments" USING btree ("sequence_id","status");--> statement-breakpoint
 CREATE UNIQUE INDEX "sequences_name_uq" ON "sequences" USING btree ("workspace_id","name");--> statement-breakpoint
 CREATE UNIQUE INDEX "step_runs_enrollment_step_uq" ON "step_runs" USING btree ("enrollment_id","step_id");--> statement-breakpoint
-CREATE INDEX "step_runs_due_idx" ON "step_runs" USING btree ("status","run_at");--> statement-breakpoint
+CREATE INDEX "step_runs_due_idx" ON "step_runs" USING btree ("run_at") WHERE "step_runs"."status" = 'scheduled';--> statement-breakpoint
+CREATE INDEX "step_runs_claimed_idx" ON "step_runs" USING btree ("lease_until") WHERE "step_runs"."status" = 'claimed';--> statement-breakpoint
 CREATE INDEX "step_runs_ws_idx" ON "step_runs" USING btree ("workspace_id");--> statement-breakpoint
 CREATE INDEX "webhook_attempts_delivery_idx" ON "webhook_attempts" USING btree ("delivery_id","attempt");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_endpoint_idx" ON "webhook_deliveries" USING btree ("endpoint_id","created_at");--> statement-breakpoint

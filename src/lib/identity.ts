@@ -48,7 +48,10 @@ export const LinkedInUrl = z
   .transform((v, ctx) => {
     const normalized = normalizeLinkedInUrl(v);
     if (!normalized) {
-      ctx.addIssue({ code: 'custom', message: 'must be a LinkedIn profile URL (https://www.linkedin.com/in/…)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a LinkedIn profile URL (https://www.linkedin.com/in/…)',
+      });
       return z.NEVER;
     }
     return normalized;

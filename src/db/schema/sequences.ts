@@ -121,6 +121,10 @@ export const stepRuns = pgTable(
     /** When the step first fell due, so lateness can be measured across deferrals. */
     dueAt: tstz('due_at').notNull(),
     attempts: integer('attempts').notNull().default(0),
+    /** Bumped on every reschedule, so each (re)scheduling gets its own job id `run:<id>:<generation>`. */
+    generation: integer('generation').notNull().default(0),
+    /** When the run was handed to Redis; null while it sits beyond the queue horizon. */
+    enqueuedAt: tstz('enqueued_at'),
     claimedAt: tstz('claimed_at'),
     leaseUntil: tstz('lease_until'),
     executedAt: tstz('executed_at'),
@@ -134,7 +138,8 @@ export const stepRuns = pgTable(
   },
   (t) => [
     uniqueIndex('step_runs_enrollment_step_uq').on(t.enrollmentId, t.stepId),
-    index('step_runs_due_idx').on(t.status, t.runAt),
+    index('step_runs_due_idx').on(t.runAt).where(sql`${t.status} = 'scheduled'`),
+    index('step_runs_claimed_idx').on(t.leaseUntil).where(sql`${t.status} = 'claimed'`),
     index('step_runs_ws_idx').on(t.workspaceId),
   ],
 );
