@@ -1,41 +1,23 @@
 import type { Worker } from 'bullmq';
 import type { Deps } from '../src/context';
+import { createChannels } from '../src/engine/channels';
+import type { Channels } from '../src/engine/step-runner';
+import type { Loop } from './loop';
+import { startMaintenanceLoop } from './maintenance';
+import { startStepWorker } from './steps';
+
+export { type Loop, startLoop } from './loop';
 
 export type RunningWorkers = {
   /** Stops taking work and waits for running jobs, at most `graceMs`. */
   close(graceMs: number): Promise<void>;
 };
 
-/** A background loop (maintenance, feeders): runs `tick` every `everyMs` until stopped. */
-export type Loop = { stop(): Promise<void> };
-
-export function startLoop(
-  name: string,
-  deps: Pick<Deps, 'log'>,
-  everyMs: number,
-  tick: () => Promise<unknown>,
-): Loop {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running
-      .then(tick)
-      .catch((err: unknown) => deps.log.warn({ err, loop: name }, 'background loop tick failed'));
-  }, everyMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
-
 /** Starts every queue processor and background loop of this process. */
-export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
-  const workers: Worker[] = [];
-  const loops: Loop[] = [];
+export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {}): Promise<RunningWorkers> {
+  const channels = opts.channels ?? createChannels(deps);
+  const workers: Worker[] = [startStepWorker(deps, channels)];
+  const loops: Loop[] = [startMaintenanceLoop(deps)];
   deps.log.info({ queues: workers.map((w) => w.name), loops: loops.length }, 'workers started');
   return {
     async close(graceMs) {
@@ -49,6 +31,7 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
         deps.log.warn({ graceMs }, 'grace period over; closing workers with jobs still running');
         await Promise.all(workers.map((w) => w.close(true).catch(() => {})));
       }
+      await Promise.all([...new Set(channels.values())].map((c) => c.close?.().catch(() => {})));
     },
   };
 }

@@ -40,4 +40,6 @@ export interface Channel {
   /** Step types this channel executes. */
   readonly stepTypes: readonly string[];
   send(ctx: StepContext): Promise<ChannelResult>;
+  /** Releases pooled resources (SMTP transports, browsers) at shutdown. */
+  close?(): Promise<void>;
 }

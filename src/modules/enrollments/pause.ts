@@ -2,7 +2,7 @@ import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
 import { enrollments, stepRuns } from '../../db/schema/index';
-import { enqueueStepRuns } from '../../queue/queues';
+import { dispatchRuns } from '../../engine/dispatch';
 import { recordEvent } from '../events/events.service';
 
 /**
@@ -44,7 +44,7 @@ export async function pauseEnrollments(
  * fell due during the pause. Nothing already sent is repeated, because sent runs are terminal.
  */
 export async function resumeEnrollments(
-  deps: Pick<Deps, 'db' | 'queues'>,
+  deps: Pick<Deps, 'db' | 'queues' | 'config' | 'log'>,
   input: { workspaceId?: string; enrollmentIds?: string[]; dueBy?: Date },
 ): Promise<string[]> {
   const now = new Date();
@@ -61,7 +61,12 @@ export async function resumeEnrollments(
     if (rows.length === 0) return { rows, runs: [] };
     const runs = await tx
       .update(stepRuns)
-      .set({ runAt: sql`greatest(${stepRuns.runAt}, now())`, updatedAt: now })
+      .set({
+        runAt: sql`greatest(${stepRuns.runAt}, now())`,
+        generation: sql`${stepRuns.generation} + 1`,
+        enqueuedAt: null,
+        updatedAt: now,
+      })
       .where(
         and(
           inArray(
@@ -71,7 +76,12 @@ export async function resumeEnrollments(
           eq(stepRuns.status, 'scheduled'),
         ),
       )
-      .returning({ id: stepRuns.id, runAt: stepRuns.runAt, enrollmentId: stepRuns.enrollmentId });
+      .returning({
+        id: stepRuns.id,
+        runAt: stepRuns.runAt,
+        generation: stepRuns.generation,
+        enrollmentId: stepRuns.enrollmentId,
+      });
     for (const row of rows) {
       const run = runs.find((r) => r.enrollmentId === row.id);
       await tx
@@ -88,6 +98,6 @@ export async function resumeEnrollments(
     return { rows, runs };
   });
   // After commit: a job added before commit could run before the row says `active`.
-  await enqueueStepRuns(deps.queues, resumed.runs);
+  await dispatchRuns(deps, resumed.runs);
   return resumed.rows.map((r) => r.id);
 }

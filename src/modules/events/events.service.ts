@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { events, leads } from '../../db/schema/index';
 
@@ -23,25 +23,36 @@ const activityTypes = new Set([
 
 /**
  * Records an event on the activity timeline, inside the caller's transaction, so the event exists
- * exactly when the change it describes does. Outbound webhooks and scoring hang off this one function.
+ * exactly when the change it describes does. Outbound webhooks and scoring hang off `recordEvents`.
  */
 export async function recordEvent(db: DbOrTx, input: EventInput): Promise<number> {
-  const at = input.at ?? new Date();
-  const [row] = await db
+  const [id] = await recordEvents(db, [input]);
+  if (id === undefined) throw new Error('event insert returned nothing');
+  return id;
+}
+
+/** Bulk form of `recordEvent` (one statement), for enrollment batches and other set-based writes. */
+export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<number[]> {
+  if (inputs.length === 0) return [];
+  const now = new Date();
+  const rows = await db
     .insert(events)
-    .values({
-      workspaceId: input.workspaceId,
-      type: input.type,
-      leadId: input.leadId ?? null,
-      enrollmentId: input.enrollmentId ?? null,
-      stepRunId: input.stepRunId ?? null,
-      data: input.data ?? {},
-      at,
-    })
+    .values(
+      inputs.map((input) => ({
+        workspaceId: input.workspaceId,
+        type: input.type,
+        leadId: input.leadId ?? null,
+        enrollmentId: input.enrollmentId ?? null,
+        stepRunId: input.stepRunId ?? null,
+        data: input.data ?? {},
+        at: input.at ?? now,
+      })),
+    )
     .returning({ id: events.id });
-  if (input.leadId && activityTypes.has(input.type)) {
-    await db.update(leads).set({ lastActivityAt: at }).where(eq(leads.id, input.leadId));
+  const active = inputs.filter((i) => i.leadId && activityTypes.has(i.type));
+  if (active.length > 0) {
+    const leadIds = [...new Set(active.map((i) => i.leadId).filter((id): id is string => Boolean(id)))];
+    await db.update(leads).set({ lastActivityAt: now }).where(inArray(leads.id, leadIds));
   }
-  if (!row) throw new Error('event insert returned nothing');
-  return row.id;
+  return rows.map((r) => r.id);
 }

@@ -1,0 +1,107 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Tx } from '../db/client';
+import { enrollments, stepRuns, workspaces } from '../db/schema/index';
+import { recordEvent } from '../modules/events/events.service';
+import { changeStage } from '../modules/pipeline/pipeline.service';
+import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+import type { EnrollmentRow, LeadRow } from './channel';
+import type { RunRef } from './dispatch';
+import { channelStepTypes, nextActionStep } from './plan';
+import { computeRunAt, nextWindowTime, resolveTimezone } from './schedule';
+
+export type ScheduleInput = {
+  enrollment: Pick<EnrollmentRow, 'id' | 'workspaceId' | 'leadId' | 'sequenceId'>;
+  lead: Pick<LeadRow, 'timezone'>;
+  definition: SequenceDefinition;
+  workspaceTimezone: string;
+  /** Index to look for the next step from (waits there count). */
+  fromIndex: number;
+  base: Date;
+};
+
+export async function workspaceTimezone(tx: Tx, workspaceId: string): Promise<string> {
+  const [ws] = await tx
+    .select({ tz: workspaces.timezone })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
+  return ws?.tz ?? 'UTC';
+}
+
+export const leadTimezone = (lead: Pick<LeadRow, 'timezone'>, def: SequenceDefinition, workspaceTz: string) =>
+  resolveTimezone(lead.timezone, def.schedule?.timezone, workspaceTz);
+
+/** Pushes a channel step's time into the sending window; internal steps run whenever due. */
+export function windowed(at: Date, stepType: string, def: SequenceDefinition, tz: string): Date {
+  return channelStepTypes.has(stepType) ? nextWindowTime(at, def.schedule, tz) : at;
+}
+
+/**
+ * Writes the enrollment's next run (or completes it), in the caller's transaction. The caller holds
+ * the enrollment row lock and has checked it is still live. Returns the run to dispatch after commit.
+ */
+export async function scheduleNextStep(tx: Tx, input: ScheduleInput): Promise<RunRef | null> {
+  const planned = nextActionStep(input.definition, input.fromIndex);
+  if (!planned) {
+    await completeEnrollment(tx, input);
+    return null;
+  }
+  const tz = leadTimezone(input.lead, input.definition, input.workspaceTimezone);
+  const runAt = computeRunAt({
+    base: input.base,
+    waits: planned.waits,
+    schedule: input.definition.schedule,
+    tz,
+    applyWindow: channelStepTypes.has(planned.step.type),
+  });
+  const [run] = await tx
+    .insert(stepRuns)
+    .values({
+      workspaceId: input.enrollment.workspaceId,
+      enrollmentId: input.enrollment.id,
+      stepId: planned.step.id,
+      stepIndex: planned.index,
+      stepType: planned.step.type,
+      runAt,
+      dueAt: runAt,
+    })
+    // The (enrollment, step) pair is unique: a step is in the ledger at most once, ever.
+    .onConflictDoNothing()
+    .returning({ id: stepRuns.id, runAt: stepRuns.runAt, generation: stepRuns.generation });
+  await tx
+    .update(enrollments)
+    .set({ currentStepId: planned.step.id, nextRunAt: runAt, updatedAt: new Date() })
+    .where(eq(enrollments.id, input.enrollment.id));
+  return run ?? null;
+}
+
+async function completeEnrollment(tx: Tx, input: ScheduleInput): Promise<void> {
+  const [done] = await tx
+    .update(enrollments)
+    .set({
+      status: 'completed',
+      currentStepId: null,
+      nextRunAt: null,
+      endedAt: new Date(),
+      updatedAt: new Date(),
+    })
+    .where(and(eq(enrollments.id, input.enrollment.id), sql`${enrollments.status} in ('active', 'paused')`))
+    .returning({ id: enrollments.id });
+  if (!done) return;
+  await recordEvent(tx, {
+    workspaceId: input.enrollment.workspaceId,
+    type: 'enrollment.completed',
+    leadId: input.enrollment.leadId,
+    enrollmentId: input.enrollment.id,
+    data: { sequenceId: input.enrollment.sequenceId },
+  });
+  const onComplete = input.definition.settings.onComplete;
+  if (onComplete) {
+    await changeStage(tx, {
+      workspaceId: input.enrollment.workspaceId,
+      leadId: input.enrollment.leadId,
+      toStage: onComplete.stage,
+      reason: `sequence_completed:${input.enrollment.sequenceId}`,
+      source: 'engine',
+    });
+  }
+}

@@ -1,0 +1,108 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Tx } from '../db/client';
+import { events, tasks } from '../db/schema/index';
+import { recordEvent } from '../modules/events/events.service';
+import { changeStage } from '../modules/pipeline/pipeline.service';
+import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+import type { BranchCondition, ResolvedStep } from '../modules/sequences/steps.schemas';
+import type { EnrollmentRow, LeadRow, StepRunRow } from './channel';
+import { stepIndexById } from './plan';
+
+/** What an internal step did, and where the sequence goes next. */
+export type InternalOutcome = {
+  status: 'sent' | 'failed';
+  nextIndex: number;
+  data: Record<string, unknown>;
+  reason?: string;
+};
+
+type InternalInput = {
+  tx: Tx;
+  step: ResolvedStep;
+  run: StepRunRow;
+  lead: LeadRow;
+  enrollment: EnrollmentRow;
+  definition: SequenceDefinition;
+};
+
+export const internalStepTypes = new Set(['branch', 'stage', 'task']);
+
+async function hasEvent(tx: Tx, where: { enrollmentId?: string; leadId?: string }, types: string[]) {
+  const [row] = await tx
+    .select({ id: events.id })
+    .from(events)
+    .where(
+      and(
+        where.enrollmentId
+          ? eq(events.enrollmentId, where.enrollmentId)
+          : eq(events.leadId, where.leadId ?? ''),
+        inArray(events.type, types),
+      ),
+    )
+    .limit(1);
+  return Boolean(row);
+}
+
+/** Branch conditions read the recorded history, never live channel state. */
+export async function evaluateCondition(
+  tx: Tx,
+  cond: BranchCondition,
+  lead: LeadRow,
+  enrollment: EnrollmentRow,
+) {
+  if ('opened' in cond) return hasEvent(tx, { enrollmentId: enrollment.id }, ['email.opened']);
+  if ('clicked' in cond) return hasEvent(tx, { enrollmentId: enrollment.id }, ['email.clicked']);
+  if ('linkedinConnected' in cond) return hasEvent(tx, { leadId: lead.id }, ['linkedin.invite_accepted']);
+  if ('hasEmail' in cond) return Boolean(lead.email);
+  if ('hasLinkedin' in cond) return Boolean(lead.linkedinUrl);
+  return cond.stageIn.includes(lead.stage);
+}
+
+/** Runs a branch, stage or task step inside the advancing transaction. */
+export async function runInternalStep(input: InternalInput): Promise<InternalOutcome> {
+  const { tx, step, run, lead, enrollment, definition } = input;
+  const following = run.stepIndex + 1;
+  switch (step.type) {
+    case 'branch': {
+      const taken = await evaluateCondition(tx, step.if, lead, enrollment);
+      const target = taken ? step.then : step.else;
+      const nextIndex = target ? stepIndexById(definition, target) : following;
+      return { status: 'sent', nextIndex, data: { branch: taken ? 'then' : 'else', target: target ?? null } };
+    }
+    case 'stage': {
+      const change = await changeStage(tx, {
+        workspaceId: enrollment.workspaceId,
+        leadId: lead.id,
+        toStage: step.stage,
+        reason: `sequence:${enrollment.sequenceId}`,
+        source: 'engine',
+      });
+      if (!change.ok) return { status: 'failed', nextIndex: following, data: {}, reason: change.error };
+      return { status: 'sent', nextIndex: following, data: { from: change.from, to: change.to } };
+    }
+    case 'task': {
+      const [task] = await tx
+        .insert(tasks)
+        .values({
+          workspaceId: enrollment.workspaceId,
+          leadId: lead.id,
+          enrollmentId: enrollment.id,
+          stepRunId: run.id,
+          title: step.title,
+          kind: step.kind,
+        })
+        .returning({ id: tasks.id });
+      await recordEvent(tx, {
+        workspaceId: enrollment.workspaceId,
+        type: 'task.created',
+        leadId: lead.id,
+        enrollmentId: enrollment.id,
+        stepRunId: run.id,
+        data: { taskId: task?.id, title: step.title, kind: step.kind },
+      });
+      return { status: 'sent', nextIndex: following, data: { taskId: task?.id } };
+    }
+    default:
+      throw new Error(`step type ${step.type} is not internal`);
+  }
+}

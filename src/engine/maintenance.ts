@@ -1,0 +1,100 @@
+import { sql } from 'drizzle-orm';
+import type { Deps } from '../context';
+import { resumeEnrollments } from '../modules/enrollments/pause';
+import { recordEvent } from '../modules/events/events.service';
+import { enqueueStepRuns } from '../queue/queues';
+
+type MaintenanceDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
+type RunRow = { id: string; run_at: Date; generation: number } & Record<string, unknown>;
+
+const BATCH = 5000;
+const toRefs = (rows: RunRow[]) =>
+  rows.map((r) => ({ id: r.id, runAt: new Date(r.run_at), generation: r.generation }));
+
+/**
+ * Feeder: moves runs that fall due within the horizon from Postgres into Redis. Rows are taken with
+ * SKIP LOCKED, so several workers feed without overlap. If Redis refuses, the rows are released.
+ */
+export async function feedDueRuns(deps: MaintenanceDeps): Promise<number> {
+  const { rows } = await deps.db.execute<RunRow>(sql`
+    update step_runs set enqueued_at = now()
+    where id in (
+      select id from step_runs
+      where status = 'scheduled' and enqueued_at is null
+        and run_at < now() + make_interval(secs => ${deps.config.QUEUE_HORIZON_SECONDS})
+      order by run_at
+      limit ${BATCH}
+      for update skip locked
+    )
+    returning id, run_at, generation`);
+  if (rows.length === 0) return 0;
+  try {
+    await enqueueStepRuns(deps.queues, toRefs(rows));
+  } catch (err) {
+    await deps.db.execute(
+      sql`update step_runs set enqueued_at = null where id = any(${rows.map((r) => r.id)}::uuid[])`,
+    );
+    throw err;
+  }
+  return rows.length;
+}
+
+/**
+ * Reconciler, part 1: due runs that should be in Redis but may not be (FLUSHALL, a lost add) are
+ * added again under the same job id, so a job that still exists is left alone.
+ */
+export async function requeueOverdueRuns(deps: MaintenanceDeps, graceSeconds: number): Promise<number> {
+  const { rows } = await deps.db.execute<RunRow>(sql`
+    select sr.id, sr.run_at, sr.generation
+    from step_runs sr
+    join enrollments e on e.id = sr.enrollment_id and e.status = 'active'
+    join sequences s on s.id = e.sequence_id and s.status = 'active'
+    where sr.status = 'scheduled' and sr.enqueued_at is not null
+      and sr.run_at < now() - make_interval(secs => ${graceSeconds})
+    order by sr.run_at
+    limit ${BATCH}`);
+  await enqueueStepRuns(deps.queues, toRefs(rows));
+  return rows.length;
+}
+
+/**
+ * Reconciler, part 2: a claim whose lease ran out means a worker died between claim and outcome.
+ * The lead may or may not have received the step, so the run becomes `ambiguous` and is not resent.
+ */
+export async function expireLeases(deps: MaintenanceDeps): Promise<number> {
+  const { rows } = await deps.db.execute<{
+    id: string;
+    workspace_id: string;
+    enrollment_id: string;
+    lead_id: string;
+  }>(sql`
+    update step_runs sr set status = 'ambiguous', reason = 'lease_expired', lease_until = null, updated_at = now()
+    from enrollments e
+    where sr.status = 'claimed' and sr.lease_until < now() and e.id = sr.enrollment_id
+    returning sr.id, sr.workspace_id, sr.enrollment_id, e.lead_id`);
+  for (const row of rows) {
+    await recordEvent(deps.db, {
+      workspaceId: row.workspace_id,
+      type: 'step.ambiguous',
+      leadId: row.lead_id,
+      enrollmentId: row.enrollment_id,
+      stepRunId: row.id,
+      data: { reason: 'lease_expired' },
+    });
+  }
+  if (rows.length > 0)
+    deps.log.warn(
+      { stepRunIds: rows.map((r) => r.id) },
+      'step runs ambiguous after lease expiry; not resent',
+    );
+  return rows.length;
+}
+
+/** One maintenance pass: feed, requeue, expire leases, resume out-of-office pauses that are over. */
+export async function maintenancePass(deps: MaintenanceDeps) {
+  const fed = await feedDueRuns(deps);
+  const requeued = await requeueOverdueRuns(deps, Math.max(5, deps.config.MAINTENANCE_INTERVAL_SECONDS * 2));
+  const ambiguous = await expireLeases(deps);
+  const resumed = await resumeEnrollments(deps, { dueBy: new Date() });
+  return { fed, requeued, ambiguous, resumed: resumed.length };
+}

@@ -1,0 +1,30 @@
+import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+import { type ResolvedStep, waitSeconds } from '../modules/sequences/steps.schemas';
+import type { Wait } from './schedule';
+
+export type PlannedStep = { index: number; step: ResolvedStep; waits: Wait[] };
+
+/** Step types that reach the lead through a channel: the sending window applies to them. */
+export const channelStepTypes = new Set(['email', 'linkedin_visit', 'linkedin_invite', 'linkedin_message']);
+
+/**
+ * The next step that does something, at or after `fromIndex`, with the waits that come before it.
+ * Waits are not runs of their own: they only push the next run's time. Null when the sequence ends.
+ */
+export function nextActionStep(def: SequenceDefinition, fromIndex: number): PlannedStep | null {
+  const waits: Wait[] = [];
+  for (let index = fromIndex; index < def.steps.length; index++) {
+    const step = def.steps[index];
+    if (!step) break;
+    if (step.type === 'wait') {
+      waits.push({ seconds: waitSeconds(step), businessDays: step.businessDays, days: step.days ?? 0 });
+      continue;
+    }
+    return { index, step, waits };
+  }
+  return null;
+}
+
+export function stepIndexById(def: SequenceDefinition, id: string): number {
+  return def.steps.findIndex((s) => s.id === id);
+}

@@ -1,0 +1,194 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Deps } from '../context';
+import type { Tx } from '../db/client';
+import { enrollments, leads, stepRuns } from '../db/schema/index';
+import { recordEvent } from '../modules/events/events.service';
+import { loadVersion } from '../modules/sequences/versions';
+import type { StepJob } from '../queue/queues';
+import { leadTimezone, scheduleNextStep, windowed, workspaceTimezone } from './advance';
+import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
+import { claimStepRun } from './claim';
+import { dispatchRuns, type RunRef } from './dispatch';
+import { internalStepTypes, runInternalStep } from './internal-steps';
+import { applyLeadStop } from './lead-stops';
+
+export type Channels = ReadonlyMap<string, Channel>;
+export type RunOutcome = 'noop' | 'sent' | 'failed' | 'deferred' | 'ambiguous';
+
+/** The event a successful channel step leaves on the timeline. */
+const sentEventType: Record<string, string> = {
+  email: 'message.sent',
+  linkedin_message: 'message.sent',
+  linkedin_invite: 'linkedin.invite_sent',
+  linkedin_visit: 'linkedin.profile_visited',
+};
+
+/** Claim → execute → advance for one step job. Safe to call any number of times for one job. */
+export async function runStep(deps: Deps, channels: Channels, job: StepJob): Promise<RunOutcome> {
+  const run = await claimStepRun(deps.db, {
+    stepRunId: job.stepRunId,
+    generation: job.generation,
+    leaseSeconds: deps.config.STEP_LEASE_SECONDS,
+  });
+  if (!run) return 'noop';
+  const ctx = await loadContext(deps, run);
+  const log = deps.log.child({ stepRunId: run.id, enrollmentId: run.enrollmentId, stepType: run.stepType });
+
+  if (internalStepTypes.has(ctx.step.type)) return advance(deps, ctx, null);
+  const channel = channels.get(ctx.step.type);
+  if (!channel) {
+    return advance(deps, ctx, {
+      kind: 'retry_later',
+      at: new Date(Date.now() + 15 * 60_000),
+      reason: 'channel_unavailable',
+    });
+  }
+  let result: ChannelResult;
+  try {
+    result = await channel.send(ctx);
+  } catch (err) {
+    // The channel could not say whether the lead received anything: at-most-once says don't retry.
+    log.error({ err }, 'channel threw; marking the run ambiguous');
+    await deps.db
+      .update(stepRuns)
+      .set({ status: 'ambiguous', reason: 'channel_error', leaseUntil: null, updatedAt: new Date() })
+      .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')));
+    return 'ambiguous';
+  }
+  const outcome = await advance(deps, ctx, result);
+  log.debug({ outcome }, 'step run finished');
+  return outcome;
+}
+
+async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
+  const enrollment = await deps.db.query.enrollments.findFirst({
+    where: (e, { eq }) => eq(e.id, run.enrollmentId),
+  });
+  const lead =
+    enrollment &&
+    (await deps.db.query.leads.findFirst({ where: (l, { eq }) => eq(l.id, enrollment.leadId) }));
+  const definition = enrollment && (await loadVersion(deps.db, enrollment.sequenceId, enrollment.version));
+  const step = definition?.steps[run.stepIndex];
+  if (!enrollment || !lead || !definition || !step)
+    throw new Error(`step run ${run.id} has no complete context`);
+  return { deps, run, enrollment, lead, definition, step, stepIndex: run.stepIndex };
+}
+
+/** Records the outcome and schedules what comes next, in one transaction; dispatches after commit. */
+async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | null): Promise<RunOutcome> {
+  const { outcome, next } = await deps.db.transaction(async (tx) => {
+    // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
+    const [enrollment] = await tx
+      .select()
+      .from(enrollments)
+      .where(eq(enrollments.id, ctx.enrollment.id))
+      .for('update');
+    if (!enrollment) throw new Error('enrollment vanished');
+    const live = enrollment.status === 'active' || enrollment.status === 'paused';
+    const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
+
+    if (result?.kind === 'retry_later') {
+      const tz = leadTimezone(ctx.lead, ctx.definition, await workspaceTimezone(tx, enrollment.workspaceId));
+      const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);
+      const [row] = await tx
+        .update(stepRuns)
+        .set({
+          status: 'scheduled',
+          runAt,
+          reason: result.reason,
+          generation: sql`${stepRuns.generation} + 1`,
+          attempts: result.countsAsAttempt === false ? sql`${stepRuns.attempts} - 1` : stepRuns.attempts,
+          enqueuedAt: null,
+          leaseUntil: null,
+          claimedAt: null,
+          updatedAt: new Date(),
+        })
+        .where(mine)
+        .returning({ id: stepRuns.id, runAt: stepRuns.runAt, generation: stepRuns.generation });
+      if (live)
+        await tx.update(enrollments).set({ nextRunAt: runAt }).where(eq(enrollments.id, enrollment.id));
+      return { outcome: 'deferred' as const, next: row ?? null };
+    }
+
+    let status: 'sent' | 'failed' = 'sent';
+    let nextIndex = ctx.run.stepIndex + 1;
+    let data: Record<string, unknown> = {};
+    let reason: string | null = null;
+    if (result === null) {
+      const internal = await runInternalStep({ tx, ...ctx, enrollment });
+      ({ status, nextIndex, data } = internal);
+      reason = internal.reason ?? null;
+    } else if (result.kind === 'sent') {
+      data = result.data ?? {};
+      if (result.enrollmentPatch)
+        await tx.update(enrollments).set(result.enrollmentPatch).where(eq(enrollments.id, enrollment.id));
+      await recordEvent(tx, {
+        workspaceId: enrollment.workspaceId,
+        type: sentEventType[ctx.step.type] ?? 'step.completed',
+        leadId: enrollment.leadId,
+        enrollmentId: enrollment.id,
+        stepRunId: ctx.run.id,
+        data: { stepId: ctx.step.id, stepType: ctx.step.type, ...data },
+      });
+    } else {
+      status = 'failed';
+      reason = result.reason;
+    }
+    const variant = typeof data.variant === 'number' ? data.variant : null;
+    await tx
+      .update(stepRuns)
+      .set({
+        status,
+        reason,
+        result: data,
+        variant,
+        executedAt: new Date(),
+        leaseUntil: null,
+        updatedAt: new Date(),
+      })
+      .where(mine);
+    if (status === 'failed') {
+      await recordEvent(tx, {
+        workspaceId: enrollment.workspaceId,
+        type: 'step.failed',
+        leadId: enrollment.leadId,
+        enrollmentId: enrollment.id,
+        stepRunId: ctx.run.id,
+        data: { stepId: ctx.step.id, reason },
+      });
+    }
+    if (result?.kind === 'failed' && result.stop === 'bounced') {
+      await applyLeadStop(tx, {
+        workspaceId: enrollment.workspaceId,
+        leadId: enrollment.leadId,
+        stop: 'bounced',
+        reason: result.reason,
+      });
+      return { outcome: 'failed' as const, next: null };
+    }
+    const next = live ? await scheduleFrom(tx, ctx, enrollment, nextIndex) : null;
+    return { outcome: status, next };
+  });
+  if (next) await dispatchRuns(deps, [next]);
+  return outcome;
+}
+
+async function scheduleFrom(
+  tx: Tx,
+  ctx: StepContext,
+  enrollment: StepContext['enrollment'],
+  fromIndex: number,
+): Promise<RunRef | null> {
+  const [lead] = await tx
+    .select({ timezone: leads.timezone })
+    .from(leads)
+    .where(eq(leads.id, enrollment.leadId));
+  return scheduleNextStep(tx, {
+    enrollment,
+    lead: lead ?? ctx.lead,
+    definition: ctx.definition,
+    workspaceTimezone: await workspaceTimezone(tx, enrollment.workspaceId),
+    fromIndex,
+    base: new Date(),
+  });
+}
