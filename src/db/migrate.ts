@@ -5,7 +5,8 @@ import type { Db } from './client';
 
 export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-/** Arbitrary constant: the advisory lock that serialises migrations across processes. */
+/** Arbitrary constants: advisory locks that serialise start-up work across processes. */
+const CREATE_DATABASE_LOCK = 727_000;
 const MIGRATION_LOCK = 727_001;
 
 /** Creates the database named in `url` when it does not exist yet. */
@@ -18,6 +19,9 @@ export async function ensureDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
+    // Two processes starting at once would both see no database and both create it; the loser
+    // gets a unique violation on pg_database, not 42P04. The lock ends with the session.
+    await client.query('select pg_advisory_lock($1)', [CREATE_DATABASE_LOCK]);
     const found = await client.query('select 1 from pg_database where datname = $1', [name]);
     if (found.rowCount === 0) {
       await client.query(`create database ${pg.escapeIdentifier(name)}`).catch((err: unknown) => {

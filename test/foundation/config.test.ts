@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+import { exitWithin, spawnServer } from './support';
+
+/** One bad value per variable; each must stop start-up with a line naming that variable. */
+const badValues: [name: string, value: string][] = [
+  ['DATABASE_URL', 'not a url'],
+  ['DATABASE_URL', 'mysql://root@localhost/outreach'],
+  ['REDIS_URL', 'localhost:6379'],
+  ['REDIS_URL', 'http://127.0.0.1:6379'],
+  ['PORT', 'abc'],
+  ['PORT', '70000'],
+  ['PORT', '3000.5'],
+  ['ADMIN_TOKEN', 'short'],
+  ['ENCRYPTION_KEY', 'abc'],
+  ['PUBLIC_URL', 'example.com'],
+  ['PUBLIC_URL', 'ftp://example.com'],
+  ['LOG_LEVEL', 'loud'],
+  ['LINKEDIN_BASE_URL', 'linkedin'],
+  ['ROLE', 'both'],
+  ['SHUTDOWN_GRACE_SECONDS', '-1'],
+  ['RATE_LIMIT_PER_MINUTE', '0'],
+];
+
+describe('configuration', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/outreach',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PORT: 3000,
+      ROLE: 'all',
+      LOG_LEVEL: 'info',
+      CHROMIUM_PATH: '/usr/bin/chromium',
+      LINKEDIN_BASE_URL: 'https://www.linkedin.com',
+    });
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+    expect(config.ENCRYPTION_KEY).toBeUndefined();
+  });
+
+  it('treats an empty string as unset', () => {
+    const config = loadConfig({ PORT: '', ADMIN_TOKEN: '' });
+    expect(config.PORT).toBe(3000);
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it('accepts a 32-byte encryption key as hex or base64', () => {
+    const hex = 'ab'.repeat(32);
+    const base64 = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ ENCRYPTION_KEY: hex }).ENCRYPTION_KEY).toBe(hex);
+    expect(loadConfig({ ENCRYPTION_KEY: base64 }).ENCRYPTION_KEY).toBe(base64);
+  });
+
+  it.each(badValues)('rejects %s=%j with one line naming it', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const message = thrown instanceof Error ? thrown.message : '';
+    expect(message).toMatch(new RegExp(`^Invalid configuration: ${name}: \\S`));
+    expect(message).not.toContain('\n');
+  });
+
+  it('stops `npx tsx src/server.ts` with exit code 1 and a line naming PORT', async () => {
+    const server = spawnServer({ PORT: 'abc' });
+    try {
+      const exit = await exitWithin(server, 30_000);
+      expect(exit.code).toBe(1);
+      const lines = server.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^Invalid configuration: PORT: /);
+    } finally {
+      await server.kill();
+    }
+  });
+});
