@@ -1,0 +1,210 @@
+/** A day on the calendar, without a time zone: the reader decides when that day starts. */
+export type CalendarDate = { year: number; month: number; day: number };
+
+const monthNames: Record<string, number> = {};
+const addMonths = (names: string[]) =>
+  names.forEach((name, i) => {
+    for (const n of name.split('|')) monthNames[n] = (i % 12) + 1;
+  });
+addMonths([
+  'january|jan',
+  'february|feb',
+  'march|mar',
+  'april|apr',
+  'may',
+  'june|jun',
+  'july|jul',
+  'august|aug',
+  'september|sept|sep',
+  'october|oct',
+  'november|nov',
+  'december|dec',
+]);
+addMonths([
+  'janvier|janv',
+  'février|fevrier|févr|fevr',
+  'mars',
+  'avril|avr',
+  'mai',
+  'juin',
+  'juillet|juil',
+  'août|aout',
+  'septembre',
+  'octobre',
+  'novembre',
+  'décembre|decembre|déc',
+]);
+addMonths([
+  'januar|jänner',
+  'februar',
+  'märz|maerz',
+  'april',
+  'mai',
+  'juni',
+  'juli',
+  'august',
+  'september',
+  'oktober|okt',
+  'november',
+  'dezember|dez',
+]);
+addMonths([
+  'enero|ene',
+  'febrero',
+  'marzo',
+  'abril|abr',
+  'mayo',
+  'junio',
+  'julio',
+  'agosto|ago',
+  'septiembre|setiembre',
+  'octubre',
+  'noviembre',
+  'diciembre|dic',
+]);
+
+/** ISO weekday (1 = Monday) per name in English, French, German and Spanish. */
+const weekdayNames: Record<string, number> = {};
+[
+  'monday|lundi|montag|lunes',
+  'tuesday|mardi|dienstag|martes',
+  'wednesday|mercredi|mittwoch|miércoles|miercoles',
+  'thursday|jeudi|donnerstag|jueves',
+  'friday|vendredi|freitag|viernes',
+  'saturday|samedi|samstag|sábado|sabado',
+  'sunday|dimanche|sonntag|domingo',
+].forEach((names, i) => {
+  for (const n of names.split('|')) weekdayNames[n] = i + 1;
+});
+
+const alternation = (names: string[]) => [...names].sort((a, b) => b.length - a.length).join('|');
+const MONTH = `(${alternation(Object.keys(monthNames))})\\.?(?![\\p{L}])`;
+const WEEKDAY = `(?<![\\p{L}])(${alternation(Object.keys(weekdayNames))})(?![\\p{L}])`;
+
+/**
+ * Phrases after which a date names the return (`return`) or the last day away (`until`, so the
+ * return is the next day). `reach` is how far after the phrase the date may start: short for
+ * common little words ("au", "to"), so "au bureau … le 3" does not count.
+ */
+const keywords: { re: RegExp; kind: 'return' | 'until'; reach: number }[] = [
+  {
+    re: /(?<![\p{L}])(back|return(ing)?|returns|in the office|available( again)?|de retour|retour|à partir du|a partir du|zurück|zurueck|wieder|ab dem|de vuelta|regreso|regresaré|regresare|volveré|volvere|a partir del)(?![\p{L}])/giu,
+    kind: 'return',
+    reach: 30,
+  },
+  {
+    re: /(?<![\p{L}])(until|till|through|thru|jusqu['’]au|jusqu['’]à|jusqu['’]a|bis( zum| einschließlich| einschliesslich)?|hasta( el)?)(?![\p{L}])/giu,
+    kind: 'until',
+    reach: 20,
+  },
+  { re: /(?<![\p{L}])(au|to|al)(?![\p{L}])/giu, kind: 'until', reach: 2 },
+  { re: /(?<![\p{L}])ab(?![\p{L}])/giu, kind: 'return', reach: 2 },
+];
+
+type Found = { index: number; options: Partial<CalendarDate>[] };
+
+const explicitDates: { re: RegExp; read(m: RegExpExecArray): Partial<CalendarDate>[] }[] = [
+  {
+    re: /(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)/u,
+    read: (m) => [{ year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) }],
+  },
+  {
+    // d.m(.y) is always day first; d/m/y and m/d/y are both tried and the nearer future date wins.
+    re: /(?<![\d.])(\d{1,2})([./-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?![\d])/u,
+    read: (m) => {
+      const a = Number(m[1]);
+      const b = Number(m[3]);
+      const year = m[4] ? fullYear(Number(m[4])) : undefined;
+      const dayFirst = { year, day: a, month: b };
+      return m[2] === '.' ? [dayFirst] : [dayFirst, { year, day: b, month: a }];
+    },
+  },
+  {
+    re: new RegExp(
+      `(?<!\\d)(\\d{1,2})(?:st|nd|rd|th|er|\\.|º)?\\s*(?:de\\s+)?${MONTH}(?:,?\\s*(?:de\\s+)?(\\d{4}))?`,
+      'iu',
+    ),
+    read: (m) => [{ day: Number(m[1]), month: monthOf(m[2]), year: m[3] ? Number(m[3]) : undefined }],
+  },
+  {
+    re: new RegExp(`(?<![\\p{L}])${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?(?!\\d)(?:,?\\s*(\\d{4}))?`, 'iu'),
+    read: (m) => [{ month: monthOf(m[1]), day: Number(m[2]), year: m[3] ? Number(m[3]) : undefined }],
+  },
+];
+
+const fullYear = (y: number) => (y < 100 ? 2000 + y : y);
+const monthOf = (name: string | undefined) => (name ? monthNames[name.toLowerCase()] : undefined);
+
+/** Only dates from the message day to this many days after it are believed. */
+const HORIZON_DAYS = 180;
+const DAY_MS = 86_400_000;
+
+/**
+ * Reads the return date from an out-of-office text ("back on 17 March", "de retour le 17/03",
+ * "bis zum 14. März", "hasta el 14 de marzo", "back on Monday"), in English, French, German and
+ * Spanish. `received` anchors years and weekdays. Returns null when no believable date is found.
+ */
+export function findReturnDate(text: string, received: Date): CalendarDate | null {
+  const today = Date.UTC(received.getUTCFullYear(), received.getUTCMonth(), received.getUTCDate());
+  const hits = keywords
+    .flatMap(({ re, kind, reach }) =>
+      [...text.matchAll(re)].map((m) => ({ at: (m.index ?? 0) + m[0].length, kind, reach })),
+    )
+    .sort((a, b) => a.at - b.at);
+  for (const hit of hits) {
+    const window = text.slice(hit.at, hit.at + hit.reach + 40);
+    const found = firstExplicitDate(window) ?? weekdayDate(window, today);
+    if (!found || found.index > hit.reach) continue;
+    const day = nearestFuture(found.options, today);
+    if (day === null) continue;
+    return toCalendar(hit.kind === 'until' ? day + DAY_MS : day);
+  }
+  return null;
+}
+
+function firstExplicitDate(window: string): Found | null {
+  let best: Found | null = null;
+  for (const { re, read } of explicitDates) {
+    const m = re.exec(window);
+    if (m && (best === null || m.index < best.index)) best = { index: m.index, options: read(m) };
+  }
+  return best;
+}
+
+/** "back on Monday": the next such weekday after the message day. */
+function weekdayDate(window: string, today: number): Found | null {
+  const m = new RegExp(WEEKDAY, 'iu').exec(window);
+  const iso = m?.[1] ? weekdayNames[m[1].toLowerCase()] : undefined;
+  if (!m || iso === undefined) return null;
+  const todayIso = ((new Date(today).getUTCDay() + 6) % 7) + 1;
+  const ahead = (iso - todayIso + 7) % 7 || 7;
+  return { index: m.index, options: [toCalendar(today + ahead * DAY_MS)] };
+}
+
+/** The earliest option that is a real date within the horizon; a missing year means the next one. */
+function nearestFuture(options: Partial<CalendarDate>[], today: number): number | null {
+  const valid = options.flatMap((o) => {
+    if (o.month === undefined || o.day === undefined) return [];
+    const years =
+      o.year !== undefined
+        ? [o.year]
+        : [new Date(today).getUTCFullYear(), new Date(today).getUTCFullYear() + 1];
+    for (const year of years) {
+      const t = realDate(year, o.month, o.day);
+      if (t !== null && t >= today) return t <= today + HORIZON_DAYS * DAY_MS ? [t] : [];
+    }
+    return [];
+  });
+  return valid.length > 0 ? Math.min(...valid) : null;
+}
+
+function realDate(year: number, month: number, day: number): number | null {
+  const t = Date.UTC(year, month - 1, day);
+  const d = new Date(t);
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day ? t : null;
+}
+
+function toCalendar(t: number): CalendarDate {
+  const d = new Date(t);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+}
