@@ -1,11 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../context';
 import { workspacesRoutes } from '../modules/workspaces/workspaces.routes';
+import { sequencesRoutes } from '../modules/sequences/sequences.routes';
+import { enrollmentsRoutes } from '../modules/enrollments/enrollments.routes';
+import { linkedinRoutes } from '../modules/linkedin/linkedin.routes';
+import { mailboxesRoutes } from '../modules/mailboxes/mailboxes.routes';
+import { suppressionsRoutes } from '../modules/suppressions/suppressions.routes';
+import { unsubscribeRoutes } from '../modules/unsubscribe/unsubscribe.routes';
+import { trackingRoutes } from '../modules/tracking/tracking.routes';
 
 /** Every `/v1` resource module; each registers its own routes under the prefix. */
 export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promise<void> {
   await app.register(workspacesRoutes(deps), { prefix: '/v1' });
+  await app.register(mailboxesRoutes(deps), { prefix: '/v1' });
+  await app.register(suppressionsRoutes(deps), { prefix: '/v1' });
+  await app.register(sequencesRoutes(deps), { prefix: '/v1' });
+  await app.register(enrollmentsRoutes(deps), { prefix: '/v1' });
+  await app.register(linkedinRoutes(deps), { prefix: '/v1' });
 }
 
 /** Routes outside `/v1` (unsubscribe pages, tracking): each declares its own auth in `config.auth`. */
-export async function registerPublicRoutes(_app: FastifyInstance, _deps: Deps): Promise<void> {}
+export async function registerPublicRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
+  await app.register(unsubscribeRoutes(deps));
+  await app.register(trackingRoutes(deps));
+}

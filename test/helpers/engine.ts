@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app';
 import { type Config, loadConfig } from '../../src/config';
 import { createDeps, type Deps } from '../../src/context';
 import { createLogger } from '../../src/logger';
+import type { Channels } from '../../src/engine/step-runner';
 import { startWorkers, type RunningWorkers } from '../../workers/index';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -35,14 +36,20 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 
 /** Boots the real app (and, when asked, the real workers) against the test database and Redis. */
 export async function startTestEngine(
-  opts: { workers?: boolean; env?: Record<string, string>; logDestination?: DestinationStream } = {},
+  opts: {
+    workers?: boolean;
+    env?: Record<string, string>;
+    logDestination?: DestinationStream;
+    /** Channels for the step worker; tests pass the recording channel or real ones. */
+    channels?: Channels;
+  } = {},
 ): Promise<TestEngine> {
   const config = loadConfig(testEnv(opts.env));
   const log = createLogger(config.LOG_LEVEL, opts.logDestination);
   const deps = createDeps(config, log, { poolSize: 10 });
   const app = await buildApp(deps);
   await app.ready();
-  const workers = opts.workers ? await startWorkers(deps) : null;
+  const workers = opts.workers ? await startWorkers(deps, { channels: opts.channels }) : null;
   return {
     deps,
     app,

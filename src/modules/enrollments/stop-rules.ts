@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { type EnrollmentStatus, enrollments, stepRuns } from '../../db/schema/index';
-import { recordEvent } from '../events/events.service';
+import { recordEvents } from '../events/events.service';
 
 export type StopStatus = Extract<
   EnrollmentStatus,
@@ -20,7 +20,8 @@ export async function stopLeadEnrollments(
     leadIds: string[];
     status: StopStatus;
     reason: string;
-    exceptEnrollmentId?: string;
+    /** Limit the stop to these enrollments (a manual stop of one enrollment). */
+    onlyEnrollmentIds?: string[];
   },
 ): Promise<{ enrollmentIds: string[] }> {
   if (input.leadIds.length === 0) return { enrollmentIds: [] };
@@ -38,6 +39,7 @@ export async function stopLeadEnrollments(
         eq(enrollments.workspaceId, input.workspaceId),
         inArray(enrollments.leadId, input.leadIds),
         inArray(enrollments.status, ['active', 'paused']),
+        input.onlyEnrollmentIds ? inArray(enrollments.id, input.onlyEnrollmentIds) : undefined,
       ),
     )
     .returning({ id: enrollments.id, leadId: enrollments.leadId });
@@ -47,15 +49,16 @@ export async function stopLeadEnrollments(
       .update(stepRuns)
       .set({ status: 'canceled', reason: input.reason, updatedAt: new Date() })
       .where(and(inArray(stepRuns.enrollmentId, ids), eq(stepRuns.status, 'scheduled')));
-    for (const e of stopped) {
-      await recordEvent(db, {
+    await recordEvents(
+      db,
+      stopped.map((e) => ({
         workspaceId: input.workspaceId,
         type: 'enrollment.stopped',
         leadId: e.leadId,
         enrollmentId: e.id,
         data: { status: input.status, reason: input.reason },
-      });
-    }
+      })),
+    );
   }
   return { enrollmentIds: ids };
 }

@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { events, leads } from '../../db/schema/index';
+import { inChunks } from '../../lib/chunks';
 
 export type EventInput = {
   workspaceId: string;
@@ -35,20 +36,22 @@ export async function recordEvent(db: DbOrTx, input: EventInput): Promise<number
 export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<number[]> {
   if (inputs.length === 0) return [];
   const now = new Date();
-  const rows = await db
-    .insert(events)
-    .values(
-      inputs.map((input) => ({
+  const rows = await inChunks(inputs, 5000, (chunk) =>
+    db
+      .insert(events)
+      .values(
+        chunk.map((input) => ({
         workspaceId: input.workspaceId,
         type: input.type,
         leadId: input.leadId ?? null,
         enrollmentId: input.enrollmentId ?? null,
         stepRunId: input.stepRunId ?? null,
         data: input.data ?? {},
-        at: input.at ?? now,
-      })),
-    )
-    .returning({ id: events.id });
+          at: input.at ?? now,
+        })),
+      )
+      .returning({ id: events.id }),
+  );
   const active = inputs.filter((i) => i.leadId && activityTypes.has(i.type));
   if (active.length > 0) {
     const leadIds = [...new Set(active.map((i) => i.leadId).filter((id): id is string => Boolean(id)))];
