@@ -1,0 +1,83 @@
+import { leadVariables, renderTemplate, type TemplateVars } from '../../engine/templates';
+import type { LeadRow } from '../../engine/channel';
+import type { EmailStep } from '../../modules/sequences/steps.schemas';
+import { hashFraction } from './deterministic';
+import { escapeHtml, htmlToText, looksLikeHtml } from './html-text';
+
+/**
+ * One line, always: CR, LF and every other control character become a space, so a subject or a name
+ * like `Hi\r\nBcc: x@evil.test` can never start a header of its own.
+ */
+export const headerSafe = (s: string) =>
+  s
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+
+/** Index chosen by weight for `u` in [0, 1). */
+export function pickVariant(weights: number[], u: number): number {
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  let threshold = u * total;
+  for (const [i, w] of weights.entries()) {
+    if (threshold < w) return i;
+    threshold -= w;
+  }
+  return weights.length - 1;
+}
+
+export const replySubject = (subject: string) => (/^re:/i.test(subject) ? subject : `Re: ${subject}`);
+
+export type ComposedEmail = {
+  subject: string;
+  text: string;
+  /** The HTML as rendered (before tracking), or null for a text-only body. */
+  html: string | null;
+  /** Index into `step.variants`, or null when the step has none. */
+  variant: number | null;
+};
+
+/**
+ * Renders one email for a lead. The variant is a function of `seed` (the run id), so a retried run
+ * sends the same variant. HTML bodies get the lead's values HTML-escaped and a plain-text alternative.
+ * Throws liquidjs's error when a template fails to render.
+ */
+export function composeEmail(input: {
+  step: EmailStep;
+  lead: LeadRow;
+  seed: string;
+  threadSubject: string | null;
+}): ComposedEmail {
+  const { step, lead } = input;
+  const variants = step.variants ?? [];
+  const variant =
+    variants.length > 0
+      ? pickVariant(
+          variants.map((v) => v.weight),
+          hashFraction(input.seed),
+        )
+      : null;
+  const chosen = variant === null ? undefined : variants[variant];
+  const subjectSource = chosen?.subject ?? step.subject;
+  const bodySource = chosen?.body ?? step.body;
+  const vars = leadVariables(lead);
+  const subject =
+    input.threadSubject !== null ? replySubject(input.threadSubject) : renderTemplate(subjectSource, vars);
+  if (!looksLikeHtml(bodySource)) {
+    return { subject: headerSafe(subject), text: renderTemplate(bodySource, vars), html: null, variant };
+  }
+  const html = renderTemplate(bodySource, escapeVars(vars));
+  return { subject: headerSafe(subject), text: htmlToText(html), html, variant };
+}
+
+/** Lead values are data, not markup: `<b>` in a company name must print as text in an HTML body. */
+function escapeVars(value: TemplateVars): TemplateVars {
+  const escapeValue = (v: unknown): unknown => {
+    if (typeof v === 'string') return escapeHtml(v);
+    if (Array.isArray(v)) return v.map(escapeValue);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeValue(x)]));
+    return v;
+  };
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeValue(v)]));
+}

@@ -1,0 +1,52 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import type { mailboxes } from '../../db/schema/index';
+import type { Secrets } from '../../lib/crypto';
+
+type MailboxRow = typeof mailboxes.$inferSelect;
+export type SmtpTransport = Transporter<SMTPPool.SentMessageInfo, SMTPPool.Options>;
+
+export type TransportPool = {
+  /** The pooled transport of a mailbox, rebuilt when the mailbox changed (new `updatedAt`). */
+  get(mailbox: MailboxRow): SmtpTransport;
+  close(): void;
+};
+
+/** Timeouts short enough that a dead server becomes a retry in a minute, not a job stuck for ten. */
+export type SmtpTimeouts = { connectionMs: number; greetingMs: number; socketMs: number };
+const defaultTimeouts: SmtpTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 60_000 };
+
+export function createTransportPool(
+  secrets: Secrets,
+  timeouts: SmtpTimeouts = defaultTimeouts,
+): TransportPool {
+  const cache = new Map<string, { version: number; transport: SmtpTransport }>();
+  return {
+    get(mailbox) {
+      const version = mailbox.updatedAt.getTime();
+      const hit = cache.get(mailbox.id);
+      if (hit && hit.version === version) return hit.transport;
+      hit?.transport.close();
+      const user = mailbox.smtpUser;
+      const pass = mailbox.smtpPassEnc ? secrets.decrypt(mailbox.smtpPassEnc) : '';
+      const transport = nodemailer.createTransport({
+        pool: true,
+        host: mailbox.smtpHost,
+        port: mailbox.smtpPort,
+        secure: mailbox.smtpSecure,
+        auth: user ? { user, pass } : undefined,
+        maxConnections: 3,
+        maxMessages: 100,
+        connectionTimeout: timeouts.connectionMs,
+        greetingTimeout: timeouts.greetingMs,
+        socketTimeout: timeouts.socketMs,
+      });
+      cache.set(mailbox.id, { version, transport });
+      return transport;
+    },
+    close() {
+      for (const { transport } of cache.values()) transport.close();
+      cache.clear();
+    },
+  };
+}
