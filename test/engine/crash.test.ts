@@ -1,0 +1,162 @@
+import { spawn } from 'node:child_process';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrollments, stepRuns } from '../../src/db/schema/index';
+import { maintenancePass } from '../../src/engine/maintenance';
+import { enqueueStepRuns } from '../../src/queue/queues';
+import { freePort, repoRoot, startPrivateRedis, type PrivateRedis } from '../foundation/support';
+import { channelMap, recordingChannel } from '../helpers/channels';
+import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../helpers/engine';
+import { insertLeads } from '../helpers/factories';
+
+async function activeSequence(engine: TestEngine, auth: Record<string, string>, steps: unknown[]) {
+  const res = await engine.app.inject({
+    method: 'POST',
+    url: '/v1/sequences',
+    headers: auth,
+    payload: { name: `s${Date.now()}`, steps },
+  });
+  const id = res.json<{ id: string }>().id;
+  await engine.app.inject({ method: 'POST', url: `/v1/sequences/${id}/activate`, headers: auth });
+  return id;
+}
+
+describe('crash and Redis loss', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis(await freePort());
+  });
+  afterAll(() => redis.stop());
+
+  it('loses no step on FLUSHALL mid-run: the reconciler restores them and each runs exactly once', async () => {
+    const channel = recordingChannel();
+    const engine = await startTestEngine({
+      workers: true,
+      channels: channelMap(channel),
+      env: { REDIS_URL: redis.url, MAINTENANCE_INTERVAL_SECONDS: '0.5' },
+    });
+    try {
+      const ws = await createTestWorkspace(engine.app);
+      const leads = await insertLeads(engine.deps.db, ws.id, 30);
+      const sequenceId = await activeSequence(engine, ws.auth, [
+        { id: 'one', type: 'email', subject: 'a', body: 'a' },
+        { type: 'wait', seconds: 3 },
+        { id: 'two', type: 'email', subject: 'b', body: 'b' },
+      ]);
+      await engine.app.inject({
+        method: 'POST',
+        url: `/v1/sequences/${sequenceId}/enrollments`,
+        headers: ws.auth,
+        payload: { leadIds: leads.map((l) => l.id) },
+      });
+      await waitFor(async () => channel.sends.filter((s) => s.stepId === 'one').length === 30, {
+        what: 'first steps',
+      });
+      // Every second step now sits in Redis as a delayed job; wipe them all.
+      await engine.deps.redis.flushall();
+      await waitFor(
+        async () => {
+          const rows = await engine.deps.db
+            .select({ status: enrollments.status })
+            .from(enrollments)
+            .where(eq(enrollments.sequenceId, sequenceId));
+          return rows.length === 30 && rows.every((r) => r.status === 'completed');
+        },
+        { timeoutMs: 40_000, what: 'all enrollments completed after FLUSHALL' },
+      );
+      const perStep = new Map<string, number>();
+      for (const s of channel.sends)
+        perStep.set(`${s.enrollmentId}:${s.stepId}`, (perStep.get(`${s.enrollmentId}:${s.stepId}`) ?? 0) + 1);
+      expect(perStep.size).toBe(60);
+      expect(Math.max(...perStep.values())).toBe(1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('leaves a run ambiguous, never sent twice, when its worker is SIGKILLed between claim and commit', async () => {
+    const channel = recordingChannel();
+    // This engine serves the API and, later, the reconciler; the child process does the sending.
+    const engine = await startTestEngine({ env: { REDIS_URL: redis.url, STEP_LEASE_SECONDS: '2' } });
+    // node --import tsx, not npx: one process, so SIGKILL reaches the worker itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-child.ts'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        DATABASE_URL: engine.config.DATABASE_URL,
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
+        STEP_LEASE_SECONDS: '2',
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await waitFor(async () => child.stdout?.read()?.toString().includes('ready'), {
+        timeoutMs: 30_000,
+        what: 'child ready',
+      });
+      const ws = await createTestWorkspace(engine.app);
+      const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
+      if (!lead) throw new Error('no lead');
+      const sequenceId = await activeSequence(engine, ws.auth, [
+        { id: 'only', type: 'email', subject: 'a', body: 'a' },
+      ]);
+      const enrolled = await engine.app.inject({
+        method: 'POST',
+        url: `/v1/sequences/${sequenceId}/enrollments`,
+        headers: ws.auth,
+        payload: { leadIds: [lead.id] },
+      });
+      const enrollmentId =
+        enrolled.json<{ enrolled: { enrollmentId: string }[] }>().enrolled[0]?.enrollmentId ?? '';
+      const claimed = await waitFor(
+        async () => {
+          const [run] = await engine.deps.db
+            .select()
+            .from(stepRuns)
+            .where(eq(stepRuns.enrollmentId, enrollmentId));
+          return run?.status === 'claimed' ? run : null;
+        },
+        { what: 'the child to claim the run' },
+      );
+      child.kill('SIGKILL');
+      await exited;
+
+      // A worker of our own with a real channel now, and the lease expiry seen by the reconciler.
+      const survivor = await startTestEngine({
+        workers: true,
+        channels: channelMap(channel),
+        env: {
+          REDIS_URL: redis.url,
+          QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
+          STEP_LEASE_SECONDS: '2',
+          MAINTENANCE_INTERVAL_SECONDS: '0.5',
+        },
+      });
+      try {
+        const ambiguous = await waitFor(
+          async () => {
+            const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
+            return run?.status === 'ambiguous' ? run : null;
+          },
+          { what: 'ambiguous after lease expiry' },
+        );
+        expect(ambiguous.reason).toBe('lease_expired');
+        // The stalled job comes back, and someone re-adds it by hand too: still nothing is sent.
+        await enqueueStepRuns(survivor.deps.queues, [claimed]);
+        await maintenancePass(survivor.deps);
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(channel.sends).toHaveLength(0);
+        const [after] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
+        expect(after?.status).toBe('ambiguous');
+      } finally {
+        await survivor.close();
+      }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await engine.close();
+    }
+  });
+});
