@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { events, leads } from '../../db/schema/index';
 import { inChunks } from '../../lib/chunks';
+import { applyEventScores } from '../pipeline/scoring.service';
 
 export type EventInput = {
   workspaceId: string;
@@ -57,5 +58,7 @@ export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<nu
     const leadIds = [...new Set(active.map((i) => i.leadId).filter((id): id is string => Boolean(id)))];
     await db.update(leads).set({ lastActivityAt: now }).where(inArray(leads.id, leadIds));
   }
+  // Scoring adds each event's points to its lead and may promote it (which records more events).
+  await applyEventScores(db, inputs);
   return rows.map((r) => r.id);
 }

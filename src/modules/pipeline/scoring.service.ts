@@ -1,0 +1,156 @@
+import { and, eq, gte, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { leads, stages, workspaces } from '../../db/schema/index';
+import {
+  emptyScoringRules,
+  eventPoints,
+  PROMOTE_FROM,
+  PROMOTE_TO,
+  type ScoringRules,
+  shouldQualify,
+  unscoredEventTypes,
+} from '../../engine/scoring';
+import { bulkChangeStage } from './pipeline.service';
+
+/** The workspace's scoring rules, with defaults filled in (no rules, no threshold). */
+export async function loadScoringRules(db: DbOrTx, workspaceId: string): Promise<ScoringRules> {
+  const [ws] = await db
+    .select({ settings: workspaces.settings })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
+  const stored = ws?.settings.scoring;
+  return {
+    events: stored?.events ?? {},
+    attributes: stored?.attributes ?? [],
+    qualifyThreshold: stored?.qualifyThreshold ?? emptyScoringRules().qualifyThreshold,
+  };
+}
+
+/**
+ * Replaces the rules and recomputes every lead's score under them, in the caller's transaction, then
+ * promotes the leads the new threshold qualifies. Returns how many leads were promoted.
+ */
+export async function saveScoringRules(
+  db: DbOrTx,
+  workspaceId: string,
+  rules: ScoringRules,
+): Promise<{ promoted: number }> {
+  await db.execute(sql`
+    update workspaces set settings = settings || jsonb_build_object('scoring', ${JSON.stringify(rules)}::jsonb),
+      updated_at = now()
+    where id = ${workspaceId}`);
+  const scored = Object.fromEntries(Object.entries(rules.events).filter(([t]) => !unscoredEventTypes.has(t)));
+  await db.execute(sql`
+    with points as (
+      select key as type, value::int as points from jsonb_each_text(${JSON.stringify(scored)}::jsonb)
+    )
+    update leads l set score = coalesce((
+        select sum(p.points) from events e join points p on p.type = e.type where e.lead_id = l.id
+      ), 0)::int + ${attributePointsSql(rules)}
+    where l.workspace_id = ${workspaceId} and l.erased_at is null`);
+  if (rules.qualifyThreshold === null) return { promoted: 0 };
+  const candidates = await db
+    .select({ id: leads.id })
+    .from(leads)
+    .where(
+      and(
+        eq(leads.workspaceId, workspaceId),
+        eq(leads.stage, PROMOTE_FROM),
+        gte(leads.score, rules.qualifyThreshold),
+        isNull(leads.erasedAt),
+      ),
+    );
+  return promoteQualified(
+    db,
+    workspaceId,
+    candidates.map((c) => c.id),
+  );
+}
+
+/** `attributePoints` in SQL over the alias `l`, so a rule change rescores every lead in one statement. */
+function attributePointsSql(rules: ScoringRules): SQL {
+  if (rules.attributes.length === 0) return sql`0`;
+  const terms = rules.attributes.map(
+    (rule) =>
+      sql`(case when strpos(lower(coalesce(${fieldSql(rule.field)}, '')), lower(${rule.contains})) > 0 then ${rule.points}::int else 0 end)`,
+  );
+  return sql`(${sql.join(terms, sql` + `)})`;
+}
+
+const columns: Record<string, SQL> = {
+  title: sql`l.title`,
+  company: sql`l.company`,
+  email: sql`l.email`,
+  firstName: sql`l.first_name`,
+  lastName: sql`l.last_name`,
+  timezone: sql`l.timezone`,
+};
+
+function fieldSql(field: string): SQL {
+  if (field.startsWith('custom.')) {
+    const key = field.slice('custom.'.length);
+    // Same text as `attributeValue`: strings as they are, other JSON values as JSON, null as no value.
+    return sql`(case jsonb_typeof(l.custom_fields -> ${key}) when 'string' then l.custom_fields ->> ${key}
+      when 'null' then null else (l.custom_fields -> ${key})::text end)`;
+  }
+  return columns[field] ?? sql`null`;
+}
+
+/**
+ * Adds the points of newly recorded events to their leads' scores (one statement per workspace) and
+ * promotes leads that reach the threshold. Called by `recordEvents`, inside its transaction.
+ */
+export async function applyEventScores(
+  db: DbOrTx,
+  recorded: { workspaceId: string; leadId?: string | null; type: string }[],
+): Promise<void> {
+  const byWorkspace = new Map<string, { leadId: string; type: string }[]>();
+  for (const e of recorded) {
+    if (!e.leadId || unscoredEventTypes.has(e.type)) continue;
+    const list = byWorkspace.get(e.workspaceId) ?? [];
+    list.push({ leadId: e.leadId, type: e.type });
+    byWorkspace.set(e.workspaceId, list);
+  }
+  for (const [workspaceId, list] of byWorkspace) {
+    const rules = await loadScoringRules(db, workspaceId);
+    const deltas = new Map<string, number>();
+    for (const e of list) deltas.set(e.leadId, (deltas.get(e.leadId) ?? 0) + eventPoints(rules, e.type));
+    const changed = [...deltas].filter(([, points]) => points !== 0);
+    if (changed.length === 0) continue;
+    const scored = await db.execute<{ id: string; score: number; stage: string }>(sql`
+      update leads l set score = l.score + d.points
+      from unnest(${sql.param(changed.map(([id]) => id))}::uuid[], ${sql.param(changed.map(([, p]) => p))}::int[])
+        as d(id, points)
+      where l.id = d.id and l.workspace_id = ${workspaceId} and l.erased_at is null
+      returning l.id, l.score, l.stage`);
+    const qualified = scored.rows.filter((lead) => shouldQualify(rules, lead)).map((lead) => lead.id);
+    await promoteQualified(db, workspaceId, qualified);
+  }
+}
+
+/**
+ * Moves these leads from `lead` to `qualified` with reason `score`, when the workspace still has both
+ * stages and `lead` is an open stage (a renamed pipeline without them has no automatic promotion).
+ */
+export async function promoteQualified(
+  db: DbOrTx,
+  workspaceId: string,
+  leadIds: string[],
+): Promise<{ promoted: number }> {
+  if (leadIds.length === 0) return { promoted: 0 };
+  const found = await db
+    .select({ key: stages.key, kind: stages.kind })
+    .from(stages)
+    .where(and(eq(stages.workspaceId, workspaceId), inArray(stages.key, [PROMOTE_FROM, PROMOTE_TO])));
+  const from = found.find((s) => s.key === PROMOTE_FROM);
+  if (from?.kind !== 'open' || !found.some((s) => s.key === PROMOTE_TO)) return { promoted: 0 };
+  const result = await bulkChangeStage(db, {
+    workspaceId,
+    leadIds,
+    toStage: PROMOTE_TO,
+    reason: 'score',
+    source: 'score',
+    onlyFrom: [PROMOTE_FROM],
+  });
+  return { promoted: result.ok ? result.moved.length : 0 };
+}
