@@ -1,0 +1,248 @@
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { leads } from '../../db/schema/index';
+import { attributePoints, type ScoringRules, type ScoredLead } from '../../engine/scoring';
+import { emailDomain, emailKey } from '../../lib/identity';
+import { bulkChangeStage, listStages, type StageChangeSource } from '../pipeline/pipeline.service';
+import { loadScoringRules, promoteQualified } from '../pipeline/scoring.service';
+import { type BatchRow, type Group, mergeBatch, type RowFailure, resolveGroups } from './batch-merge';
+import { type LeadRow, lockLeadWrites } from './leads.repo';
+import { type BulkResult, LeadInput } from './leads.schemas';
+
+/** A row its source already found bad (a CSV record with too many cells): reported, never written. */
+export class RowError {
+  constructor(readonly message: string) {}
+}
+
+/** Later rows overwrite the fields they give; custom fields merge key by key. */
+export function combineInputs(earlier: LeadInput, later: LeadInput): LeadInput {
+  const given = Object.fromEntries(Object.entries(later).filter(([, v]) => v !== undefined));
+  return { ...earlier, ...given, customFields: { ...earlier.customFields, ...later.customFields } };
+}
+
+/**
+ * Creates or updates many leads with a handful of set-based statements, whatever the batch size:
+ * validate each row, merge the batch (see batch-merge.ts), then one INSERT for the new leads (with
+ * their first stage events), one UPDATE for the existing ones, and bulk stage moves. Runs in the
+ * caller's transaction; `indexOffset` numbers rows when a CSV import calls it batch by batch.
+ */
+export async function upsertLeads(
+  db: DbOrTx,
+  input: { workspaceId: string; rows: unknown[]; source: StageChangeSource; indexOffset?: number },
+): Promise<BulkResult> {
+  const offset = input.indexOffset ?? 0;
+  const stageList = await listStages(db, input.workspaceId);
+  const known = new Set(stageList.map((s) => s.key));
+  const failed: RowFailure[] = [];
+  const valid: BatchRow<LeadInput>[] = [];
+  input.rows.forEach((raw, i) => {
+    const index = i + offset;
+    if (raw instanceof RowError) {
+      failed.push({ index, error: raw.message });
+      return;
+    }
+    const parsed = LeadInput.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      failed.push({ index, error: `${issue?.path.join('.') || 'lead'}: ${issue?.message ?? 'invalid'}` });
+    } else if (parsed.data.stage && !known.has(parsed.data.stage)) {
+      failed.push({ index, error: `stage: unknown stage "${parsed.data.stage}"` });
+    } else {
+      const value = parsed.data;
+      valid.push({
+        index,
+        value,
+        emailKey: value.email ? emailKey(value.email) : null,
+        linkedinUrl: value.linkedinUrl ?? null,
+      });
+    }
+  });
+  const merged = mergeBatch(valid, combineInputs);
+  failed.push(...merged.failed);
+
+  await lockLeadWrites(db, input.workspaceId);
+  const existing = await findByIdentity(db, input.workspaceId, merged.groups);
+  const resolution = resolveGroups(merged.groups, existing, combineInputs);
+  failed.push(...resolution.failed);
+  const rules = await loadScoringRules(db, input.workspaceId);
+  const ids: (string | null)[] = input.rows.map(() => null);
+  const setIds = (group: Group<LeadInput>, id: string) => {
+    for (const index of group.indexes) ids[index - offset] = id;
+  };
+
+  const firstStage = stageList[0]?.key ?? 'lead';
+  const created = await insertLeads(db, input, resolution.inserts, rules, firstStage);
+  for (const { group, id } of created) setIds(group, id);
+  const byId = new Map(existing.map((lead) => [lead.id, lead]));
+  await updateLeads(db, input.workspaceId, resolution.updates, byId, rules);
+  for (const { group, leadId } of resolution.updates) setIds(group, leadId);
+  await moveToRequestedStages(db, input, resolution.updates, byId);
+
+  const threshold = rules.qualifyThreshold;
+  if (threshold !== null) {
+    const written = [...created.map((c) => c.id), ...resolution.updates.map((u) => u.leadId)];
+    await promoteQualified(db, input.workspaceId, await atOrAbove(db, written, threshold));
+  }
+  const writtenGroups = [...resolution.inserts, ...resolution.updates.map((u) => u.group)];
+  return {
+    created: created.length,
+    updated: resolution.updates.length,
+    merged: writtenGroups.reduce((n, g) => n + g.indexes.length - 1, 0),
+    failed: failed.sort((a, b) => a.index - b.index),
+    ids,
+  };
+}
+
+async function findByIdentity(db: DbOrTx, workspaceId: string, groups: Group<LeadInput>[]) {
+  const emails = groups.flatMap((g) => [...g.emailKeys]);
+  const urls = groups.flatMap((g) => [...g.linkedinUrls]);
+  if (emails.length === 0 && urls.length === 0) return [];
+  return db
+    .select()
+    .from(leads)
+    .where(
+      and(
+        eq(leads.workspaceId, workspaceId),
+        isNull(leads.erasedAt),
+        or(
+          sql`${leads.emailKey} = any(${sql.param(emails)}::text[])`,
+          sql`${leads.linkedinUrl} = any(${sql.param(urls)}::text[])`,
+        ),
+      ),
+    );
+}
+
+const scoredLead = (v: LeadInput, base?: LeadRow): ScoredLead => ({
+  title: v.title ?? base?.title ?? null,
+  company: v.company ?? base?.company ?? null,
+  email: v.email ?? base?.email ?? null,
+  firstName: v.firstName ?? base?.firstName ?? null,
+  lastName: v.lastName ?? base?.lastName ?? null,
+  timezone: v.timezone ?? base?.timezone ?? null,
+  customFields: { ...base?.customFields, ...v.customFields },
+});
+
+/** The columns both statements take from an input, as the JSON `jsonb_to_recordset` reads. */
+const identityColumns = (v: LeadInput) => ({
+  email: v.email ?? null,
+  email_key: v.email ? emailKey(v.email) : null,
+  company_domain: v.email ? emailDomain(v.email) : null,
+  linkedin_url: v.linkedinUrl ?? null,
+  first_name: v.firstName ?? null,
+  last_name: v.lastName ?? null,
+  company: v.company ?? null,
+  title: v.title ?? null,
+  timezone: v.timezone ?? null,
+  custom_fields: v.customFields ?? null,
+});
+
+const recordColumns = sql`email text, email_key text, company_domain text, linkedin_url text,
+  first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb`;
+
+async function insertLeads(
+  db: DbOrTx,
+  input: { workspaceId: string; source: StageChangeSource },
+  groups: Group<LeadInput>[],
+  rules: ScoringRules,
+  firstStage: string,
+): Promise<{ group: Group<LeadInput>; id: string }[]> {
+  if (groups.length === 0) return [];
+  const records = groups.map((g) => ({
+    ...identityColumns(g.value),
+    stage: g.value.stage ?? firstStage,
+    status: g.value.status ?? 'active',
+    score: attributePoints(rules, scoredLead(g.value)),
+  }));
+  // One statement inserts every new lead and its first stage event, so the funnel counts it as entering.
+  const result = await db.execute<{ id: string; email_key: string | null; linkedin_url: string | null }>(sql`
+    with x as (
+      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+        as x(${recordColumns}, stage text, status text, score int)
+    ), created as (
+      insert into leads (workspace_id, email, email_key, company_domain, linkedin_url, first_name, last_name,
+        company, title, timezone, custom_fields, stage, status, score)
+      select ${input.workspaceId}, email, email_key, company_domain, linkedin_url, first_name, last_name,
+        company, title, timezone, coalesce(custom_fields, '{}'::jsonb), stage, status, score
+      from x
+      returning id, email_key, linkedin_url, stage, created_at
+    ), history as (
+      insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
+      select ${input.workspaceId}, id, null, stage, 'created', ${input.source}, created_at from created
+    )
+    select id, email_key, linkedin_url from created`);
+  const byEmail = new Map<string, string>();
+  const byUrl = new Map<string, string>();
+  for (const row of result.rows) {
+    if (row.email_key) byEmail.set(row.email_key, row.id);
+    else if (row.linkedin_url) byUrl.set(row.linkedin_url, row.id);
+  }
+  return groups.flatMap((group) => {
+    const v = group.value;
+    const id = v.email
+      ? byEmail.get(emailKey(v.email))
+      : v.linkedinUrl
+        ? byUrl.get(v.linkedinUrl)
+        : undefined;
+    return id ? [{ group, id }] : [];
+  });
+}
+
+async function updateLeads(
+  db: DbOrTx,
+  workspaceId: string,
+  updates: { leadId: string; group: Group<LeadInput> }[],
+  existing: Map<string, LeadRow>,
+  rules: ScoringRules,
+): Promise<void> {
+  if (updates.length === 0) return;
+  const records = updates.map(({ leadId, group }) => {
+    const old = existing.get(leadId);
+    // Keep the score invariant (see engine/scoring.ts): add the attribute points the edit changes.
+    const delta = old
+      ? attributePoints(rules, scoredLead(group.value, old)) - attributePoints(rules, scoredLead({}, old))
+      : 0;
+    return { id: leadId, ...identityColumns(group.value), score_delta: delta };
+  });
+  await db.execute(sql`
+    with x as (
+      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+        as x(id uuid, ${recordColumns}, score_delta int)
+    )
+    update leads l set
+      email = coalesce(x.email, l.email), email_key = coalesce(x.email_key, l.email_key),
+      company_domain = coalesce(x.company_domain, l.company_domain),
+      linkedin_url = coalesce(x.linkedin_url, l.linkedin_url),
+      first_name = coalesce(x.first_name, l.first_name), last_name = coalesce(x.last_name, l.last_name),
+      company = coalesce(x.company, l.company), title = coalesce(x.title, l.title),
+      timezone = coalesce(x.timezone, l.timezone),
+      custom_fields = l.custom_fields || coalesce(x.custom_fields, '{}'::jsonb),
+      score = l.score + x.score_delta, updated_at = now()
+    from x where l.id = x.id and l.workspace_id = ${workspaceId}`);
+}
+
+/** Existing leads whose row named another stage move there: one bulk move per target stage. */
+async function moveToRequestedStages(
+  db: DbOrTx,
+  input: { workspaceId: string; source: StageChangeSource },
+  updates: { leadId: string; group: Group<LeadInput> }[],
+  existing: Map<string, LeadRow>,
+): Promise<void> {
+  const byTarget = new Map<string, string[]>();
+  for (const { leadId, group } of updates) {
+    const target = group.value.stage;
+    if (!target || existing.get(leadId)?.stage === target) continue;
+    const list = byTarget.get(target) ?? [];
+    list.push(leadId);
+    byTarget.set(target, list);
+  }
+  for (const [toStage, leadIds] of byTarget) {
+    await bulkChangeStage(db, { workspaceId: input.workspaceId, leadIds, toStage, source: input.source });
+  }
+}
+
+async function atOrAbove(db: DbOrTx, leadIds: string[], threshold: number): Promise<string[]> {
+  if (leadIds.length === 0) return [];
+  const result = await db.execute<{ id: string }>(sql`
+    select id from leads where id = any(${sql.param(leadIds)}::uuid[]) and score >= ${threshold}`);
+  return result.rows.map((r) => r.id);
+}

@@ -1,0 +1,94 @@
+import { and, desc, eq, ilike, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { leads } from '../../db/schema/index';
+import type { Cursor } from '../../http/schemas';
+import type { Lead } from './leads.schemas';
+
+export type LeadRow = typeof leads.$inferSelect;
+
+/**
+ * Serialises writes that touch lead identities (email, LinkedIn URL) within one workspace, for the
+ * rest of the caller's transaction: an upsert reads who exists, then inserts, and two concurrent
+ * upserts of the same person must not both insert.
+ */
+export async function lockLeadWrites(db: DbOrTx, workspaceId: string): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`leads:${workspaceId}`}, 0))`);
+}
+
+/** A live (not erased) lead of this workspace. */
+export async function findLead(
+  db: DbOrTx,
+  workspaceId: string,
+  leadId: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<LeadRow | null> {
+  const query = db
+    .select()
+    .from(leads)
+    .where(and(eq(leads.id, leadId), eq(leads.workspaceId, workspaceId), isNull(leads.erasedAt)));
+  const [row] = opts.forUpdate ? await query.for('update') : await query;
+  return row ?? null;
+}
+
+export function leadView(row: LeadRow): Lead {
+  return {
+    id: row.id,
+    email: row.email,
+    linkedinUrl: row.linkedinUrl,
+    firstName: row.firstName,
+    lastName: row.lastName,
+    company: row.company,
+    title: row.title,
+    timezone: row.timezone,
+    customFields: row.customFields,
+    stage: row.stage,
+    score: row.score,
+    status: row.status,
+    lastActivityAt: row.lastActivityAt.toISOString(),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/**
+ * The cursor carries milliseconds (a JS Date); Postgres keeps microseconds. Ordering and comparing on
+ * the millisecond-truncated time keeps pages exact even for the thousands of leads one bulk call
+ * creates with the same timestamp.
+ */
+const createdMs = sql`date_trunc('milliseconds', ${leads.createdAt})`;
+
+export async function listLeadRows(
+  db: DbOrTx,
+  workspaceId: string,
+  filter: { stage?: string; q?: string; staleDays?: number; cursor: Cursor | null; limit: number },
+): Promise<LeadRow[]> {
+  const conditions: (SQL | undefined)[] = [eq(leads.workspaceId, workspaceId), isNull(leads.erasedAt)];
+  if (filter.stage) conditions.push(eq(leads.stage, filter.stage));
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    conditions.push(
+      or(
+        ilike(leads.firstName, pattern),
+        ilike(leads.lastName, pattern),
+        ilike(leads.email, pattern),
+        ilike(leads.company, pattern),
+        sql`(coalesce(${leads.firstName}, '') || ' ' || coalesce(${leads.lastName}, '')) ilike ${pattern}`,
+      ),
+    );
+  }
+  if (filter.staleDays !== undefined) {
+    conditions.push(lt(leads.lastActivityAt, sql`now() - make_interval(days => ${filter.staleDays})`));
+  }
+  if (filter.cursor) {
+    const { createdAt, id } = filter.cursor;
+    conditions.push(sql`(${createdMs}, ${leads.id}) < (${createdAt}::timestamptz, ${id}::uuid)`);
+  }
+  return db
+    .select()
+    .from(leads)
+    .where(and(...conditions))
+    .orderBy(desc(createdMs), desc(leads.id))
+    .limit(filter.limit + 1);
+}
