@@ -2,6 +2,7 @@ import { loadConfig } from './config';
 import { createDeps, type Deps } from './context';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
+import { IMPORT_USAGE, importCsvCommand } from './modules/leads/leads.cli';
 import { createWorkspace } from './modules/workspaces/workspaces.service';
 
 type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
@@ -22,6 +23,12 @@ export const commands: Record<string, Command> = {
     async run(deps, [name, timezone]) {
       if (!name) throw new UsageError('workspace:create needs a name');
       print(await createWorkspace(deps, { name, timezone }));
+    },
+  },
+  'leads:import': {
+    usage: IMPORT_USAGE,
+    async run(deps, args) {
+      print(await importCsvCommand(deps, args));
     },
   },
 };

@@ -3,8 +3,10 @@ import type { Deps } from '../src/context';
 import { createChannels } from '../src/engine/channels';
 import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
+import { startCleanupLoop } from './cleanup';
 import { startMaintenanceLoop } from './maintenance';
 import { startStepWorker } from './steps';
+import { startWebhookDelivery } from './webhooks';
 
 export { type Loop, startLoop } from './loop';
 
@@ -17,7 +19,10 @@ export type RunningWorkers = {
 export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {}): Promise<RunningWorkers> {
   const channels = opts.channels ?? createChannels(deps);
   const workers: Worker[] = [startStepWorker(deps, channels)];
-  const loops: Loop[] = [startMaintenanceLoop(deps)];
+  const loops: Loop[] = [startMaintenanceLoop(deps), startCleanupLoop(deps)];
+  const webhooks = startWebhookDelivery(deps);
+  workers.push(webhooks.worker);
+  loops.push(...webhooks.loops);
   deps.log.info({ queues: workers.map((w) => w.name), loops: loops.length }, 'workers started');
   return {
     async close(graceMs) {

@@ -8,6 +8,12 @@ import { mailboxesRoutes } from '../modules/mailboxes/mailboxes.routes';
 import { suppressionsRoutes } from '../modules/suppressions/suppressions.routes';
 import { unsubscribeRoutes } from '../modules/unsubscribe/unsubscribe.routes';
 import { trackingRoutes } from '../modules/tracking/tracking.routes';
+import { leadsRoutes } from '../modules/leads/leads.routes';
+import { pipelineRoutes } from '../modules/pipeline/pipeline.routes';
+import { analyticsRoutes } from '../modules/analytics/analytics.routes';
+import { webhooksRoutes } from '../modules/webhooks/webhooks.routes';
+import { repliesRoutes } from '../modules/replies/replies.routes';
+import { webhookEndpointsRoutes } from '../modules/webhook-endpoints/webhook-endpoints.routes';
 
 /** Every `/v1` resource module; each registers its own routes under the prefix. */
 export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promise<void> {
@@ -17,6 +23,12 @@ export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promis
   await app.register(sequencesRoutes(deps), { prefix: '/v1' });
   await app.register(enrollmentsRoutes(deps), { prefix: '/v1' });
   await app.register(linkedinRoutes(deps), { prefix: '/v1' });
+  await app.register(leadsRoutes(deps), { prefix: '/v1' });
+  await app.register(pipelineRoutes(deps), { prefix: '/v1' });
+  await app.register(analyticsRoutes(deps), { prefix: '/v1' });
+  await app.register(webhooksRoutes(deps), { prefix: '/v1' });
+  await app.register(repliesRoutes(deps), { prefix: '/v1' });
+  await app.register(webhookEndpointsRoutes(deps), { prefix: '/v1' });
 }
 
 /** Routes outside `/v1` (unsubscribe pages, tracking): each declares its own auth in `config.auth`. */
