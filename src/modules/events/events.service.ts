@@ -3,6 +3,7 @@ import type { DbOrTx } from '../../db/client';
 import { events, leads } from '../../db/schema/index';
 import { inChunks } from '../../lib/chunks';
 import { applyEventScores } from '../pipeline/scoring.service';
+import { queueEventDeliveries } from '../webhook-endpoints/fan-out';
 
 export type EventInput = {
   workspaceId: string;
@@ -58,6 +59,8 @@ export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<nu
     const leadIds = [...new Set(active.map((i) => i.leadId).filter((id): id is string => Boolean(id)))];
     await db.update(leads).set({ lastActivityAt: now }).where(inArray(leads.id, leadIds));
   }
+  // The webhook outbox: deliveries for subscribed endpoints, committed with the events themselves.
+  await queueEventDeliveries(db, inputs, rows.map((r) => r.id), now);
   // Scoring adds each event's points to its lead and may promote it (which records more events).
   await applyEventScores(db, inputs);
   return rows.map((r) => r.id);

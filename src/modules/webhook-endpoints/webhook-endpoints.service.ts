@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Deps } from '../../context';
+import type { DbOrTx } from '../../db/client';
+import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../../db/schema/index';
+import { type Cursor, decodeCursor, toPage } from '../../http/schemas';
+import type {
+  CreateWebhookEndpointBody,
+  DeliveriesQuery,
+  Delivery,
+  WebhookEndpoint,
+} from './webhook-endpoints.schemas';
+
+type EndpointDeps = Pick<Deps, 'db' | 'secrets'>;
+export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+
+const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+export const endpointView = (row: EndpointRow): WebhookEndpoint => ({
+  id: row.id,
+  url: row.url,
+  events: row.events,
+  createdAt: row.createdAt.toISOString(),
+});
+
+/** Creates a subscription; the signing secret is returned here and never again. */
+export async function createEndpoint(
+  deps: EndpointDeps,
+  workspaceId: string,
+  input: CreateWebhookEndpointBody,
+) {
+  const secret = newSigningSecret();
+  const [row] = await deps.db
+    .insert(webhookEndpoints)
+    .values({ workspaceId, url: input.url, events: input.events, secretEnc: deps.secrets.encrypt(secret) })
+    .returning();
+  if (!row) throw new Error('webhook endpoint insert returned nothing');
+  return { ...endpointView(row), secret };
+}
+
+/** A live endpoint of this workspace, or null. */
+export async function findEndpoint(db: DbOrTx, workspaceId: string, id: string): Promise<EndpointRow | null> {
+  const [row] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(
+      and(
+        eq(webhookEndpoints.id, id),
+        eq(webhookEndpoints.workspaceId, workspaceId),
+        isNull(webhookEndpoints.deletedAt),
+      ),
+    );
+  return row ?? null;
+}
+
+export async function listEndpoints(
+  db: DbOrTx,
+  workspaceId: string,
+  query: { limit: number; cursor?: string },
+) {
+  const cursor = decodeCursor(query.cursor);
+  const e = webhookEndpoints;
+  const rows = await db
+    .select()
+    .from(e)
+    .where(
+      and(eq(e.workspaceId, workspaceId), isNull(e.deletedAt), cursor ? olderThan(e, cursor) : undefined),
+    )
+    .orderBy(...newestFirst(e))
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, endpointView);
+}
+
+/**
+ * Soft delete, so the delivery history stays listable; pending deliveries to it end as `failed`
+ * when their job runs. Returns false when there is no such live endpoint.
+ */
+export async function deleteEndpoint(db: DbOrTx, workspaceId: string, id: string): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({ deletedAt: new Date() })
+    .where(
+      and(
+        eq(webhookEndpoints.id, id),
+        eq(webhookEndpoints.workspaceId, workspaceId),
+        isNull(webhookEndpoints.deletedAt),
+      ),
+    )
+    .returning({ id: webhookEndpoints.id });
+  return rows.length > 0;
+}
+
+type Paged = typeof webhookEndpoints | typeof webhookDeliveries;
+
+/**
+ * Cursors carry milliseconds and Postgres keeps microseconds, so pages order and compare on the
+ * millisecond-truncated time: rows written in one transaction share a timestamp and must not be skipped.
+ */
+const createdMs = (t: Paged) => sql`date_trunc('milliseconds', ${t.createdAt})`;
+const newestFirst = (t: Paged) => [desc(createdMs(t)), desc(t.id)];
+
+/** Keyset condition: rows after `cursor` in (createdAt, id) descending order. */
+const olderThan = (t: Paged, cursor: Cursor) =>
+  or(lt(createdMs(t), cursor.createdAt), and(eq(createdMs(t), cursor.createdAt), lt(t.id, cursor.id)));
+
+/** Deliveries to one endpoint, newest first, each with every attempt made. Null: no such endpoint. */
+export async function listDeliveries(
+  db: DbOrTx,
+  workspaceId: string,
+  endpointId: string,
+  query: DeliveriesQuery,
+): Promise<{ data: Delivery[]; nextCursor: string | null } | null> {
+  const [endpoint] = await db
+    .select({ id: webhookEndpoints.id })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.workspaceId, workspaceId)));
+  if (!endpoint) return null;
+  const cursor = decodeCursor(query.cursor);
+  const d = webhookDeliveries;
+  const rows = await db
+    .select()
+    .from(d)
+    .where(
+      and(
+        eq(d.endpointId, endpointId),
+        query.status ? eq(d.status, query.status) : undefined,
+        cursor ? olderThan(d, cursor) : undefined,
+      ),
+    )
+    .orderBy(...newestFirst(d))
+    .limit(query.limit + 1);
+  const attempts =
+    rows.length === 0
+      ? []
+      : await db
+          .select()
+          .from(webhookAttempts)
+          .where(
+            inArray(
+              webhookAttempts.deliveryId,
+              rows.map((r) => r.id),
+            ),
+          )
+          .orderBy(asc(webhookAttempts.attempt));
+  return toPage(rows, query.limit, (row) => ({
+    id: row.id,
+    eventType: row.eventType,
+    eventId: row.eventId,
+    status: row.status,
+    attemptCount: row.attempts,
+    createdAt: row.createdAt.toISOString(),
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    payload: row.payload,
+    attempts: attempts
+      .filter((a) => a.deliveryId === row.id)
+      .map((a) => ({
+        attempt: a.attempt,
+        statusCode: a.statusCode,
+        error: a.error,
+        durationMs: a.durationMs,
+        at: a.at.toISOString(),
+      })),
+  }));
+}

@@ -1,0 +1,105 @@
+import { simpleParser } from 'mailparser';
+import { emailKey } from '../../lib/identity';
+import type { InboundEmailBody } from './webhooks.schemas';
+
+/** An inbound email, whichever way it arrived (JSON or raw MIME). Header names are lower-cased. */
+export type InboundEmail = {
+  from: string;
+  fromAddress: string | null;
+  to: string | null;
+  subject: string | null;
+  text: string | null;
+  html: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  headers: Record<string, string>;
+  /** Headers of the original message inside a delivery report, when it carries them. */
+  attachedHeaders: string | null;
+  receivedAt: Date;
+};
+
+/** `<id@host>` with its angle brackets, as we store outbound Message-IDs; null for junk. */
+export function normalizeMessageId(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const bracketed = /<[^<>\s]+>/.exec(value)?.[0];
+  if (bracketed) return bracketed;
+  const bare = value.trim();
+  return bare && !/[\s<>]/.test(bare) ? `<${bare}>` : null;
+}
+
+/** Every Message-ID in References-style values (space- or comma-separated, brackets optional). */
+export function messageIdList(values: string[]): string[] {
+  const ids = values.flatMap((v) => {
+    const bracketed = v.match(/<[^<>\s]+>/g);
+    if (bracketed) return bracketed;
+    return v.split(/[\s,]+/).flatMap((token) => normalizeMessageId(token) ?? []);
+  });
+  return [...new Set(ids)].slice(-100);
+}
+
+/** The address inside `Jane Doe <Jane@Acme.com>` (or a bare address), lower-cased. */
+export function addressOf(value: string): string | null {
+  const inside = /<([^<>\s]+@[^<>\s]+)>/.exec(value)?.[1];
+  const bare = /[^\s<>"',;:]+@[^\s<>"',;:]+/.exec(value)?.[0];
+  const address = inside ?? bare;
+  return address ? emailKey(address) : null;
+}
+
+/** A claimed time is kept unless it lies in the future (clock skew or a forged date). */
+const receivedTime = (claimed: Date | undefined, now: Date) =>
+  claimed && !Number.isNaN(claimed.getTime()) && claimed <= now ? claimed : now;
+
+export function emailFromJson(body: InboundEmailBody, now = new Date()): InboundEmail {
+  const headers = Object.fromEntries(
+    Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  headers.from ??= body.from;
+  return {
+    from: body.from,
+    fromAddress: addressOf(body.from),
+    to: body.to?.join(', ') ?? headers.to ?? null,
+    subject: body.subject ?? headers.subject ?? null,
+    text: body.text ?? null,
+    html: body.html ?? null,
+    messageId: normalizeMessageId(body.messageId ?? headers['message-id']),
+    inReplyTo: normalizeMessageId(body.inReplyTo ?? headers['in-reply-to']),
+    references: messageIdList(body.references ?? (headers.references ? [headers.references] : [])),
+    headers,
+    attachedHeaders: null,
+    receivedAt: receivedTime(body.receivedAt ? new Date(body.receivedAt) : undefined, now),
+  };
+}
+
+const reportParts = new Set(['text/rfc822-headers', 'message/rfc822']);
+
+/** Parses a raw RFC 5322 message with mailparser. */
+export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<InboundEmail> {
+  const mail = await simpleParser(raw, { skipImageLinks: true });
+  const headers: Record<string, string> = {};
+  for (const { key, line } of mail.headerLines) {
+    const value = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  }
+  const to = Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? null);
+  const fromText = mail.from?.text ?? headers.from ?? '';
+  const report = mail.attachments.find((a) => reportParts.has(a.contentType.toLowerCase()));
+  const references = mail.references ?? [];
+  return {
+    from: fromText,
+    fromAddress: mail.from?.value[0]?.address ? emailKey(mail.from.value[0].address) : addressOf(fromText),
+    to,
+    subject: mail.subject ?? null,
+    text: mail.text ?? null,
+    html: typeof mail.html === 'string' ? mail.html : null,
+    messageId: normalizeMessageId(mail.messageId),
+    inReplyTo: normalizeMessageId(mail.inReplyTo),
+    references: messageIdList(Array.isArray(references) ? references : [references]),
+    headers,
+    attachedHeaders: report ? report.content.subarray(0, 64 * 1024).toString('utf8') : null,
+    receivedAt: receivedTime(mail.date, now),
+  };
+}

@@ -1,0 +1,44 @@
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+
+export type Verified = { ok: true; webhookId: string } | { ok: false; reason: string };
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const one = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(' ') : value);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Checks a Standard Webhooks signature on the raw body: HMAC-SHA256 over `id.timestamp.body`,
+ * compared in constant time, timestamp within ±5 minutes, any one of several space-separated `v1,`
+ * signatures (key rotation) accepted. The library hashes the body as a UTF-8 string, so a body that
+ * is not valid UTF-8 is refused: two different invalid byte sequences could decode alike.
+ */
+export function verifySignature(secret: string, raw: Buffer, headers: Headers): Verified {
+  const webhookId = one(headers['webhook-id']);
+  const timestamp = one(headers['webhook-timestamp']);
+  const signature = one(headers['webhook-signature']);
+  if (!webhookId || !timestamp || !signature) {
+    return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
+  }
+  if (webhookId.length > 200) return { ok: false, reason: 'webhook-id is longer than 200 characters' };
+  try {
+    utf8.decode(raw);
+  } catch {
+    return { ok: false, reason: 'body is not valid UTF-8' };
+  }
+  try {
+    new Webhook(secret).verify(
+      raw,
+      {
+        'webhook-id': webhookId,
+        'webhook-timestamp': timestamp,
+        'webhook-signature': signature,
+      },
+      { jsonParse: false },
+    );
+    return { ok: true, webhookId };
+  } catch (err) {
+    if (err instanceof WebhookVerificationError) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
