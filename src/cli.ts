@@ -4,6 +4,13 @@ import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
 import { IMPORT_USAGE, importCsvCommand } from './modules/leads/leads.cli';
 import { createWorkspace } from './modules/workspaces/workspaces.service';
+import { workspaceArg } from './lib/cli-args';
+import {
+  applySequenceFiles,
+  loadSequenceFile,
+  sequenceFiles,
+  type SequenceFile,
+} from './modules/sequences/apply';
 
 type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
 
@@ -23,6 +30,24 @@ export const commands: Record<string, Command> = {
     async run(deps, [name, timezone]) {
       if (!name) throw new UsageError('workspace:create needs a name');
       print(await createWorkspace(deps, { name, timezone }));
+    },
+  },
+  'sequences:apply': {
+    usage: 'sequences:apply <file.yaml|dir> --workspace <workspace id>',
+    async run(deps, args) {
+      const { workspaceId, positional } = await workspaceArg(deps.db, args, this.usage);
+      const loaded = await Promise.all((await sequenceFiles(positional[0] ?? '')).map(loadSequenceFile));
+      const problems = loaded.filter((l) => 'errors' in l);
+      // All or nothing: one invalid file applies none, so a directory never lands half-way.
+      if (problems.length > 0)
+        throw new Error(`invalid sequence files:\n${JSON.stringify(problems, null, 2)}`);
+      print(
+        await applySequenceFiles(
+          deps,
+          workspaceId,
+          loaded.filter((l): l is SequenceFile => 'body' in l),
+        ),
+      );
     },
   },
   'leads:import': {
