@@ -44,7 +44,7 @@ export function htmlToText(html: string): string {
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<li\b[^>]*>/gi, '\n- ')
     .replace(/<\/(p|div|h[1-6]|ul|ol|table|blockquote|pre)\s*>/gi, '\n\n')
-    .replace(/<\/(tr|li)\s*>|<hr\b[^>]*>/gi, '\n')
+    .replace(/<\/tr\s*>|<hr\b[^>]*>/gi, '\n')
     .replace(/<[^>]*>/g, '');
   return decodeEntities(text)
     .split('\n')
