@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from './context';
+import { registerAdmin } from './http/admin';
 import { authenticateKey, requireAdmin } from './http/auth';
 import { installErrorHandler } from './http/errors';
+import { registerMetrics } from './http/metrics';
 import { registerOpenApi } from './http/openapi';
+import { registerRateLimit } from './http/rate-limit';
 import { registerPublicRoutes, registerV1Routes } from './http/routes';
 import { healthRoutes } from './modules/health/health.routes';
 
@@ -32,15 +35,21 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // 3. Auth before body parsing, so a bad key is a 401 even for a malformed body.
+  // 3. Metrics next: its onResponse hook times every answer, 401s and 429s included.
+  registerMetrics(app, deps);
+  // 4. The rate limit before auth, so a flood gets 429 without costing a database lookup.
+  await registerRateLimit(app, deps.config.RATE_LIMIT_PER_MINUTE);
+  // 5. Auth before body parsing, so a bad key is a 401 even for a malformed body.
   app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config.auth ?? (request.url.startsWith('/v1/') ? 'key' : 'public');
     if (mode === 'admin') requireAdmin(request, deps.config.ADMIN_TOKEN);
     else if (mode === 'key') await authenticateKey(deps.db, request);
   });
-  // 4. Docs first, so every route registered after it appears in the OpenAPI document.
+  // 6. Docs first, so every route registered after it appears in the OpenAPI document.
   await registerOpenApi(app, deps.config.PUBLIC_URL);
   await app.register(healthRoutes(deps));
+  // 7. The queue dashboard guards itself with ADMIN_TOKEN (hidden from the API document).
+  await registerAdmin(app, deps);
   await registerV1Routes(app, deps);
   await registerPublicRoutes(app, deps);
   return app;

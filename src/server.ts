@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const app = config.ROLE === 'worker' ? null : await buildApp(deps);
   const workers = config.ROLE === 'api' ? null : await startWorkers(deps);
   if (app) await app.listen({ port: config.PORT, host: config.HOST });
-  log.info({ role: config.ROLE, port: config.PORT }, 'engine started');
+  log.info({ role: config.ROLE, port: app ? config.PORT : undefined }, 'engine started');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -28,8 +28,14 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
-    await app?.close();
-    await workers?.close(graceMs);
+    // Safety net: a hung close (a stuck socket, a pool that never drains) must not keep an
+    // orchestrator waiting forever; exit non-zero so the hang is visible.
+    setTimeout(() => {
+      log.error({ graceMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, graceMs + 10_000).unref();
+    // HTTP and workers stop taking work together; both drain what is running.
+    await Promise.all([app?.close(), workers?.close(graceMs)]);
     await deps.close();
     log.info('stopped');
     process.exit(0);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -46,16 +47,22 @@ export type ServerProcess = {
   stdout(): string;
   stderr(): string;
   exited: Promise<Exit>;
-  /** Sends SIGKILL if still running; for cleanup after a failed assertion. */
+  /** SIGKILLs the process group if still running; for cleanup after a failed assertion. */
   kill(): Promise<void>;
 };
 
-/** Runs the real entry point, `npx tsx src/server.ts`, as a user would, with `env` on top of ours. */
+/**
+ * Runs the real entry point, `tsx src/server.ts`, with `env` on top of ours. The tsx binary is
+ * called directly, not through npx: npm does not forward SIGTERM to its child (it dies and
+ * orphans the engine), so only a direct parent lets a test observe the graceful shutdown.
+ */
 export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn('npx', ['tsx', 'src/server.ts'], {
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so cleanup can kill tsx and the node process it runs together.
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -74,8 +81,8 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
     stderr: () => err,
     exited,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(-child.pid, 'SIGKILL');
         await exited;
       }
     },
@@ -143,4 +150,19 @@ export async function startPrivateRedis(port: number, extraArgs: string[] = []):
       }
     },
   };
+}
+
+/** Deletes every key under a queue prefix on the shared Redis (what a spawned engine left behind). */
+export async function deleteQueueKeys(prefix: string, url = 'redis://127.0.0.1:6379'): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
