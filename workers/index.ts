@@ -4,6 +4,7 @@ import { createChannels } from '../src/engine/channels';
 import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
 import { startCleanupLoop } from './cleanup';
+import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startMaintenanceLoop } from './maintenance';
 import { startStepWorker } from './steps';
 import { startWebhookDelivery } from './webhooks';
@@ -19,7 +20,7 @@ export type RunningWorkers = {
 export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {}): Promise<RunningWorkers> {
   const channels = opts.channels ?? createChannels(deps);
   const workers: Worker[] = [startStepWorker(deps, channels)];
-  const loops: Loop[] = [startMaintenanceLoop(deps), startCleanupLoop(deps)];
+  const loops: Loop[] = [startMaintenanceLoop(deps), startCleanupLoop(deps), startLinkedInSyncLoop(deps)];
   const webhooks = startWebhookDelivery(deps);
   workers.push(webhooks.worker);
   loops.push(...webhooks.loops);
