@@ -3,16 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import type { ChannelResult, StepContext } from '../../src/engine/channel';
 import { enrollments, mailboxes, messages } from '../../src/db/schema/index';
-import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { createTestWorkspace, startTestEngine, type TestEngine } from '../helpers/engine';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { addMailbox, claimedContext, insertSequence, nextAttempt, reload } from './support';
-
-/** A header as it went over the wire (unfolded), read from the raw message. */
-export function header(raw: string | undefined, name: string): string | null {
-  const head = (raw ?? '').split('\r\n\r\n')[0]?.replace(/\r\n[ \t]+/g, ' ') ?? '';
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line ? line.slice(name.length + 1).trim() : null;
-}
+import { addMailbox, claimedContext, header, insertSequence, nextAttempt, reload } from './support';
 
 const twoSteps = {
   steps: [

@@ -128,3 +128,10 @@ export async function nextAttempt(engine: TestEngine, ctx: StepContext): Promise
     .where(eq(stepRuns.id, ctx.run.id));
   return reload(engine, ctx);
 }
+
+/** A header as it went over the wire (unfolded), read from the raw message. */
+export function header(raw: string | undefined, name: string): string | null {
+  const head = (raw ?? '').split('\r\n\r\n')[0]?.replace(/\r\n[ \t]+/g, ' ') ?? '';
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line ? line.slice(name.length + 1).trim() : null;
+}

@@ -2,9 +2,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
-import { unsubscribeLead } from '../suppressions/suppressions.service';
 import { confirmPage, donePage, invalidPage } from './unsubscribe.page';
-import { readUnsubscribeToken } from './unsubscribe.tokens';
+import { resolveUnsubscribeToken, unsubscribeByToken } from './unsubscribe.service';
 
 const TokenParams = z.object({ token: z.string().min(1).max(1000) });
 const html = 'text/html; charset=utf-8';
@@ -12,7 +11,7 @@ const html = 'text/html; charset=utf-8';
 /**
  * `GET /u/:token` (a page with a button) and `POST /u/:token` (RFC 8058 one-click). Public: the
  * signed token is the authority. Any POST with a valid token unsubscribes, whatever its body, since
- * only a deliberate action (the mail client's one-click or our button) sends one.
+ * only a deliberate action (the mail client's one-click or our button) sends one; link scanners GET.
  */
 export const unsubscribeRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
@@ -32,8 +31,8 @@ export const unsubscribeRoutes =
         schema: { tags: ['unsubscribe'], summary: 'Unsubscribe page', params: TokenParams },
       },
       async (request, reply) => {
-        const target = readUnsubscribeToken(deps.secrets, request.params.token);
-        if (!target) return reply.code(404).type(html).send(invalidPage());
+        if (!(await resolveUnsubscribeToken(deps, request.params.token)))
+          return reply.code(404).type(html).send(invalidPage());
         return reply
           .type(html)
           .header('cache-control', 'no-store')
@@ -48,13 +47,8 @@ export const unsubscribeRoutes =
         schema: { tags: ['unsubscribe'], summary: 'RFC 8058 one-click unsubscribe', params: TokenParams },
       },
       async (request, reply) => {
-        const target = readUnsubscribeToken(deps.secrets, request.params.token);
-        if (!target) return reply.code(404).type(html).send(invalidPage());
-        const result = await deps.db.transaction((tx) =>
-          unsubscribeLead(tx, { ...target, source: 'one_click' }),
-        );
-        // An erased lead has nothing left to unsubscribe; the answer is the same, so a token reveals nothing.
-        request.log.info({ unsubscribed: result.ok && result.changed }, 'unsubscribe request');
+        if (!(await unsubscribeByToken(deps, request.params.token, 'one_click')))
+          return reply.code(404).type(html).send(invalidPage());
         return reply.type(html).header('cache-control', 'no-store').send(donePage());
       },
     );
