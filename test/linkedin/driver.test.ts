@@ -44,6 +44,7 @@ describe('Playwright LinkedIn driver against the fixture site', () => {
     expect(site.received.invites.filter((i) => i.slug === 'invite-note')).toEqual([
       expect.objectContaining({ note: 'Hi Ada, loved your talk on engines.' }),
     ]);
+    expect(site.received.visits).not.toContain('invite-note');
     expect(await driver.connectionStatus(url)).toEqual({ ok: true, value: 'pending' });
     // Asking again does not send a second invitation.
     expect(await driver.sendInvite(url, 'again')).toEqual({ ok: true, value: 'already_pending' });
