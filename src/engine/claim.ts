@@ -31,7 +31,7 @@ export async function claimStepRun(
           select 1 from suppressions sp
           where sp.workspace_id = l.workspace_id
             and ((sp.kind = 'email' and sp.value = l.email_key)
-              or (sp.kind = 'domain' and sp.value = l.company_domain)
+              or (sp.kind = 'domain' and (sp.value = l.company_domain or l.company_domain like '%.' || sp.value))
               or (sp.kind = 'linkedin' and sp.value = l.linkedin_url))
         )
       for update of sr for share of e, l

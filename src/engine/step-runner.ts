@@ -4,13 +4,13 @@ import type { Tx } from '../db/client';
 import { enrollments, leads, stepRuns } from '../db/schema/index';
 import { recordEvent } from '../modules/events/events.service';
 import { loadVersion } from '../modules/sequences/versions';
+import { bounceLead } from '../modules/suppressions/suppressions.service';
 import type { StepJob } from '../queue/queues';
 import { leadTimezone, scheduleNextStep, windowed, workspaceTimezone } from './advance';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
 import { claimStepRun } from './claim';
 import { dispatchRuns, type RunRef } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
-import { applyLeadStop } from './lead-stops';
 
 export type Channels = ReadonlyMap<string, Channel>;
 export type RunOutcome = 'noop' | 'sent' | 'failed' | 'deferred' | 'ambiguous';
@@ -158,10 +158,9 @@ async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | nul
       });
     }
     if (result?.kind === 'failed' && result.stop === 'bounced') {
-      await applyLeadStop(tx, {
+      await bounceLead(tx, {
         workspaceId: enrollment.workspaceId,
         leadId: enrollment.leadId,
-        stop: 'bounced',
         reason: result.reason,
       });
       return { outcome: 'failed' as const, next: null };

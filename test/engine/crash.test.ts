@@ -129,6 +129,7 @@ describe('crash and Redis loss', () => {
         workers: true,
         channels: channelMap(channel),
         env: {
+          DATABASE_URL: engine.config.DATABASE_URL,
           REDIS_URL: redis.url,
           QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
           STEP_LEASE_SECONDS: '2',

@@ -21,7 +21,11 @@ describe('sequences/ examples', () => {
     const engine = await startTestEngine();
     try {
       const ws = await createTestWorkspace(engine.app);
-      const env = { ...process.env, ...testEnv(), LOG_LEVEL: 'silent' };
+      const env = {
+        ...process.env,
+        ...testEnv({ DATABASE_URL: engine.config.DATABASE_URL }),
+        LOG_LEVEL: 'silent',
+      };
       const args = ['--import', 'tsx', 'src/cli.ts', 'sequences:apply', 'sequences', '--workspace', ws.id];
       const first = JSON.parse((await run(process.execPath, args, { cwd: repoRoot, env })).stdout);
       expect(first.map((r: { action: string }) => r.action)).toEqual(['created', 'created', 'created']);
@@ -47,7 +51,11 @@ describe('sequences/ examples', () => {
     const engine = await startTestEngine();
     try {
       const ws = await createTestWorkspace(engine.app);
-      const env = { ...process.env, ...testEnv(), LOG_LEVEL: 'silent' };
+      const env = {
+        ...process.env,
+        ...testEnv({ DATABASE_URL: engine.config.DATABASE_URL }),
+        LOG_LEVEL: 'silent',
+      };
       const failed = await run(
         process.execPath,
         [

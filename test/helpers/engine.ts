@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import pg from 'pg';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app';
 import { type Config, loadConfig } from '../../src/config';
@@ -21,6 +22,41 @@ export type TestEngine = {
 
 /** A fresh queue prefix, so suites never see each other's jobs. */
 export const uniquePrefix = () => `t_${inject('runId')}_${randomBytes(3).toString('hex')}`;
+
+let databases = 0;
+
+/**
+ * A database of its own for one test engine, copied from the run's migrated template (fast, and
+ * serialised, since Postgres copies a template for one CREATE DATABASE at a time).
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = new URL(inject('databaseUrl'));
+  const name = `outreach_test_${inject('runId')}_${process.pid}_${++databases}`;
+  const admin = new URL(base);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock(727002)');
+    await client.query(
+      `create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(inject('templateDatabase'))}`,
+    );
+  } finally {
+    await client.query('select pg_advisory_unlock(727002)').catch(() => {});
+    await client.end();
+  }
+  base.pathname = `/${name}`;
+  return {
+    url: base.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      await c
+        .query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`)
+        .finally(() => c.end());
+    },
+  };
+}
 
 /** Environment for the engine under test: the run's database and a fresh queue prefix. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -44,7 +80,9 @@ export async function startTestEngine(
     channels?: Channels;
   } = {},
 ): Promise<TestEngine> {
-  const config = loadConfig(testEnv(opts.env));
+  // Each engine gets its own database unless the test shares one on purpose (several processes).
+  const database = opts.env?.DATABASE_URL ? null : await createTestDatabase();
+  const config = loadConfig(testEnv({ ...(database ? { DATABASE_URL: database.url } : {}), ...opts.env }));
   const log = createLogger(config.LOG_LEVEL, opts.logDestination);
   const deps = createDeps(config, log, { poolSize: 10 });
   const app = await buildApp(deps);
@@ -60,6 +98,7 @@ export async function startTestEngine(
       await app.close();
       await deleteQueueKeys(deps);
       await deps.close();
+      await database?.drop();
     },
   };
 }

@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import { enrollments, leads, sequences, stepRuns, suppressions } from '../../db/schema/index';
+import { enrollments, leads, sequences, stepRuns } from '../../db/schema/index';
 import { leadTimezone } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
 import { dispatchRuns } from '../../engine/dispatch';
@@ -9,6 +9,7 @@ import { computeRunAt } from '../../engine/schedule';
 import { leadVariables, missingVariable } from '../../engine/templates';
 import { inChunks } from '../../lib/chunks';
 import { recordEvents } from '../events/events.service';
+import { suppressedLeadIds } from '../suppressions/suppressions.service';
 import { type SequenceDefinition, templateFields } from '../sequences/sequences.schemas';
 import { isLinkedInStep } from '../sequences/steps.schemas';
 import { loadVersion } from '../sequences/versions';
@@ -44,40 +45,6 @@ function skipReason(
   if (need.linkedin && !lead.linkedinUrl) return 'missing_linkedin_url';
   const missing = missingVariable(need.templates, leadVariables(lead));
   return missing ? `missing_variable:${missing}` : null;
-}
-
-async function suppressedLeadIds(
-  deps: EnrollDeps,
-  workspaceId: string,
-  batch: LeadRow[],
-): Promise<Set<string>> {
-  const emails = batch.flatMap((l) => (l.emailKey ? [l.emailKey] : []));
-  const domains = batch.flatMap((l) => (l.companyDomain ? [l.companyDomain] : []));
-  const urls = batch.flatMap((l) => (l.linkedinUrl ? [l.linkedinUrl] : []));
-  const rows = await deps.db
-    .select({ kind: suppressions.kind, value: suppressions.value })
-    .from(suppressions)
-    .where(
-      and(
-        eq(suppressions.workspaceId, workspaceId),
-        or(
-          and(eq(suppressions.kind, 'email'), inArray(suppressions.value, emails)),
-          and(eq(suppressions.kind, 'domain'), inArray(suppressions.value, domains)),
-          and(eq(suppressions.kind, 'linkedin'), inArray(suppressions.value, urls)),
-        ),
-      ),
-    );
-  const hit = new Set(rows.map((r) => `${r.kind}:${r.value}`));
-  return new Set(
-    batch
-      .filter(
-        (l) =>
-          (l.emailKey && hit.has(`email:${l.emailKey}`)) ||
-          (l.companyDomain && hit.has(`domain:${l.companyDomain}`)) ||
-          (l.linkedinUrl && hit.has(`linkedin:${l.linkedinUrl}`)),
-      )
-      .map((l) => l.id),
-  );
 }
 
 /**
@@ -116,7 +83,7 @@ export async function enrollLeads(
       ),
     );
   const already = new Set(live.map((e) => e.leadId));
-  const suppressed = await suppressedLeadIds(deps, workspaceId, batch);
+  const suppressed = await suppressedLeadIds(deps.db, workspaceId, batch);
   const need = requirements(definition);
 
   const skipped: { leadId: string; reason: string }[] = [];
