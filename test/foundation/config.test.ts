@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config';
-import { exitWithin, spawnServer } from './support';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Config, ConfigError, loadConfig } from '../../src/config';
+import { exitWithin, repoRoot, spawnServer } from './support';
 
 /** One bad value per variable; each must stop start-up with a line naming that variable. */
 const badValues: [name: string, value: string][] = [
@@ -19,8 +21,15 @@ const badValues: [name: string, value: string][] = [
   ['LINKEDIN_BASE_URL', 'linkedin'],
   ['ROLE', 'both'],
   ['SHUTDOWN_GRACE_SECONDS', '-1'],
+  ['STEP_LEASE_SECONDS', '0'],
+  ['QUEUE_HORIZON_SECONDS', 'soon'],
+  ['MAINTENANCE_INTERVAL_SECONDS', '0'],
+  ['STEP_CONCURRENCY', '1.5'],
   ['RATE_LIMIT_PER_MINUTE', '0'],
 ];
+
+/** Free-form strings: any non-empty value is valid, so there is no bad value to try. */
+const freeForm = ['HOST', 'CHROMIUM_PATH', 'QUEUE_PREFIX'];
 
 describe('configuration', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -64,8 +73,20 @@ describe('configuration', () => {
     expect(message).not.toContain('\n');
   });
 
-  it('stops `npx tsx src/server.ts` with exit code 1 and a line naming PORT', async () => {
-    const server = spawnServer({ PORT: 'abc' });
+  it('has a bad-value case for every variable that can be wrong (add one with each new variable)', () => {
+    const covered = new Set(badValues.map(([name]) => name));
+    const missing = Object.keys(Config.shape).filter((k) => !covered.has(k) && !freeForm.includes(k));
+    expect(missing).toEqual([]);
+  });
+
+  it('documents every variable in the README configuration table', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const undocumented = Object.keys(Config.shape).filter((k) => !readme.includes(`| \`${k}\` |`));
+    expect(undocumented).toEqual([]);
+  });
+
+  it('stops `npx tsx src/server.ts` with exit code 1 and one line naming PORT', async () => {
+    const server = spawnServer({ PORT: 'abc' }, { viaNpx: true });
     try {
       const exit = await exitWithin(server, 30_000);
       expect(exit.code).toBe(1);

@@ -55,9 +55,13 @@ export type ServerProcess = {
  * Runs the real entry point, `tsx src/server.ts`, with `env` on top of ours. The tsx binary is
  * called directly, not through npx: npm does not forward SIGTERM to its child (it dies and
  * orphans the engine), so only a direct parent lets a test observe the graceful shutdown.
+ * `viaNpx` runs it exactly as a user types it, for exits that involve no signal.
  */
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
+export function spawnServer(env: Record<string, string>, opts: { viaNpx?: boolean } = {}): ServerProcess {
+  const [command, args] = opts.viaNpx
+    ? ['npx', ['tsx', 'src/server.ts']]
+    : [join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/server.ts']];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

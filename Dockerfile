@@ -1,0 +1,25 @@
+# The engine image: one image for both roles (ROLE=api | worker | all), run from source with tsx.
+FROM node:20-bookworm-slim
+
+# Chromium comes from Debian, never downloaded at run time (DESIGN.md §4); fonts so pages render.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production \
+    CHROMIUM_PATH=/usr/bin/chromium \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+WORKDIR /app
+# Dependencies first, so a source change does not reinstall them. Dev tools (tsc, vitest,
+# drizzle-kit) are not needed to run: migrations are applied by drizzle-orm at start-up.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY . .
+USER node
+EXPOSE 3000
+
+# `npm start` runs `tsx src/server.ts`. tsx is called directly here because npm does not forward
+# SIGTERM to its child: `docker stop` would kill npm and the engine would never drain its jobs.
+CMD ["node_modules/.bin/tsx", "src/server.ts"]
