@@ -1,105 +1,78 @@
 /**
- * How a batch of leads becomes writes, as pure functions (the rule is written up in docs/decisions.md):
- * 1. Rows of one batch that share an email key or a LinkedIn URL, directly or through another row, are
- *    one person: they merge into one group, later rows' values winning.
- * 2. A row whose email belongs to one group and whose URL to another would join two people: it fails.
- * 3. A group matching one existing lead (by any of its emails or URLs) updates it; matching none, it
- *    creates a lead; matching two different leads, all its rows fail: we never merge or steal identities.
+ * How a batch of leads becomes writes, as a pure function (the rule is written up in docs/decisions.md).
+ * Rows are taken in order, as if applied one by one:
+ * - a row joins the earlier rows it shares an email key or a LinkedIn URL with (one person; later
+ *   values win), and the existing lead that any of those keys belongs to;
+ * - a row that would join two different people (two groups of the batch, or two existing leads) fails
+ *   on its own with `lead_identity_conflict`: we never merge people or move an identity between them;
+ * - a group that reached an existing lead updates it; any other group creates a lead.
  */
 
 export type Identity = { emailKey: string | null; linkedinUrl: string | null };
 export type BatchRow<T> = Identity & { index: number; value: T };
-export type Group<T> = { indexes: number[]; emailKeys: Set<string>; linkedinUrls: Set<string>; value: T };
+export type ExistingLead = Identity & { id: string };
+/** `leadId`: the existing lead this group updates; null for a new lead. */
+export type Group<T> = { indexes: number[]; leadId: string | null; value: T };
 export type RowFailure = { index: number; error: string };
 
-export function mergeBatch<T>(
+export function planBatch<T>(
   rows: BatchRow<T>[],
+  existing: ExistingLead[],
   combine: (earlier: T, later: T) => T,
 ): { groups: Group<T>[]; failed: RowFailure[] } {
+  const leadByEmail = new Map<string, string>();
+  const leadByUrl = new Map<string, string>();
+  for (const lead of existing) {
+    if (lead.emailKey) leadByEmail.set(lead.emailKey, lead.id);
+    if (lead.linkedinUrl) leadByUrl.set(lead.linkedinUrl, lead.id);
+  }
   const groups: Group<T>[] = [];
   const failed: RowFailure[] = [];
   // Keys stay mapped after a later row overwrites them, so an old address still finds its person.
-  const byEmail = new Map<string, Group<T>>();
-  const byUrl = new Map<string, Group<T>>();
+  const groupByEmail = new Map<string, Group<T>>();
+  const groupByUrl = new Map<string, Group<T>>();
+  const groupByLead = new Map<string, Group<T>>();
   for (const row of rows) {
-    const viaEmail = row.emailKey ? byEmail.get(row.emailKey) : undefined;
-    const viaUrl = row.linkedinUrl ? byUrl.get(row.linkedinUrl) : undefined;
-    if (viaEmail && viaUrl && viaEmail !== viaUrl) {
+    const leads = new Set<string>();
+    const emailLead = row.emailKey ? leadByEmail.get(row.emailKey) : undefined;
+    const urlLead = row.linkedinUrl ? leadByUrl.get(row.linkedinUrl) : undefined;
+    if (emailLead) leads.add(emailLead);
+    if (urlLead) leads.add(urlLead);
+    const touched = new Set<Group<T>>();
+    for (const g of [
+      row.emailKey ? groupByEmail.get(row.emailKey) : undefined,
+      row.linkedinUrl ? groupByUrl.get(row.linkedinUrl) : undefined,
+      ...[...leads].map((id) => groupByLead.get(id)),
+    ]) {
+      if (g) touched.add(g);
+    }
+    for (const g of touched) if (g.leadId) leads.add(g.leadId);
+    if (touched.size > 1) {
+      const rowsOf = [...touched].map((g) => g.indexes[0]).join(' and ');
       failed.push({
         index: row.index,
-        error: `lead_identity_conflict: email matches row ${viaEmail.indexes[0]}, linkedinUrl matches row ${viaUrl.indexes[0]}`,
+        error: `lead_identity_conflict: matches rows ${rowsOf} of this batch`,
       });
       continue;
     }
-    let group = viaEmail ?? viaUrl;
+    if (leads.size > 1) {
+      const ids = [...leads].join(' and ');
+      failed.push({ index: row.index, error: `lead_identity_conflict: matches existing leads ${ids}` });
+      continue;
+    }
+    const [leadId = null] = leads;
+    let [group] = touched;
     if (group) {
       group.indexes.push(row.index);
       group.value = combine(group.value, row.value);
+      group.leadId ??= leadId;
     } else {
-      group = { indexes: [row.index], emailKeys: new Set(), linkedinUrls: new Set(), value: row.value };
+      group = { indexes: [row.index], leadId, value: row.value };
       groups.push(group);
     }
-    if (row.emailKey) {
-      group.emailKeys.add(row.emailKey);
-      byEmail.set(row.emailKey, group);
-    }
-    if (row.linkedinUrl) {
-      group.linkedinUrls.add(row.linkedinUrl);
-      byUrl.set(row.linkedinUrl, group);
-    }
+    if (row.emailKey) groupByEmail.set(row.emailKey, group);
+    if (row.linkedinUrl) groupByUrl.set(row.linkedinUrl, group);
+    if (group.leadId) groupByLead.set(group.leadId, group);
   }
   return { groups, failed };
-}
-
-export type ExistingLead = Identity & { id: string };
-export type Resolution<T> = {
-  updates: { leadId: string; group: Group<T> }[];
-  inserts: Group<T>[];
-  failed: RowFailure[];
-};
-
-/** Matches merged groups to existing leads (rule 3); groups that reach the same lead are combined. */
-export function resolveGroups<T>(
-  groups: Group<T>[],
-  existing: ExistingLead[],
-  combine: (earlier: T, later: T) => T,
-): Resolution<T> {
-  const byEmail = new Map<string, string>();
-  const byUrl = new Map<string, string>();
-  for (const lead of existing) {
-    if (lead.emailKey) byEmail.set(lead.emailKey, lead.id);
-    if (lead.linkedinUrl) byUrl.set(lead.linkedinUrl, lead.id);
-  }
-  const updates = new Map<string, Group<T>>();
-  const inserts: Group<T>[] = [];
-  const failed: RowFailure[] = [];
-  for (const group of groups) {
-    const matched = new Set<string>();
-    for (const key of group.emailKeys) if (byEmail.has(key)) matched.add(byEmail.get(key) ?? '');
-    for (const url of group.linkedinUrls) if (byUrl.has(url)) matched.add(byUrl.get(url) ?? '');
-    if (matched.size > 1) {
-      const error = `lead_identity_conflict: matches ${matched.size} existing leads (${[...matched].join(', ')})`;
-      for (const index of group.indexes) failed.push({ index, error });
-      continue;
-    }
-    const [leadId] = matched;
-    if (leadId === undefined) {
-      inserts.push(group);
-      continue;
-    }
-    const earlier = updates.get(leadId);
-    updates.set(leadId, earlier ? combineGroups(earlier, group, combine) : group);
-  }
-  return { updates: [...updates].map(([leadId, group]) => ({ leadId, group })), inserts, failed };
-}
-
-/** Groups are combined in input order, so the value of the row that came last still wins. */
-function combineGroups<T>(a: Group<T>, b: Group<T>, combine: (earlier: T, later: T) => T): Group<T> {
-  const [first, second] = (a.indexes[0] ?? 0) <= (b.indexes[0] ?? 0) ? [a, b] : [b, a];
-  return {
-    indexes: [...first.indexes, ...second.indexes],
-    emailKeys: new Set([...first.emailKeys, ...second.emailKeys]),
-    linkedinUrls: new Set([...first.linkedinUrls, ...second.linkedinUrls]),
-    value: combine(first.value, second.value),
-  };
 }

@@ -5,7 +5,7 @@ import { attributePoints, type ScoringRules, type ScoredLead } from '../../engin
 import { emailDomain, emailKey } from '../../lib/identity';
 import { bulkChangeStage, listStages, type StageChangeSource } from '../pipeline/pipeline.service';
 import { loadScoringRules, promoteQualified } from '../pipeline/scoring.service';
-import { type BatchRow, type Group, mergeBatch, type RowFailure, resolveGroups } from './batch-merge';
+import { type BatchRow, type Group, planBatch, type RowFailure } from './batch-merge';
 import { type LeadRow, lockLeadWrites } from './leads.repo';
 import { type BulkResult, LeadInput } from './leads.schemas';
 
@@ -32,10 +32,46 @@ export async function upsertLeads(
 ): Promise<BulkResult> {
   const offset = input.indexOffset ?? 0;
   const stageList = await listStages(db, input.workspaceId);
-  const known = new Set(stageList.map((s) => s.key));
+  const { valid, failed } = validateRows(input.rows, offset, new Set(stageList.map((s) => s.key)));
+  await lockLeadWrites(db, input.workspaceId);
+  const existing = await findByIdentity(db, input.workspaceId, valid);
+  const plan = planBatch(valid, existing, combineInputs);
+  failed.push(...plan.failed);
+  const rules = await loadScoringRules(db, input.workspaceId);
+  const ids: (string | null)[] = input.rows.map(() => null);
+  const setIds = (group: Group<LeadInput>, id: string) => {
+    for (const index of group.indexes) ids[index - offset] = id;
+  };
+
+  const firstStage = stageList[0]?.key ?? 'lead';
+  const inserts = plan.groups.filter((g) => g.leadId === null);
+  const updates = plan.groups.flatMap((group) => (group.leadId ? [{ leadId: group.leadId, group }] : []));
+  const created = await insertLeads(db, input, inserts, rules, firstStage);
+  for (const { group, id } of created) setIds(group, id);
+  const byId = new Map(existing.map((lead) => [lead.id, lead]));
+  await updateLeads(db, input.workspaceId, updates, byId, rules);
+  for (const { group, leadId } of updates) setIds(group, leadId);
+  await moveToRequestedStages(db, input, updates, byId);
+
+  const threshold = rules.qualifyThreshold;
+  if (threshold !== null) {
+    const written = [...created.map((c) => c.id), ...updates.map((u) => u.leadId)];
+    await promoteQualified(db, input.workspaceId, await atOrAbove(db, written, threshold));
+  }
+  return {
+    created: created.length,
+    updated: updates.length,
+    merged: plan.groups.reduce((n, g) => n + g.indexes.length - 1, 0),
+    failed: failed.sort((a, b) => a.index - b.index),
+    ids,
+  };
+}
+
+/** Each row through the LeadInput schema and the workspace's stage keys; bad rows become failures. */
+function validateRows(rows: unknown[], offset: number, stageKeys: Set<string>) {
   const failed: RowFailure[] = [];
   const valid: BatchRow<LeadInput>[] = [];
-  input.rows.forEach((raw, i) => {
+  rows.forEach((raw, i) => {
     const index = i + offset;
     if (raw instanceof RowError) {
       failed.push({ index, error: raw.message });
@@ -45,57 +81,20 @@ export async function upsertLeads(
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       failed.push({ index, error: `${issue?.path.join('.') || 'lead'}: ${issue?.message ?? 'invalid'}` });
-    } else if (parsed.data.stage && !known.has(parsed.data.stage)) {
+    } else if (parsed.data.stage && !stageKeys.has(parsed.data.stage)) {
       failed.push({ index, error: `stage: unknown stage "${parsed.data.stage}"` });
     } else {
       const value = parsed.data;
-      valid.push({
-        index,
-        value,
-        emailKey: value.email ? emailKey(value.email) : null,
-        linkedinUrl: value.linkedinUrl ?? null,
-      });
+      const key = value.email ? emailKey(value.email) : null;
+      valid.push({ index, value, emailKey: key, linkedinUrl: value.linkedinUrl ?? null });
     }
   });
-  const merged = mergeBatch(valid, combineInputs);
-  failed.push(...merged.failed);
-
-  await lockLeadWrites(db, input.workspaceId);
-  const existing = await findByIdentity(db, input.workspaceId, merged.groups);
-  const resolution = resolveGroups(merged.groups, existing, combineInputs);
-  failed.push(...resolution.failed);
-  const rules = await loadScoringRules(db, input.workspaceId);
-  const ids: (string | null)[] = input.rows.map(() => null);
-  const setIds = (group: Group<LeadInput>, id: string) => {
-    for (const index of group.indexes) ids[index - offset] = id;
-  };
-
-  const firstStage = stageList[0]?.key ?? 'lead';
-  const created = await insertLeads(db, input, resolution.inserts, rules, firstStage);
-  for (const { group, id } of created) setIds(group, id);
-  const byId = new Map(existing.map((lead) => [lead.id, lead]));
-  await updateLeads(db, input.workspaceId, resolution.updates, byId, rules);
-  for (const { group, leadId } of resolution.updates) setIds(group, leadId);
-  await moveToRequestedStages(db, input, resolution.updates, byId);
-
-  const threshold = rules.qualifyThreshold;
-  if (threshold !== null) {
-    const written = [...created.map((c) => c.id), ...resolution.updates.map((u) => u.leadId)];
-    await promoteQualified(db, input.workspaceId, await atOrAbove(db, written, threshold));
-  }
-  const writtenGroups = [...resolution.inserts, ...resolution.updates.map((u) => u.group)];
-  return {
-    created: created.length,
-    updated: resolution.updates.length,
-    merged: writtenGroups.reduce((n, g) => n + g.indexes.length - 1, 0),
-    failed: failed.sort((a, b) => a.index - b.index),
-    ids,
-  };
+  return { valid, failed };
 }
 
-async function findByIdentity(db: DbOrTx, workspaceId: string, groups: Group<LeadInput>[]) {
-  const emails = groups.flatMap((g) => [...g.emailKeys]);
-  const urls = groups.flatMap((g) => [...g.linkedinUrls]);
+async function findByIdentity(db: DbOrTx, workspaceId: string, rows: BatchRow<LeadInput>[]) {
+  const emails = rows.flatMap((r) => (r.emailKey ? [r.emailKey] : []));
+  const urls = rows.flatMap((r) => (r.linkedinUrl ? [r.linkedinUrl] : []));
   if (emails.length === 0 && urls.length === 0) return [];
   return db
     .select()
