@@ -198,3 +198,33 @@ describe('leads: upsert, read, edit, list', () => {
     expect(malformed.statusCode).toBe(400);
   });
 });
+
+describe('leads in the OpenAPI document', () => {
+  it('documents every lead, pipeline and analytics route', async () => {
+    const engine = await startTestEngine();
+    try {
+      const doc = await engine.app.inject({ method: 'GET', url: '/openapi.json' });
+      expect(doc.statusCode).toBe(200);
+      const paths = Object.keys(doc.json<{ paths: Record<string, unknown> }>().paths);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          '/v1/leads',
+          '/v1/leads/bulk',
+          '/v1/leads/import',
+          '/v1/leads/{id}',
+          '/v1/leads/{id}/notes',
+          '/v1/leads/{id}/stage',
+          '/v1/leads/{id}/timeline',
+          '/v1/pipeline',
+          '/v1/pipeline/stages',
+          '/v1/pipeline/cleanup',
+          '/v1/pipeline/cleanup/schedule',
+          '/v1/pipeline/scoring',
+          '/v1/analytics/funnel',
+        ]),
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+});
