@@ -1,9 +1,10 @@
+import { createLinkedInChannel } from '../channels/linkedin/linkedin-channel';
 import type { Deps } from '../context';
 import type { Channel } from './channel';
 import type { Channels } from './step-runner';
 
 /** The product's channels, by step type. One line per channel. */
-export function createChannels(_deps: Deps): Channels {
-  const channels: Channel[] = [];
+export function createChannels(deps: Deps): Channels {
+  const channels: Channel[] = [createLinkedInChannel(deps)];
   return new Map(channels.flatMap((c) => c.stepTypes.map((t) => [t, c] as const)));
 }

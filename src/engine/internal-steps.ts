@@ -1,4 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
+import { isConnected } from '../channels/linkedin/connection';
 import type { Tx } from '../db/client';
 import { events, tasks } from '../db/schema/index';
 import { recordEvent } from '../modules/events/events.service';
@@ -27,18 +28,11 @@ type InternalInput = {
 
 export const internalStepTypes = new Set(['branch', 'stage', 'task']);
 
-async function hasEvent(tx: Tx, where: { enrollmentId?: string; leadId?: string }, types: string[]) {
+async function hasEvent(tx: Tx, enrollmentId: string, types: string[]) {
   const [row] = await tx
     .select({ id: events.id })
     .from(events)
-    .where(
-      and(
-        where.enrollmentId
-          ? eq(events.enrollmentId, where.enrollmentId)
-          : eq(events.leadId, where.leadId ?? ''),
-        inArray(events.type, types),
-      ),
-    )
+    .where(and(eq(events.enrollmentId, enrollmentId), inArray(events.type, types)))
     .limit(1);
   return Boolean(row);
 }
@@ -50,9 +44,9 @@ export async function evaluateCondition(
   lead: LeadRow,
   enrollment: EnrollmentRow,
 ) {
-  if ('opened' in cond) return hasEvent(tx, { enrollmentId: enrollment.id }, ['email.opened']);
-  if ('clicked' in cond) return hasEvent(tx, { enrollmentId: enrollment.id }, ['email.clicked']);
-  if ('linkedinConnected' in cond) return hasEvent(tx, { leadId: lead.id }, ['linkedin.invite_accepted']);
+  if ('opened' in cond) return hasEvent(tx, enrollment.id, ['email.opened']);
+  if ('clicked' in cond) return hasEvent(tx, enrollment.id, ['email.clicked']);
+  if ('linkedinConnected' in cond) return isConnected(tx, enrollment.workspaceId, lead.id);
   if ('hasEmail' in cond) return Boolean(lead.email);
   if ('hasLinkedin' in cond) return Boolean(lead.linkedinUrl);
   return cond.stageIn.includes(lead.stage);

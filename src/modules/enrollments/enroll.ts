@@ -4,7 +4,7 @@ import { enrollments, leads, sequences, stepRuns } from '../../db/schema/index';
 import { leadTimezone } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
 import { dispatchRuns } from '../../engine/dispatch';
-import { channelStepTypes, nextActionStep } from '../../engine/plan';
+import { channelStepTypes, nextActionStep, reachableSteps } from '../../engine/plan';
 import { computeRunAt } from '../../engine/schedule';
 import { leadVariables, missingVariable } from '../../engine/templates';
 import { inChunks } from '../../lib/chunks';
@@ -24,26 +24,15 @@ export type EnrollResult =
 
 type EnrollDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
 
-/** What a sequence asks of every lead, computed once per batch. */
-function requirements(def: SequenceDefinition) {
-  return {
-    email: def.steps.some((s) => s.type === 'email'),
-    linkedin: def.steps.some(isLinkedInStep),
-    templates: def.steps.flatMap((s) => templateFields(s).map(([, source]) => source)),
-  };
-}
-
 /** Why a lead cannot enter the sequence, or null when it can. Order matters: the first reason wins. */
-function skipReason(
-  lead: LeadRow,
-  need: ReturnType<typeof requirements>,
-  suppressed: Set<string>,
-): string | null {
+function skipReason(lead: LeadRow, def: SequenceDefinition, suppressed: Set<string>): string | null {
   if (lead.status !== 'active') return lead.status;
   if (suppressed.has(lead.id)) return 'suppressed';
-  if (need.email && !lead.email) return 'missing_email';
-  if (need.linkedin && !lead.linkedinUrl) return 'missing_linkedin_url';
-  const missing = missingVariable(need.templates, leadVariables(lead));
+  const steps = reachableSteps(def, lead);
+  if (!lead.email && steps.some((s) => s.type === 'email')) return 'missing_email';
+  if (!lead.linkedinUrl && steps.some(isLinkedInStep)) return 'missing_linkedin_url';
+  const templates = steps.flatMap((s) => templateFields(s).map(([, source]) => source));
+  const missing = missingVariable(templates, leadVariables(lead));
   return missing ? `missing_variable:${missing}` : null;
 }
 
@@ -84,7 +73,6 @@ export async function enrollLeads(
     );
   const already = new Set(live.map((e) => e.leadId));
   const suppressed = await suppressedLeadIds(deps.db, workspaceId, batch);
-  const need = requirements(definition);
 
   const skipped: { leadId: string; reason: string }[] = [];
   const accepted: LeadRow[] = [];
@@ -94,7 +82,7 @@ export async function enrollLeads(
       ? 'not_found'
       : already.has(leadId)
         ? 'already_enrolled'
-        : skipReason(lead, need, suppressed);
+        : skipReason(lead, definition, suppressed);
     if (lead && !reason) accepted.push(lead);
     else skipped.push({ leadId, reason: reason ?? 'not_found' });
   }
