@@ -174,4 +174,17 @@ describe('mailboxes API', () => {
     const list = await engine.app.inject({ method: 'GET', url: '/v1/mailboxes', headers: ws.auth });
     expect(list.json().data).toEqual([]);
   });
+
+  it('documents the email routes in the OpenAPI document', async () => {
+    const doc = await engine.app.inject({ method: 'GET', url: '/openapi.json' });
+    const paths = Object.keys(doc.json().paths);
+    for (const path of [
+      '/v1/mailboxes',
+      '/v1/mailboxes/{id}',
+      '/v1/suppressions',
+      '/v1/suppressions/{id}',
+      '/u/{token}',
+    ])
+      expect(paths).toContain(path);
+  });
 });
