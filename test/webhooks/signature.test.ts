@@ -128,8 +128,36 @@ describe('inbound webhook signatures', () => {
     expect(await effects(lead.id)).toMatchObject({ inbound: 1, replied: 1 });
   });
 
-  it('answers 413 above 1 MiB, before anything is stored', async () => {
+  it('reads the body as bytes whatever the content type says (providers differ), or with none', async () => {
     const { lead, body } = replyFrom(6);
+    const res = await signedPost(
+      engine,
+      ws,
+      'email',
+      { ...body, text: 'ok' },
+      { contentType: 'text/plain; charset=utf-8' },
+    );
+    expect(res.statusCode).toBe(200);
+    const raw = Buffer.from(JSON.stringify({ from: 'nobody@nowhere.test', text: 'no type' }));
+    const { Webhook } = await import('standardwebhooks');
+    const at = new Date();
+    const bare = await engine.app.inject({
+      method: 'POST',
+      url: `/v1/webhooks/${ws.id}/email`,
+      headers: {
+        'webhook-id': 'msg_no_type',
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(ws.webhookSecret).sign('msg_no_type', at, raw),
+      },
+      payload: raw,
+    });
+    expect(bare.statusCode).toBe(200);
+    expect(bare.json().status).toBe('unmatched');
+    expect(await effects(lead.id)).toMatchObject({ inbound: 1, replied: 1 });
+  });
+
+  it('answers 413 above 1 MiB, before anything is stored', async () => {
+    const { lead, body } = replyFrom(2);
     const res = await signedPost(engine, ws, 'email', { ...body, text: 'x'.repeat(1024 * 1024) });
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('payload_too_large');
