@@ -166,6 +166,38 @@ describe('sequence validation and enrollment rules', () => {
     expect(again.json().skipped).toEqual([{ leadId: leads[0]?.id, reason: 'already_enrolled' }]);
   });
 
+  it('pages through sequences with a cursor, each exactly once', async () => {
+    const other = await createTestWorkspace(engine.app, 'Pager');
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    await Promise.all(
+      names.map((name) =>
+        engine.app.inject({
+          method: 'POST',
+          url: '/v1/sequences',
+          headers: other.auth,
+          payload: { name, steps: [email] },
+        }),
+      ),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const url: string = `/v1/sequences?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await engine.app.inject({ method: 'GET', url, headers: other.auth });
+      const body = res.json<{ data: { name: string }[]; nextCursor: string | null }>();
+      seen.push(...body.data.map((d) => d.name));
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen.sort()).toEqual(names);
+    const bad = await engine.app.inject({
+      method: 'GET',
+      url: '/v1/sequences?cursor=garbage',
+      headers: other.auth,
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('refuses more than 10,000 lead ids and non-uuid ids', async () => {
     const seq = await create({ name: 'limits', steps: [email] });
     const sequenceId = seq.json<{ id: string }>().id;

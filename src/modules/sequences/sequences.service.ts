@@ -1,4 +1,5 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { keyset } from '../../db/keyset';
 import type { Deps } from '../../context';
 import { type SequenceStatus, enrollments, sequences, sequenceVersions } from '../../db/schema/index';
 import { type Cursor } from '../../http/schemas';
@@ -111,21 +112,12 @@ export async function listSequences(
   limit: number,
   cursor: Cursor | null,
 ) {
+  const page = keyset(sequences.createdAt, sequences.id, cursor);
   const rows = await deps.db
     .select()
     .from(sequences)
-    .where(
-      and(
-        eq(sequences.workspaceId, workspaceId),
-        cursor
-          ? or(
-              lt(sequences.createdAt, cursor.createdAt),
-              and(eq(sequences.createdAt, cursor.createdAt), lt(sequences.id, cursor.id)),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(sequences.createdAt), desc(sequences.id))
+    .where(and(eq(sequences.workspaceId, workspaceId), page.where))
+    .orderBy(...page.orderBy)
     .limit(limit + 1);
   return Promise.all(rows.map((r) => withDefinition(deps, r)));
 }
