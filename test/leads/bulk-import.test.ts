@@ -2,11 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '../../src/db/schema/index';
 import { upsertLeads } from '../../src/modules/leads/bulk-upsert';
+import { importLeadsCsv } from '../../src/modules/leads/csv-import';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 
 type Lead = {
@@ -182,6 +184,23 @@ describe('bulk upsert and CSV import', () => {
       title: 'VP Sales',
       timezone: 'Europe/Paris',
     });
+  });
+
+  it('accepts a charset parameter, a header-only file, and refuses a file over the size limit', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const withCharset = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/leads/import',
+      headers: { ...ws.auth, 'content-type': 'text/csv; charset=utf-8' },
+      payload: 'email\ncharset@example.com\n',
+    });
+    expect(withCharset.json()).toMatchObject({ created: 1 });
+    expect((await csv(ws, 'email;company\n')).json()).toMatchObject({ created: 0, updated: 0, failed: [] });
+    const big = Readable.from([Buffer.from('email\n'), Buffer.from('a@example.com\n'.repeat(20))]);
+    await expect(importLeadsCsv(engine.deps.db, ws.id, big, { maxBytes: 100 })).rejects.toMatchObject({
+      statusCode: 413,
+    });
+    expect(await leadsOf(ws)).toHaveLength(1);
   });
 
   it('rejects a CSV that does not parse, or lacks an identity column, and writes nothing', async () => {

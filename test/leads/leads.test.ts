@@ -133,8 +133,15 @@ describe('leads: upsert, read, edit, list', () => {
       payload: { email: null },
     });
     expect(orphan.statusCode).toBe(400);
+    const stage = await engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/leads/${lead.id}`,
+      headers: ws.auth,
+      payload: { stage: 'won' },
+    });
+    expect(stage.statusCode).toBe(400);
     const read = await engine.app.inject({ method: 'GET', url: `/v1/leads/${lead.id}`, headers: ws.auth });
-    expect(read.json()).toMatchObject({ email: 'patch.me@example.com', company: 'Initech' });
+    expect(read.json()).toMatchObject({ email: 'patch.me@example.com', company: 'Initech', stage: 'lead' });
   });
 
   it('lists with stage, q and staleDays filters and pages by cursor without gaps or repeats', async () => {

@@ -31,9 +31,11 @@ export async function importLeadsCsv(
     return await db.transaction(async (tx) => {
       const { head, rest } = await readFirstLine(limitBytes(input, maxBytes));
       const delimiter = detectDelimiter(head.toString('utf8').replace(/^\uFEFF/, ''));
-      const parser = Readable.from(prepend(head, rest)).pipe(
-        parse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true }),
-      );
+      const parser = parse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true });
+      // pipe() does not forward errors: without this a too-large or broken upload would hang the parser.
+      Readable.from(prepend(head, rest))
+        .on('error', (err) => parser.destroy(err))
+        .pipe(parser);
       const total: BulkResult = { created: 0, updated: 0, merged: 0, failed: [], ids: [] };
       let columns: (ColumnTarget | null)[] | null = null;
       let batch: unknown[] = [];

@@ -53,7 +53,9 @@ export const LeadPatch = z
     customFields: CustomFields,
     status: z.enum(leadStatuses),
   })
-  .partial();
+  .partial()
+  // Strict, so `{stage: …}` is refused with its path rather than ignored: stages move via /stage.
+  .strict();
 export type LeadPatch = z.infer<typeof LeadPatch>;
 
 export const Lead = z.object({
