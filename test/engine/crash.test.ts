@@ -152,6 +152,29 @@ describe('crash and Redis loss', () => {
         expect(channel.sends).toHaveLength(0);
         const [after] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
         expect(after?.status).toBe('ambiguous');
+
+        // The operator finds it and settles it; the sequence then moves on (here: completes).
+        const listed = await survivor.app.inject({
+          method: 'GET',
+          url: '/v1/step-runs?status=ambiguous',
+          headers: ws.auth,
+        });
+        expect(listed.json<{ data: { id: string }[] }>().data.map((r) => r.id)).toEqual([claimed.id]);
+        const resolve = (outcome: string) =>
+          survivor.app.inject({
+            method: 'POST',
+            url: `/v1/step-runs/${claimed.id}/resolve`,
+            headers: ws.auth,
+            payload: { outcome },
+          });
+        expect((await resolve('skipped')).statusCode).toBe(200);
+        expect((await resolve('sent')).statusCode).toBe(409);
+        const [enrollment] = await engine.deps.db
+          .select()
+          .from(enrollments)
+          .where(eq(enrollments.id, enrollmentId));
+        expect(enrollment?.status).toBe('completed');
+        expect(channel.sends).toHaveLength(0);
       } finally {
         await survivor.close();
       }

@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import { enrollments, stepRuns } from '../../db/schema/index';
+import { enrollments, type StepRunStatus, stepRuns } from '../../db/schema/index';
 import { pauseEnrollments, resumeEnrollments } from './pause';
 import { stopLeadEnrollments } from './stop-rules';
 
@@ -18,6 +18,20 @@ export async function getEnrollment(deps: EnrollmentDeps, workspaceId: string, i
     .where(eq(stepRuns.enrollmentId, id))
     .orderBy(asc(stepRuns.stepIndex), asc(stepRuns.createdAt));
   return { ...enrollment, stepRuns: runs };
+}
+
+/** Runs in one status across the workspace, oldest first (e.g. the ambiguous ones to settle). */
+export async function listStepRuns(
+  deps: EnrollmentDeps,
+  workspaceId: string,
+  query: { status: StepRunStatus; limit: number },
+) {
+  return deps.db
+    .select()
+    .from(stepRuns)
+    .where(and(eq(stepRuns.workspaceId, workspaceId), eq(stepRuns.status, query.status)))
+    .orderBy(asc(stepRuns.updatedAt))
+    .limit(query.limit);
 }
 
 export type ControlResult =
