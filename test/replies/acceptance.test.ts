@@ -1,10 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import { enrollments, leads, stepRuns } from '../../src/db/schema/index';
-import { type RunningWorkers, startWorkers } from '../../workers/index';
 import { addMailbox } from '../email/support';
-import { channelMap } from '../helpers/channels';
 import {
   createTestWorkspace,
   startTestEngine,
@@ -35,28 +32,25 @@ const rawReply = (from: string, inReplyTo: string, text: string) =>
   ].join('\r\n');
 
 /**
- * The whole path on the real engine: step worker, email channel over SMTP to a sink, signed inbound
- * reply webhooks, stop rules and stage rules.
+ * The whole path on the real engine (its own workers and channels): step worker, email channel over
+ * SMTP to a sink, signed inbound reply webhooks, stop rules and stage rules.
  */
 describe('replies stop cadences on the running engine', () => {
   let engine: TestEngine;
   let sink: SmtpSink;
-  let channel: EmailChannel;
-  let workers: RunningWorkers;
   let ws: TestWorkspace;
   beforeAll(async () => {
-    engine = await startTestEngine({ env: { MAINTENANCE_INTERVAL_SECONDS: '0.5', STEP_CONCURRENCY: '20' } });
+    engine = await startTestEngine({
+      workers: true,
+      env: { MAINTENANCE_INTERVAL_SECONDS: '0.5', STEP_CONCURRENCY: '20' },
+    });
     sink = await startSmtpSink();
-    channel = createEmailChannel(engine.deps);
-    workers = await startWorkers(engine.deps, { channels: channelMap(channel) });
     ws = await createTestWorkspace(engine.app);
     await addMailbox(engine, ws, sink, { dailyLimit: 10_000 });
   });
   afterAll(async () => {
-    await workers.close(5_000);
-    await channel.close();
-    await sink.close();
     await engine.close();
+    await sink.close();
   });
 
   const startSequence = async (steps: object[], settings: object = {}) => {

@@ -12,7 +12,7 @@ import {
   type TestWorkspace,
   waitFor,
 } from '../helpers/engine';
-import { enrolledLeads, privateDatabase, type ReceivedHook, signedPost, startReceiver } from './support';
+import { enrolledLeads, type ReceivedHook, signedPost, startReceiver } from './support';
 
 type Delivery = {
   id: string;
@@ -25,17 +25,15 @@ type Delivery = {
 
 /**
  * Outbound webhooks end to end: endpoint API, outbox fan-out in the event's transaction, the
- * dispatcher loop, the BullMQ processor, signatures a receiver verifies, retries. The suite has a
- * database of its own: another suite's dispatcher would otherwise pick up these deliveries.
+ * dispatcher loop, the BullMQ processor, signatures a receiver verifies, retries. The test engine has
+ * a database of its own, so no other suite's dispatcher picks up these deliveries.
  */
 describe('outbound webhooks', () => {
-  let database: Awaited<ReturnType<typeof privateDatabase>>;
   let engine: TestEngine;
   let delivery: ReturnType<typeof startWebhookDelivery>;
   let ws: TestWorkspace;
   beforeAll(async () => {
-    database = await privateDatabase();
-    engine = await startTestEngine({ env: { DATABASE_URL: database.url } });
+    engine = await startTestEngine();
     delivery = startWebhookDelivery(engine.deps, {
       policy: { baseMs: 50, maxMs: 200, maxAttempts: 6 },
       dispatchEveryMs: 50,
@@ -46,7 +44,6 @@ describe('outbound webhooks', () => {
     await delivery.worker.close();
     await Promise.all(delivery.loops.map((l) => l.stop()));
     await engine.close();
-    await database.drop();
   });
 
   const subscribe = async (url: string, events: string[]) => {

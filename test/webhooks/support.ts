@@ -1,12 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { inject } from 'vitest';
 import { messages } from '../../src/db/schema/index';
-import { createDatabase } from '../../src/db/client';
-import { ensureDatabase, runMigrations } from '../../src/db/migrate';
 import type { TestEngine, TestWorkspace } from '../helpers/engine';
 import { insertLeads, type LeadSeed } from '../helpers/factories';
 
@@ -108,28 +104,6 @@ export async function enrolledLeads(
     })),
   );
   return { sequenceId, leads: out };
-}
-
-/** A database of our own, migrated: for tests whose background loops must not see other suites' rows. */
-export async function privateDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const url = new URL(inject('databaseUrl'));
-  const name = `outreach_wh_${randomBytes(5).toString('hex')}`;
-  url.pathname = `/${name}`;
-  await ensureDatabase(url.toString());
-  const database = createDatabase(url.toString(), 2);
-  await runMigrations(database.db, database.pool);
-  await database.close();
-  return {
-    url: url.toString(),
-    async drop() {
-      const admin = new URL(url);
-      admin.pathname = '/postgres';
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-      await client.end();
-    },
-  };
 }
 
 export type ReceivedHook = { headers: IncomingHttpHeaders; body: string };

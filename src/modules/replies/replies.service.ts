@@ -1,6 +1,7 @@
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
+import { keyset } from '../../db/keyset';
 import { leads, messages } from '../../db/schema/index';
 import { decodeCursor, toPage } from '../../http/schemas';
 import { emailKey } from '../../lib/identity';
@@ -75,16 +76,13 @@ export async function markReply(
   });
 }
 
-/** Same millisecond truncation as the cursor, so messages sharing a timestamp are never skipped. */
-const receivedMs = sql`date_trunc('milliseconds', ${messages.createdAt})`;
-
 /** Inbound messages, newest first; `status=unmatched` is the queue of mail nobody could be found for. */
 export async function listInbound(
   db: DbOrTx,
   workspaceId: string,
   query: InboundQuery,
 ): Promise<{ data: InboundMessage[]; nextCursor: string | null }> {
-  const cursor = decodeCursor(query.cursor);
+  const page = keyset(messages.createdAt, messages.id, decodeCursor(query.cursor));
   const rows = await db
     .select()
     .from(messages)
@@ -94,15 +92,10 @@ export async function listInbound(
         eq(messages.direction, 'inbound'),
         query.status ? eq(messages.status, query.status) : undefined,
         query.channel ? eq(messages.channel, query.channel) : undefined,
-        cursor
-          ? or(
-              lt(receivedMs, cursor.createdAt),
-              and(eq(receivedMs, cursor.createdAt), lt(messages.id, cursor.id)),
-            )
-          : undefined,
+        page.where,
       ),
     )
-    .orderBy(desc(receivedMs), desc(messages.id))
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
   return toPage(rows, query.limit, (m) => ({
     id: m.id,

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../../db/schema/index';
-import { type Cursor, decodeCursor, toPage } from '../../http/schemas';
+import { keyset } from '../../db/keyset';
+import { decodeCursor, toPage } from '../../http/schemas';
 import type {
   CreateWebhookEndpointBody,
   DeliveriesQuery,
@@ -58,15 +59,13 @@ export async function listEndpoints(
   workspaceId: string,
   query: { limit: number; cursor?: string },
 ) {
-  const cursor = decodeCursor(query.cursor);
   const e = webhookEndpoints;
+  const page = keyset(e.createdAt, e.id, decodeCursor(query.cursor));
   const rows = await db
     .select()
     .from(e)
-    .where(
-      and(eq(e.workspaceId, workspaceId), isNull(e.deletedAt), cursor ? olderThan(e, cursor) : undefined),
-    )
-    .orderBy(...newestFirst(e))
+    .where(and(eq(e.workspaceId, workspaceId), isNull(e.deletedAt), page.where))
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
   return toPage(rows, query.limit, endpointView);
 }
@@ -90,19 +89,6 @@ export async function deleteEndpoint(db: DbOrTx, workspaceId: string, id: string
   return rows.length > 0;
 }
 
-type Paged = typeof webhookEndpoints | typeof webhookDeliveries;
-
-/**
- * Cursors carry milliseconds and Postgres keeps microseconds, so pages order and compare on the
- * millisecond-truncated time: rows written in one transaction share a timestamp and must not be skipped.
- */
-const createdMs = (t: Paged) => sql`date_trunc('milliseconds', ${t.createdAt})`;
-const newestFirst = (t: Paged) => [desc(createdMs(t)), desc(t.id)];
-
-/** Keyset condition: rows after `cursor` in (createdAt, id) descending order. */
-const olderThan = (t: Paged, cursor: Cursor) =>
-  or(lt(createdMs(t), cursor.createdAt), and(eq(createdMs(t), cursor.createdAt), lt(t.id, cursor.id)));
-
 /** Deliveries to one endpoint, newest first, each with every attempt made. Null: no such endpoint. */
 export async function listDeliveries(
   db: DbOrTx,
@@ -117,17 +103,14 @@ export async function listDeliveries(
   if (!endpoint) return null;
   const cursor = decodeCursor(query.cursor);
   const d = webhookDeliveries;
+  const page = keyset(d.createdAt, d.id, cursor);
   const rows = await db
     .select()
     .from(d)
     .where(
-      and(
-        eq(d.endpointId, endpointId),
-        query.status ? eq(d.status, query.status) : undefined,
-        cursor ? olderThan(d, cursor) : undefined,
-      ),
+      and(eq(d.endpointId, endpointId), query.status ? eq(d.status, query.status) : undefined, page.where),
     )
-    .orderBy(...newestFirst(d))
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
   const attempts =
     rows.length === 0
