@@ -36,8 +36,8 @@ async function waitHealthy(port: number): Promise<void> {
   });
 }
 
-async function stopGracefully(server: ServerProcess): Promise<void> {
-  server.child.kill('SIGTERM');
+async function stopGracefully(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  server.child.kill(signal);
   const exit = await exitWithin(server, GRACE_SECONDS * 1000);
   expect(exit).toEqual({ code: 0, signal: null });
 }
@@ -86,7 +86,8 @@ describe('the engine process', () => {
     });
     expect(server.stdout()).toContain('workers started');
     expect(await tryGet(`http://127.0.0.1:${port}/health`)).toBeNull();
-    await stopGracefully(server);
+    // Ctrl-C in a terminal: SIGINT drains the same way.
+    await stopGracefully(server, 'SIGINT');
   });
 
   it('refuses to start against a Redis that may evict keys', async () => {
