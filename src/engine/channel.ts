@@ -15,6 +15,8 @@ export type StepContext = {
   run: StepRunRow;
   step: ResolvedStep;
   definition: SequenceDefinition;
+  /** The workspace's time zone: the last fallback for the lead's local time. */
+  workspaceTimezone: string;
   /** Index of the step in the definition (0-based). */
   stepIndex: number;
 };

@@ -1,12 +1,12 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
-import { enrollments, leads, stepRuns } from '../db/schema/index';
+import { enrollments, leads, stepRuns, workspaces } from '../db/schema/index';
 import { recordEvent } from '../modules/events/events.service';
 import { loadVersion } from '../modules/sequences/versions';
 import { bounceLead } from '../modules/suppressions/suppressions.service';
 import type { StepJob } from '../queue/queues';
-import { leadTimezone, scheduleNextStep, windowed, workspaceTimezone } from './advance';
+import { leadTimezone, scheduleNextStep, windowed } from './advance';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
 import { claimStepRun } from './claim';
 import { dispatchRuns, type RunRef } from './dispatch';
@@ -61,17 +61,16 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
 }
 
 async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
-  const enrollment = await deps.db.query.enrollments.findFirst({
-    where: (e, { eq }) => eq(e.id, run.enrollmentId),
-  });
-  const lead =
-    enrollment &&
-    (await deps.db.query.leads.findFirst({ where: (l, { eq }) => eq(l.id, enrollment.leadId) }));
-  const definition = enrollment && (await loadVersion(deps.db, enrollment.sequenceId, enrollment.version));
+  const [row] = await deps.db
+    .select({ enrollment: enrollments, lead: leads, workspaceTimezone: workspaces.timezone })
+    .from(enrollments)
+    .innerJoin(leads, eq(leads.id, enrollments.leadId))
+    .innerJoin(workspaces, eq(workspaces.id, enrollments.workspaceId))
+    .where(eq(enrollments.id, run.enrollmentId));
+  const definition = row && (await loadVersion(deps.db, row.enrollment.sequenceId, row.enrollment.version));
   const step = definition?.steps[run.stepIndex];
-  if (!enrollment || !lead || !definition || !step)
-    throw new Error(`step run ${run.id} has no complete context`);
-  return { deps, run, enrollment, lead, definition, step, stepIndex: run.stepIndex };
+  if (!row || !definition || !step) throw new Error(`step run ${run.id} has no complete context`);
+  return { deps, run, ...row, definition, step, stepIndex: run.stepIndex };
 }
 
 /** Records the outcome and schedules what comes next, in one transaction; dispatches after commit. */
@@ -88,7 +87,7 @@ async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | nul
     const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
 
     if (result?.kind === 'retry_later') {
-      const tz = leadTimezone(ctx.lead, ctx.definition, await workspaceTimezone(tx, enrollment.workspaceId));
+      const tz = leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone);
       const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);
       const [row] = await tx
         .update(stepRuns)
@@ -172,21 +171,12 @@ async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | nul
   return outcome;
 }
 
-async function scheduleFrom(
-  tx: Tx,
-  ctx: StepContext,
-  enrollment: StepContext['enrollment'],
-  fromIndex: number,
-): Promise<RunRef | null> {
-  const [lead] = await tx
-    .select({ timezone: leads.timezone })
-    .from(leads)
-    .where(eq(leads.id, enrollment.leadId));
+function scheduleFrom(tx: Tx, ctx: StepContext, enrollment: StepContext['enrollment'], fromIndex: number) {
   return scheduleNextStep(tx, {
     enrollment,
-    lead: lead ?? ctx.lead,
+    lead: ctx.lead,
     definition: ctx.definition,
-    workspaceTimezone: await workspaceTimezone(tx, enrollment.workspaceId),
+    workspaceTimezone: ctx.workspaceTimezone,
     fromIndex,
     base: new Date(),
   });

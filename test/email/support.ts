@@ -117,7 +117,7 @@ export async function reload(
     : [];
   const [lead] = enrollment ? await db.select().from(leads).where(eq(leads.id, enrollment.leadId)) : [];
   if (!run || !enrollment || !lead) throw new Error('context vanished');
-  return { ...ctx, deps: engine.deps, run, enrollment, lead };
+  return { ...ctx, deps: engine.deps, run, enrollment, lead, workspaceTimezone: 'UTC' };
 }
 
 /** What the engine does between attempts of one run: count the next attempt. */

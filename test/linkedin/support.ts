@@ -89,7 +89,16 @@ export async function claimedContext(
     })
     .returning();
   if (!run) throw new Error('no run');
-  return { deps: engine.deps, lead: row, enrollment, run, step, definition: seq.definition, stepIndex };
+  return {
+    deps: engine.deps,
+    lead: row,
+    enrollment,
+    run,
+    step,
+    definition: seq.definition,
+    stepIndex,
+    workspaceTimezone: 'UTC',
+  };
 }
 
 /** Another step of the same enrollment, after the engine stored the enrollment patch. */
