@@ -131,6 +131,9 @@ describe('an unexpected error', () => {
       expect(res.body).not.toContain('secret detail');
       expect(lines.join('')).toContain('secret detail from the database layer');
     } finally {
+      // BullMQ bug: a queue closed while its connection check is in flight rethrows that check's
+      // failure as an unhandled rejection once the shared client disconnects. Let it finish first.
+      await Promise.all(deps.queues.all().map((q) => q.waitUntilReady()));
       await app.close();
       await deps.close();
     }
