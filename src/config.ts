@@ -37,6 +37,8 @@ export const Config = z.object({
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
   /** Step jobs one worker process runs at once. */
   STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(25),
+  /** Seconds an SMTP server may stay silent (connect, greeting, any reply) before a send is given up. */
+  SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Requests per minute per API key. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
 });

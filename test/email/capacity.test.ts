@@ -163,6 +163,45 @@ describe('SMTP failures', () => {
       'transient',
     ],
     ['timeout', Object.assign(new Error('Timeout'), { code: 'ETIMEDOUT', command: 'CONN' }), 'transient'],
+    [
+      'no greeting',
+      Object.assign(new Error('Greeting never received'), {
+        code: 'ETIMEDOUT',
+        command: 'CONN',
+        timeoutType: 'GREETING_TIMEOUT',
+      }),
+      'transient',
+    ],
+    [
+      'silent mid-session (after the final dot it may have the message)',
+      Object.assign(new Error('Timeout'), {
+        code: 'ETIMEDOUT',
+        command: 'CONN',
+        timeoutType: 'SOCKET_TIMEOUT',
+      }),
+      'ambiguous',
+    ],
+    [
+      'connection closed mid-session',
+      Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION', command: 'CONN' }),
+      'ambiguous',
+    ],
+    [
+      'reset mid-session',
+      Object.assign(new Error('read ECONNRESET'), {
+        code: 'ESOCKET',
+        originalCode: 'ECONNRESET',
+        command: 'CONN',
+      }),
+      'ambiguous',
+    ],
+    [
+      'closed before the greeting, every time',
+      Object.assign(new Error('Reached maximum number of retries after connection was closed'), {
+        code: 'ECONNECTION',
+      }),
+      'transient',
+    ],
     ['not even an error', 'boom', 'transient'],
   ])('%s → %s', (_name, err, kind) => {
     const failure = classifySmtpError(err);

@@ -25,6 +25,7 @@ const badValues: [name: string, value: string][] = [
   ['QUEUE_HORIZON_SECONDS', 'soon'],
   ['MAINTENANCE_INTERVAL_SECONDS', '0'],
   ['STEP_CONCURRENCY', '1.5'],
+  ['SMTP_TIMEOUT_SECONDS', '0'],
   ['RATE_LIMIT_PER_MINUTE', '0'],
 ];
 

@@ -9,8 +9,8 @@ import { unsubscribeMailto, unsubscribeUrl } from '../../modules/unsubscribe/uns
 import { type ComposedEmail, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
 import { type MessageDraft, priorMessage, type Reservation, reserveSlot } from './reservation';
-import { classifySmtpError, MAX_SEND_ATTEMPTS, retryDelayMs } from './smtp-errors';
-import { createTransportPool, type SmtpTimeouts } from './transports';
+import { AmbiguousSendError, classifySmtpError, MAX_SEND_ATTEMPTS, retryDelayMs } from './smtp-errors';
+import { createTransportPool, type SmtpTimeouts, smtpTimeouts } from './transports';
 
 export type EmailChannel = Channel & {
   /** Closes every pooled SMTP connection (on shutdown). */
@@ -35,7 +35,10 @@ const deferral = (reason: string, at: Date): ChannelResult => ({
  * it to SMTP and reports the outcome. It never writes the run itself: the engine does, from the result.
  */
 export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}): EmailChannel {
-  const transports = createTransportPool(deps.secrets, options.timeouts);
+  const transports = createTransportPool(
+    deps.secrets,
+    options.timeouts ?? smtpTimeouts(deps.config.SMTP_TIMEOUT_SECONDS),
+  );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
 
   async function send(ctx: StepContext): Promise<ChannelResult> {
@@ -181,8 +184,11 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     err: unknown,
   ): Promise<ChannelResult> {
     const failure = classifySmtpError(err);
-    await markMessage(messageRowId, 'failed');
     deps.log.warn({ runId: ctx.run.id, kind: failure.kind, reason: failure.reason }, 'smtp send failed');
+    // The server may have the message: the row stays `sending` (it still counts against the limit
+    // and still threads a reply), and the engine records the run as ambiguous, never to be resent.
+    if (failure.kind === 'ambiguous') throw new AmbiguousSendError(failure.reason);
+    await markMessage(messageRowId, 'failed');
     if (failure.kind === 'bounce') return { kind: 'failed', reason: failure.reason, stop: 'bounced' };
     // The claim counted this attempt already, so `attempts` is 1 on the first try.
     const attempt = ctx.run.attempts;

@@ -5,14 +5,44 @@ const MAX_DELAY_MS = 4 * 3600_000;
 
 /**
  * - `bounce`: the server refused this recipient for good (5xx at RCPT TO or DATA): never retried.
- * - `transient`: 4xx, connection drops, timeouts, and sender-side problems (auth, MAIL FROM) that an
- *   operator can fix; retried with backoff.
+ * - `ambiguous`: the session broke or went silent with no answer from the server. After the final
+ *   dot this is exactly a server that took the message and was not heard saying so, and nodemailer
+ *   cannot tell us which command was pending: a retry could deliver a second copy, so none is made.
+ * - `transient`: every answer from the server short of a bounce (4xx, sender-side 5xx an operator
+ *   can fix), and failures before a session exists (refused, unreachable, no greeting); retried
+ *   with backoff.
  */
-export type SmtpFailure = { kind: 'bounce' | 'transient'; reason: string };
+export type SmtpFailure = { kind: 'bounce' | 'ambiguous' | 'transient'; reason: string };
 
-type NodemailerError = { code?: unknown; responseCode?: unknown; command?: unknown; response?: unknown };
+type NodemailerError = {
+  code?: unknown;
+  responseCode?: unknown;
+  command?: unknown;
+  response?: unknown;
+  timeoutType?: unknown;
+  originalCode?: unknown;
+};
 
 const recipientCommands = new Set(['RCPT TO', 'DATA']);
+/** Socket errors that end an established session (a refused or unreachable server never had one). */
+const midSessionSocketErrors = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Thrown by the email channel when the server may have taken the message. The engine's contract for
+ * a channel that throws is that the run becomes `ambiguous` and is never executed again.
+ */
+export class AmbiguousSendError extends Error {
+  override name = 'AmbiguousSendError';
+}
+
+/** A failure with no server answer, after the session was up: the message may have been taken. */
+function brokeMidSession(e: NodemailerError): boolean {
+  if (e.code === 'ECONNECTION') return e.command === 'CONN';
+  if (e.code === 'ETIMEDOUT') return e.timeoutType === 'SOCKET_TIMEOUT';
+  if (e.code === 'ESOCKET')
+    return typeof e.originalCode === 'string' && midSessionSocketErrors.has(e.originalCode);
+  return false;
+}
 
 export function classifySmtpError(err: unknown): SmtpFailure {
   const e: NodemailerError = typeof err === 'object' && err !== null ? err : {};
@@ -24,6 +54,7 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   if (responseCode !== null && responseCode >= 500 && command !== null && recipientCommands.has(command)) {
     return { kind: 'bounce', reason };
   }
+  if (responseCode === null && brokeMidSession(e)) return { kind: 'ambiguous', reason };
   return { kind: 'transient', reason };
 }
 

@@ -14,7 +14,13 @@ export type TransportPool = {
 
 /** Timeouts short enough that a dead server becomes a retry in a minute, not a job stuck for ten. */
 export type SmtpTimeouts = { connectionMs: number; greetingMs: number; socketMs: number };
-const defaultTimeouts: SmtpTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 60_000 };
+/** From `SMTP_TIMEOUT_SECONDS`: connecting and the greeting get at most 30 s of it. */
+export const smtpTimeouts = (seconds: number): SmtpTimeouts => ({
+  connectionMs: Math.min(seconds, 30) * 1000,
+  greetingMs: Math.min(seconds, 30) * 1000,
+  socketMs: seconds * 1000,
+});
+const defaultTimeouts = smtpTimeouts(60);
 
 export function createTransportPool(
   secrets: Secrets,
