@@ -235,3 +235,50 @@ describe('leads in the OpenAPI document', () => {
     }
   });
 });
+
+describe('text Postgres cannot store', () => {
+  it('is a 400 on the field, and a failed row in bulk, never a 500', async () => {
+    const engine = await startTestEngine();
+    try {
+      const ws = await createTestWorkspace(engine.app);
+      const deep = JSON.parse(`${'['.repeat(50)}${']'.repeat(50)}`);
+      const cases: [string, string, object | undefined, string][] = [
+        ['GET', '/v1/leads?q=a%00b', undefined, 'querystring.q'],
+        ['POST', '/v1/leads', { email: 'nul@example.com', firstName: 'a\u0000b' }, 'body.firstName'],
+        [
+          'POST',
+          '/v1/leads',
+          { email: 'nul@example.com', customFields: { x: 'a\u0000b' } },
+          'body.customFields',
+        ],
+        [
+          'POST',
+          '/v1/leads',
+          { email: 'nul@example.com', customFields: { 'a\u0000b': 1 } },
+          'body.customFields',
+        ],
+        ['POST', '/v1/leads', { email: 'nul@example.com', customFields: { deep } }, 'body.customFields'],
+        ['POST', '/v1/leads', { email: 'nul\u0000@example.com' }, 'body.email'],
+      ];
+      for (const [method, url, payload, path] of cases) {
+        const res = await engine.app.inject({
+          method: method === 'GET' ? 'GET' : 'POST',
+          url,
+          headers: ws.auth,
+          ...(payload ? { payload } : {}),
+        });
+        expect(res.statusCode, `${url} ${JSON.stringify(payload)}`).toBe(400);
+        expect(res.json().error.details[0].path).toBe(path);
+      }
+      const bulk = await engine.app.inject({
+        method: 'POST',
+        url: '/v1/leads/bulk',
+        headers: ws.auth,
+        payload: { leads: [{ email: 'fine@example.com' }, { email: 'bad@example.com', title: '\u0000' }] },
+      });
+      expect(bulk.json()).toMatchObject({ created: 1, failed: [{ index: 1 }] });
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -3,16 +3,21 @@ import { leadStatuses } from '../../db/schema/index';
 import { PageQuery, TimeZone } from '../../http/schemas';
 import { Email, LinkedInUrl } from '../../lib/identity';
 import { StageKey } from '../pipeline/pipeline.schemas';
+import { jsonProblem, Text } from './text-input';
 
 /** Empty strings (blank CSV cells, empty form fields) mean "not given". */
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsAbsent, schema.optional());
-const Name = z.string().trim().max(200);
+const Name = Text(200);
 
 const MAX_CUSTOM_FIELDS_BYTES = 16 * 1024;
-const CustomFields = z
-  .record(z.string().min(1).max(100), z.unknown())
-  .refine((v) => JSON.stringify(v).length <= MAX_CUSTOM_FIELDS_BYTES, 'must be at most 16 KiB as JSON');
+const CustomFields = z.record(z.string().min(1).max(100), z.unknown()).superRefine((fields, ctx) => {
+  const problem = jsonProblem(fields);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  else if (JSON.stringify(fields).length > MAX_CUSTOM_FIELDS_BYTES) {
+    ctx.addIssue({ code: 'custom', message: 'must be at most 16 KiB as JSON' });
+  }
+});
 
 /**
  * One lead to create or update. Upserts only fill or overwrite the fields they give (custom fields are
@@ -80,7 +85,7 @@ export type Lead = z.infer<typeof Lead>;
 export const LeadListQuery = PageQuery.extend({
   stage: StageKey.optional(),
   /** Matches first name, last name, full name, email or company (case-insensitive substring). */
-  q: z.string().trim().min(1).max(200).optional(),
+  q: Text(200, 1).optional(),
   /** Only leads with no activity for at least this many days. */
   staleDays: z.coerce.number().int().min(1).max(3650).optional(),
 });
@@ -101,10 +106,10 @@ export const BulkResult = z.object({
 });
 export type BulkResult = z.infer<typeof BulkResult>;
 
-export const NoteBody = z.object({ body: z.string().trim().min(1).max(10_000) });
+export const NoteBody = z.object({ body: Text(10_000, 1) });
 export const Note = z.object({ id: z.uuid(), leadId: z.uuid(), body: z.string(), createdAt: z.string() });
 
-export const StageBody = z.object({ stage: StageKey, reason: z.string().trim().max(500).optional() });
+export const StageBody = z.object({ stage: StageKey, reason: Text(500).optional() });
 export const StageChangeResult = z.object({
   changed: z.boolean(),
   from: z.string().nullable(),

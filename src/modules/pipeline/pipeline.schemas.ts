@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { stageKinds } from '../../db/schema/index';
 import { attributeFields, unscoredEventTypes } from '../../engine/scoring';
+import { Text } from '../leads/text-input';
 
 export const StageKey = z
   .string()
@@ -17,7 +18,7 @@ export const StageList = z.object({ data: z.array(Stage) });
 
 export const StageInput = z.object({
   key: StageKey,
-  name: z.string().trim().min(1).max(100),
+  name: Text(100, 1),
   kind: z.enum(stageKinds),
 });
 
@@ -87,7 +88,7 @@ export const AttributeField = z.union([
 export const ScoringRulesBody = z.object({
   events: z.record(EventType, Points).default({}),
   attributes: z
-    .array(z.object({ field: AttributeField, contains: z.string().trim().min(1).max(200), points: Points }))
+    .array(z.object({ field: AttributeField, contains: Text(200, 1), points: Points }))
     .max(100)
     .default([]),
   qualifyThreshold: z.number().int().min(1).max(1_000_000).nullable().default(null),
