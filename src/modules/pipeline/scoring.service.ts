@@ -115,7 +115,8 @@ export async function applyEventScores(
     const rules = await loadScoringRules(db, workspaceId);
     const deltas = new Map<string, number>();
     for (const e of list) deltas.set(e.leadId, (deltas.get(e.leadId) ?? 0) + eventPoints(rules, e.type));
-    const changed = [...deltas].filter(([, points]) => points !== 0);
+    // In id order, so two transactions scoring overlapping leads lock them in the same order.
+    const changed = [...deltas].filter(([, points]) => points !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
     if (changed.length === 0) continue;
     const scored = await db.execute<{ id: string; score: number; stage: string }>(sql`
       update leads l set score = l.score + d.points
