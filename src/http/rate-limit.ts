@@ -8,10 +8,15 @@ import { HttpError } from './errors';
 const unlimitedRoutes = new Set(['/health', '/metrics']);
 
 /**
- * The bucket of a request: its bearer credential (API key or admin token), else its address.
+ * The bucket of a request: its bearer credential (API key or admin token), the workspace of an
+ * inbound webhook, else its address.
  * Hashed so the limiter's memory never holds a usable key.
  */
 export function rateLimitKey(request: FastifyRequest): string {
+  // Inbound webhooks carry no bearer: a mail provider posts for many customers from a few
+  // addresses, so their bucket is the workspace in the path, not the sender's address.
+  const inbound = /^\/v1\/webhooks\/([0-9a-f-]{36})\//i.exec(request.url);
+  if (inbound?.[1]) return `inbound:${inbound[1].toLowerCase()}`;
   const token = bearerToken(request);
   return token ? `key:${sha256(token)}` : `ip:${request.ip}`;
 }

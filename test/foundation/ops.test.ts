@@ -178,3 +178,28 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('rate limit on inbound webhooks', () => {
+  const perMinute = 3;
+  let engine: TestEngine;
+  beforeAll(async () => {
+    engine = await startTestEngine({ env: { RATE_LIMIT_PER_MINUTE: String(perMinute) } });
+  });
+  afterAll(() => engine.close());
+
+  it('counts inbound webhooks per workspace, not per sending address', async () => {
+    const a = await createTestWorkspace(engine.app, 'Inbound A');
+    const b = await createTestWorkspace(engine.app, 'Inbound B');
+    const post = (workspaceId: string, remoteAddress: string) =>
+      engine.app.inject({
+        method: 'POST',
+        url: `/v1/webhooks/${workspaceId}/email`,
+        payload: {},
+        remoteAddress,
+      });
+    // Unsigned: 401, but every request still counts against the workspace's bucket.
+    for (let i = 0; i < perMinute; i++) expect((await post(a.id, `192.0.2.${30 + i}`)).statusCode).toBe(401);
+    expect((await post(a.id, '192.0.2.99')).statusCode).toBe(429);
+    expect((await post(b.id, '192.0.2.30')).statusCode).toBe(401);
+  });
+});
