@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrollments,
@@ -116,6 +116,10 @@ describe('lead notes, stage history, timeline and erase', () => {
       .update(stageEvents)
       .set({ at: t(0) })
       .where(eq(stageEvents.leadId, lead.id));
+    await engine.deps.db
+      .update(events)
+      .set({ at: t(-1) })
+      .where(and(eq(events.leadId, lead.id), eq(events.type, 'lead.created')));
 
     const items = await timeline(lead.id);
     expect(items.map((i) => [i.type, i.event ?? i.direction ?? null])).toEqual([
@@ -124,6 +128,7 @@ describe('lead notes, stage history, timeline and erase', () => {
       ['event', 'email.opened'],
       ['message', 'outbound'],
       ['stage_changed', null],
+      ['event', 'lead.created'],
     ]);
     expect(items[1]).toMatchObject({ subject: 'Re: Hello', text: 'Sounds good', channel: 'email' });
     const empty = await engine.app.inject({

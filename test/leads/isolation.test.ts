@@ -51,7 +51,13 @@ describe('workspace isolation of leads, pipeline and analytics', () => {
     }
     expect(await readA()).toMatchObject({ firstName: 'Alice', stage: 'lead' });
     const timeline = await as(a, 'GET', `/v1/leads/${leadA.id}/timeline`);
-    expect(timeline.json<{ data: { type: string }[] }>().data.map((i) => i.type)).toEqual(['stage_changed']);
+    // Only A's own history: its creation, and no trace of B's attempts.
+    expect(
+      timeline
+        .json<{ data: { type: string }[] }>()
+        .data.map((i) => i.type)
+        .sort(),
+    ).toEqual(['event', 'stage_changed']);
   });
 
   it("keeps A's leads out of B's lists and searches", async () => {

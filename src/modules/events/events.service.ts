@@ -1,4 +1,4 @@
-import { inArray } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { events, leads } from '../../db/schema/index';
 import { inChunks } from '../../lib/chunks';
@@ -43,24 +43,38 @@ export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<nu
       .insert(events)
       .values(
         chunk.map((input) => ({
-        workspaceId: input.workspaceId,
-        type: input.type,
-        leadId: input.leadId ?? null,
-        enrollmentId: input.enrollmentId ?? null,
-        stepRunId: input.stepRunId ?? null,
-        data: input.data ?? {},
+          workspaceId: input.workspaceId,
+          type: input.type,
+          leadId: input.leadId ?? null,
+          enrollmentId: input.enrollmentId ?? null,
+          stepRunId: input.stepRunId ?? null,
+          data: input.data ?? {},
           at: input.at ?? now,
         })),
       )
       .returning({ id: events.id }),
   );
-  const active = inputs.filter((i) => i.leadId && activityTypes.has(i.type));
-  if (active.length > 0) {
-    const leadIds = [...new Set(active.map((i) => i.leadId).filter((id): id is string => Boolean(id)))];
-    await db.update(leads).set({ lastActivityAt: now }).where(inArray(leads.id, leadIds));
+  // Activity moves forward only, to the event's own time (an imported, backdated event stays old).
+  const latest = new Map<string, Date>();
+  for (const input of inputs) {
+    if (!input.leadId || !activityTypes.has(input.type)) continue;
+    const at = input.at ?? now;
+    const seen = latest.get(input.leadId);
+    if (!seen || at > seen) latest.set(input.leadId, at);
+  }
+  if (latest.size > 0) {
+    await db.execute(sql`
+      update leads l set last_activity_at = greatest(l.last_activity_at, a.at)
+      from unnest(${sql.param([...latest.keys()])}::uuid[], ${sql.param([...latest.values()].map((d) => d.toISOString()))}::timestamptz[]) as a(id, at)
+      where l.id = a.id`);
   }
   // The webhook outbox: deliveries for subscribed endpoints, committed with the events themselves.
-  await queueEventDeliveries(db, inputs, rows.map((r) => r.id), now);
+  await queueEventDeliveries(
+    db,
+    inputs,
+    rows.map((r) => r.id),
+    now,
+  );
   // Scoring adds each event's points to its lead and may promote it (which records more events).
   await applyEventScores(db, inputs);
   return rows.map((r) => r.id);

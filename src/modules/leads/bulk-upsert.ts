@@ -1,3 +1,4 @@
+import { recordEvents } from '../events/events.service';
 import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { leads } from '../../db/schema/index';
@@ -48,6 +49,16 @@ export async function upsertLeads(
   const updates = plan.groups.flatMap((group) => (group.leadId ? [{ leadId: group.leadId, group }] : []));
   const created = await insertLeads(db, input, inserts, rules, firstStage);
   for (const { group, id } of created) setIds(group, id);
+  // One statement for the batch: feeds outbound `lead.created` webhooks (CRM sync) and the timeline.
+  await recordEvents(
+    db,
+    created.map(({ id }) => ({
+      workspaceId: input.workspaceId,
+      type: 'lead.created',
+      leadId: id,
+      data: { source: input.source },
+    })),
+  );
   const byId = new Map(existing.map((lead) => [lead.id, lead]));
   await updateLeads(db, input.workspaceId, updates, byId, rules);
   for (const { group, leadId } of updates) setIds(group, leadId);

@@ -1,3 +1,4 @@
+import { scrubPendingLeadPayloads } from '../webhook-endpoints/fan-out';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { events, leads, messages, notes } from '../../db/schema/index';
@@ -69,6 +70,7 @@ export async function eraseLead(db: Db, workspaceId: string, leadId: string): Pr
       .set({ data: sql`${events.data} - ${sql.param(personalEventKeys)}::text[]` })
       .where(and(eq(events.leadId, leadId), eq(events.workspaceId, workspaceId)));
     await stopLeadEnrollments(tx, { workspaceId, leadIds: [leadId], status: 'stopped', reason: 'erased' });
+    await scrubPendingLeadPayloads(tx, workspaceId, leadId);
     await recordEvent(tx, { workspaceId, type: 'lead.erased', leadId });
     return true;
   });
