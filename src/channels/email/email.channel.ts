@@ -19,7 +19,10 @@ export type EmailChannel = Channel & {
 
 export type EmailChannelOptions = { maxAttempts?: number; timeouts?: SmtpTimeouts };
 
+type Prepared = { reservation: Extract<Reservation, { kind: 'reserved' }>; composed: ComposedEmail };
+
 const NO_MAILBOX_DELAY_MS = 5 * 60_000;
+const PREPARE_RETRY_MS = 30_000;
 const PAUSED_MAILBOX_DELAY_MS = 15 * 60_000;
 const later = (ms: number) => new Date(Date.now() + ms);
 /** Waiting for a mailbox or its capacity is not a failed attempt: it never uses up the retries. */
@@ -42,6 +45,24 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
 
   async function send(ctx: StepContext): Promise<ChannelResult> {
+    let prepared: Prepared | ChannelResult;
+    try {
+      prepared = await prepare(ctx);
+    } catch (err) {
+      // A database error before the hand-off (a dropped connection): nothing went to SMTP, so a
+      // retry is safe. Thrown, it would leave the run ambiguous and the lead's cadence stuck.
+      deps.log.warn({ err, runId: ctx.run.id }, 'email not prepared; retrying');
+      const reason = `prepare_failed: ${err instanceof Error ? err.message.split('\n')[0] : 'unknown'}`;
+      if (ctx.run.attempts >= maxAttempts)
+        return { kind: 'failed', reason: `gave up after ${ctx.run.attempts} attempts: ${reason}` };
+      return { kind: 'retry_later', reason, at: later(PREPARE_RETRY_MS), countsAsAttempt: true };
+    }
+    if (!('reservation' in prepared)) return prepared;
+    return deliver(ctx, prepared.reservation, prepared.composed);
+  }
+
+  /** Everything before SMTP: checks, rendering, the capacity slot and the `sending` message row. */
+  async function prepare(ctx: StepContext): Promise<Prepared | ChannelResult> {
     const { step, lead, run } = ctx;
     if (step.type !== 'email') return { kind: 'failed', reason: `unsupported_step:${step.type}` };
     const to = lead.email?.trim();
@@ -70,7 +91,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     }
     const reservation = await reserve(ctx, step, { to, thread, composed, priorRowId: prior?.id ?? null });
     if (reservation.kind !== 'reserved') return reservation.result;
-    return deliver(ctx, reservation, composed);
+    return { reservation, composed };
   }
 
   async function reserve(
