@@ -128,3 +128,18 @@ export async function account(
   }
   return { row, problems };
 }
+
+/**
+ * Waits until `share` of the cadence's steps are decided (sent, ambiguous, held or stopped). Faults
+ * are injected at such milestones rather than after fixed sleeps, so each lands mid-run whatever
+ * the machine's speed, and a scenario whose faults strand steps still moves on.
+ */
+export async function reachProgress(world: FaultWorld, cadence: Cadence, share: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const { row } = await account(world, cadence, '');
+      return row.sent + row.ambiguous + row.held + row.stopped >= share * row.expected;
+    },
+    { timeoutMs: 90_000, intervalMs: 50, what: `${Math.round(share * 100)}% of the steps decided` },
+  );
+}

@@ -1,0 +1,68 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stepRuns } from '../../src/db/schema/index';
+import { account, reachProgress, runIdOf, settle } from './support/ledger';
+import { report } from './support/summary';
+import { type FaultWorld, startCadence, startFaultWorld } from './support/world';
+
+const LEADS = 100;
+const KILL_AT = [0.1, 0.3, 0.5, 0.7];
+
+/** Terminates every other session on the engine's database: workers, their pools, the API's pool. */
+async function terminateSessions(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ killed: boolean }>(
+      `select pg_terminate_backend(pid) as killed from pg_stat_activity
+       where datname = current_database() and pid <> pg_backend_pid()`,
+    );
+    return rows.filter((r) => r.killed).length;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('fault 3: Postgres connections killed mid-run', () => {
+  let world: FaultWorld;
+  beforeAll(async () => {
+    world = await startFaultWorld();
+  });
+  afterAll(() => world?.close());
+
+  it('pg_terminate_backend on every engine connection, 4 times, while 100 leads run 3 emails', async (context) => {
+    const workers = [await world.startWorker(), await world.startWorker()];
+    const cadence = await startCadence(world, LEADS, { waitSeconds: 3 });
+    const killed: number[] = [];
+    for (const share of KILL_AT) {
+      await reachProgress(world, cadence, share);
+      killed.push(await terminateSessions(world.engine.config.DATABASE_URL));
+    }
+    await settle(world, cadence);
+
+    const { row, problems } = await account(world, cadence, '3. Postgres sessions killed ×4, 100 leads');
+    report(context, row);
+    expect(problems).toEqual([]);
+    expect(row.duplicates).toBe(0);
+    expect(row.lost).toBe(0);
+    expect(row.sent + row.ambiguous + row.held).toBe(row.expected);
+    // A dropped connection before the hand-off to SMTP is retried, not left ambiguous: a run the
+    // channel gave up on as maybe-delivered is one whose message really crossed the wire.
+    const handedOver = new Set(world.proxy.wire.map((m) => runIdOf(m.messageId)));
+    const gaveUp = await world.engine.deps.db
+      .select({ id: stepRuns.id })
+      .from(stepRuns)
+      .where(
+        and(
+          inArray(stepRuns.enrollmentId, cadence.enrollmentIds),
+          eq(stepRuns.status, 'ambiguous'),
+          eq(stepRuns.reason, 'channel_error'),
+        ),
+      );
+    expect(gaveUp.filter((r) => !handedOver.has(r.id))).toEqual([]);
+    // Each kill hit live sessions (two workers' pools at least), and the workers lived through it.
+    expect(Math.min(...killed)).toBeGreaterThanOrEqual(2);
+    expect(workers.map((w) => w.running())).toEqual([true, true]);
+  });
+});
