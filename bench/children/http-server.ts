@@ -1,0 +1,49 @@
+/**
+ * An HTTP server in its own process, on 127.0.0.1 and a free port, so the load generator in the
+ * parent never shares an event loop with what it measures. `empty`: bare Fastify answering an empty
+ * route (the ceiling). `engine`: the product's app from `buildApp`, configured by the environment.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createDeps } from '../../src/context';
+import { createLogger } from '../../src/logger';
+import { serveParent } from '../child';
+import { queryCount } from '../query-counter';
+
+queryCount();
+
+async function emptyServer(): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const app = Fastify();
+  app.get('/empty', async () => ({}));
+  app.post('/empty', async () => ({}));
+  return { app, close: () => app.close() };
+}
+
+async function engineServer(): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const config = loadConfig(process.env);
+  const deps = createDeps(config, createLogger(config.LOG_LEVEL));
+  const app = await buildApp(deps);
+  return {
+    app,
+    async close() {
+      await app.close();
+      await deps.close();
+    },
+  };
+}
+
+const mode = process.argv[2];
+const server = mode === 'engine' ? await engineServer() : await emptyServer();
+await server.app.listen({ port: 0, host: '127.0.0.1' });
+const bound = server.app.server.address();
+// Statements sent to Postgres and CPU used so far, for per-request figures that contention on a
+// shared machine does not distort the way it distorts wall-clock rates.
+serveParent(
+  typeof bound === 'object' && bound ? bound.port : 0,
+  async () => {
+    const cpu = process.cpuUsage();
+    return { queries: queryCount(), cpuMs: (cpu.user + cpu.system) / 1000 };
+  },
+  () => server.close(),
+);

@@ -1,0 +1,74 @@
+import autocannon from 'autocannon';
+import { type Child, startChild } from './child';
+import type { BenchOptions } from './env';
+
+export type HttpFigures = {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Connection errors, timeouts included. */
+  errors: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+};
+
+/** Runs autocannon against a loopback URL; a run that cannot start is an error, not a figure. */
+export async function cannon(opts: autocannon.Options): Promise<HttpFigures> {
+  if (!/^http:\/\/127\.0\.0\.1:/.test(String(opts.url)))
+    throw new Error(`the bench only loads 127.0.0.1, not ${opts.url}`);
+  const result = await autocannon({ timeout: 30, ...opts });
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]),
+  );
+  const requests = result.requests.total;
+  return {
+    requests,
+    seconds: result.duration,
+    perSecond: requests / Math.max(result.duration, 0.001),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    statusCodes,
+  };
+}
+
+/** Starts an HTTP child server (`empty` bare Fastify, or the engine app) with profiling if asked. */
+export function startServer(
+  options: BenchOptions,
+  mode: 'empty' | 'engine',
+  label: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
+  return startChild('http-server', {
+    args: [mode],
+    env,
+    label,
+    ...(options.cpuProf ? { cpuProfDir: options.profileDir } : {}),
+  });
+}
+
+/** Ceiling: bare Fastify answering an empty POST route, at `connections` for `seconds`. */
+export async function emptyRouteCeiling(
+  options: BenchOptions,
+  connections: number,
+  seconds: number,
+): Promise<HttpFigures> {
+  const server = await startServer(options, 'empty', `empty-route-${connections}`);
+  try {
+    // A short warm-up, so the JIT has compiled the hot path before the measured run.
+    await cannon({ url: `http://127.0.0.1:${server.port}/empty`, method: 'POST', connections, duration: 1 });
+    return await cannon({
+      url: `http://127.0.0.1:${server.port}/empty`,
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      connections,
+      duration: seconds,
+    });
+  } finally {
+    await server.stop();
+  }
+}

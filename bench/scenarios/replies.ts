@@ -1,0 +1,124 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../src/db/client';
+import { messages } from '../../src/db/schema/index';
+import { enrollFresh } from '../burst-setup';
+import { startBenchEngine } from '../engine';
+import { cannon, emptyRouteCeiling, startServer } from '../http';
+import { startUsage } from '../usage';
+import { sampleWaits } from '../waits';
+import { throughputRow } from '../report';
+import { perSecond, round, type Scenario } from '../scenario';
+import { activeSequence, benchWorkspace } from '../seed';
+import { signedEmailRequest } from '../signed';
+
+const CONNECTIONS = 20;
+const steps = [
+  { type: 'email', subject: 'Quick question for {{ company }}', body: 'Hi {{ firstName }}' },
+  { type: 'wait', days: 3 },
+  { type: 'email', subject: 'Following up', body: 'Hi again {{ firstName }}', thread: 'reply' },
+];
+
+/**
+ * Reply webhooks: each a signed `POST /v1/webhooks/:ws/email` answering the first email of a distinct
+ * enrolled lead (signature, dedupe, thread match, classification, stop, stage change, events), sent
+ * to the engine in its own process; against bare Fastify answering an empty route.
+ */
+export const repliesScenario: Scenario = {
+  name: 'replies',
+  async run(ctx) {
+    const count = ctx.env.options.quick ? 200 : 5000;
+    const warmup = Math.max(20, Math.round(count * 0.05));
+    const ceiling = await emptyRouteCeiling(ctx.env.options, CONNECTIONS, ctx.env.options.quick ? 2 : 10);
+    ctx.log(`empty route: ${Math.round(ceiling.perSecond)}/s, p99 ${ceiling.p99Ms} ms`);
+    const stage = await ctx.env.stage('replies');
+    const engine = await startBenchEngine(stage);
+    const server = await startServer(ctx.env.options, 'engine', 'replies-engine', stage.env);
+    try {
+      const ws = await benchWorkspace(engine.deps, 'replies');
+      const sequenceId = await activeSequence(engine.app, ws.apiKey, {
+        name: 'replies',
+        steps,
+        settings: { onReply: { stage: 'proposal' } },
+      });
+      await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count: count + warmup });
+      const leads = await sentFirstEmails(engine.deps.db, ws.id);
+      const sign = signedEmailRequest(ws.webhookSecret);
+      let next = 0;
+      const replyTo = () => {
+        const lead = leads[next++ % leads.length];
+        return sign({
+          from: lead?.email,
+          to: 'alex@sender.test',
+          text: 'Interested, call me Tuesday.',
+          inReplyTo: lead?.messageId,
+        });
+      };
+      const url = `http://127.0.0.1:${server.port}/v1/webhooks/${ws.id}/email`;
+      const request = { method: 'POST' as const, setupRequest: (r: object) => ({ ...r, ...replyTo() }) };
+      await cannon({ url, connections: CONNECTIONS, amount: warmup, requests: [request] });
+      const usage = await startUsage(server, stage.databaseUrl);
+      const waits = await sampleWaits(stage.databaseUrl);
+      const result = await cannon({ url, connections: CONNECTIONS, amount: count, requests: [request] });
+      const perWebhook = await usage.stop(count);
+      const postgresWaits = await waits.stop();
+      const { rows } = await engine.deps.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from enrollments where workspace_id = ${ws.id} and status = 'replied'`,
+      );
+      const replied = rows[0]?.n ?? 0;
+      if (result.errors > 0 || result.non2xx > 0 || replied !== count + warmup)
+        throw new Error(
+          `replies: ${result.errors} errors, ${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}, ` +
+            `${replied} of ${count + warmup} enrollments replied`,
+        );
+      return {
+        rows: [
+          throughputRow(
+            `reply webhooks, ${count.toLocaleString('en-US')} signed (p99 ${Math.round(result.p99Ms)} ms)`,
+            perSecond(result.perSecond),
+            { ...perSecond(ceiling.perSecond), what: `empty route, p99 ${Math.round(ceiling.p99Ms)} ms` },
+            0.25,
+          ),
+        ],
+        details: {
+          count,
+          connections: CONNECTIONS,
+          webhooksPerSecond: round(result.perSecond),
+          latencyMs: { p50: result.p50Ms, p99: result.p99Ms },
+          // Statements, server CPU and Postgres CPU per webhook: what the rate is made of.
+          perWebhook,
+          postgresWaits,
+          replied,
+          ceiling: { perSecond: round(ceiling.perSecond), p50Ms: ceiling.p50Ms, p99Ms: ceiling.p99Ms },
+        },
+      };
+    } finally {
+      await server.stop();
+      await engine.close();
+      await stage.drop();
+    }
+  },
+};
+
+/** Gives every enrolled lead the first email as if sent, so each reply matches by its thread. */
+async function sentFirstEmails(db: Db, workspaceId: string) {
+  const { rows } = await db.execute<{ id: string; email: string }>(
+    sql`select id, email from leads where workspace_id = ${workspaceId} order by email`,
+  );
+  const leads = rows.map((r, i) => ({ ...r, messageId: `<bench-${i}-${workspaceId}@sender.test>` }));
+  for (let i = 0; i < leads.length; i += 5000) {
+    await db.insert(messages).values(
+      leads.slice(i, i + 5000).map((l) => ({
+        workspaceId,
+        leadId: l.id,
+        direction: 'outbound' as const,
+        channel: 'email' as const,
+        messageId: l.messageId,
+        fromAddress: 'alex@sender.test',
+        toAddress: l.email,
+        subject: 'Quick question',
+        status: 'sent',
+      })),
+    );
+  }
+  return leads;
+}
