@@ -172,6 +172,11 @@ async function recordAcceptance(
   profileUrl: string,
   at: Date,
 ) {
+  // Check-then-insert is only once-per-lead if concurrent acceptances (webhook retries under new
+  // ids, the sync loop) take turns: without this lock each saw no event yet and all inserted one.
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(${`invite_accepted:${match.leadId}`}, 0))`,
+  );
   const [already] = await tx
     .select({ id: events.id })
     .from(events)
