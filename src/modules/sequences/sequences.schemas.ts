@@ -81,6 +81,8 @@ export const SequenceDefinitionInput = z
     }
   });
 export type SequenceDefinitionInput = z.input<typeof SequenceDefinitionInput>;
+/** A definition after parsing (defaults applied), before step ids are resolved. */
+export type ParsedDefinition = z.output<typeof SequenceDefinitionInput>;
 
 /** A stored, validated definition: defaults applied and every step has an id. */
 export type SequenceDefinition = {
@@ -89,7 +91,7 @@ export type SequenceDefinition = {
   settings: SequenceSettings;
 };
 
-export function resolveDefinition(parsed: z.output<typeof SequenceDefinitionInput>): SequenceDefinition {
+export function resolveDefinition(parsed: ParsedDefinition): SequenceDefinition {
   return {
     steps: parsed.steps.map((s, i) => ({ ...s, id: s.id ?? `s${i + 1}` })),
     schedule: parsed.schedule,

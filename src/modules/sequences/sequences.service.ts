@@ -4,15 +4,9 @@ import type { Deps } from '../../context';
 import { type SequenceStatus, enrollments, sequences, sequenceVersions } from '../../db/schema/index';
 import { type Cursor } from '../../http/schemas';
 import { pauseEnrollments, resumeEnrollments } from '../enrollments/pause';
-import {
-  type SequenceDefinition,
-  resolveDefinition,
-  type SequenceDefinitionInput,
-} from './sequences.schemas';
+import { type ParsedDefinition, resolveDefinition, type SequenceDefinition } from './sequences.schemas';
 import { loadVersion } from './versions';
-import type { z } from 'zod';
 
-type Parsed = z.output<typeof import('./sequences.schemas').SequenceDefinitionInput>;
 type SeqDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
 export type SequenceRow = typeof sequences.$inferSelect;
 export type SequenceView = SequenceRow & { definition: SequenceDefinition };
@@ -30,7 +24,7 @@ async function withDefinition(deps: SeqDeps, row: SequenceRow): Promise<Sequence
 export async function createSequence(
   deps: SeqDeps,
   workspaceId: string,
-  input: { name: string } & Parsed,
+  input: { name: string } & ParsedDefinition,
 ): Promise<SequenceResult<SequenceView>> {
   const definition = resolveDefinition(input);
   const row = await deps.db.transaction(async (tx) => {
@@ -52,7 +46,7 @@ export async function updateSequence(
   deps: SeqDeps,
   workspaceId: string,
   id: string,
-  input: { name?: string } & Parsed,
+  input: { name?: string } & ParsedDefinition,
 ): Promise<SequenceResult<SequenceView>> {
   const definition = resolveDefinition(input);
   return deps.db.transaction(async (tx) => {
@@ -176,5 +170,3 @@ export async function setSequenceStatus(
   }
   return { ok: true, value: await withDefinition(deps, result.value) };
 }
-
-export type { SequenceDefinitionInput };
