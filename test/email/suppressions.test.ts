@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, events, leads, stepRuns, suppressions } from '../../src/db/schema/index';
 import {
@@ -70,6 +70,29 @@ describe('suppressions', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.sort()).toEqual(['a@x.test', 'b@x.test', 'c@x.test']);
+  });
+
+  it('pages rows created in the same millisecond exactly once each', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    // One statement, one created_at; the sub-millisecond part is what a millisecond cursor cannot carry.
+    const createdAt = sql`date_trunc('milliseconds', now()) + interval '123 microseconds'`;
+    const values = Array.from({ length: 7 }, (_, i) => `same-ms-${i}@x.test`);
+    const inserted = await engine.deps.db
+      .insert(suppressions)
+      .values(values.map((value) => ({ workspaceId: ws.id, kind: 'email' as const, value, createdAt })))
+      .returning();
+    expect(new Set(inserted.map((r) => r.createdAt.getTime())).size).toBe(1);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/suppressions?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await engine.app.inject({ method: 'GET', url, headers: ws.auth });
+      expect(res.statusCode).toBe(200);
+      const page = res.json<{ data: { value: string }[]; nextCursor: string | null }>();
+      seen.push(...page.data.map((s) => s.value));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual([...values].sort());
   });
 
   it('deletes by value or by id, only in its own workspace', async () => {

@@ -1,5 +1,6 @@
-import { and, desc, eq, ilike, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
+import { keyset } from '../../db/keyset';
 import { leads } from '../../db/schema/index';
 import type { Cursor } from '../../http/schemas';
 import type { Lead } from './leads.schemas';
@@ -52,13 +53,6 @@ export function leadView(row: LeadRow): Lead {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
-/**
- * The cursor carries milliseconds (a JS Date); Postgres keeps microseconds. Ordering and comparing on
- * the millisecond-truncated time keeps pages exact even for the thousands of leads one bulk call
- * creates with the same timestamp.
- */
-const createdMs = sql`date_trunc('milliseconds', ${leads.createdAt})`;
-
 export async function listLeadRows(
   db: DbOrTx,
   workspaceId: string,
@@ -81,14 +75,12 @@ export async function listLeadRows(
   if (filter.staleDays !== undefined) {
     conditions.push(lt(leads.lastActivityAt, sql`now() - make_interval(days => ${filter.staleDays})`));
   }
-  if (filter.cursor) {
-    const { createdAt, id } = filter.cursor;
-    conditions.push(sql`(${createdMs}, ${leads.id}) < (${createdAt}::timestamptz, ${id}::uuid)`);
-  }
+  // Pages stay exact even for the thousands of leads one bulk call creates in the same millisecond.
+  const page = keyset(leads.createdAt, leads.id, filter.cursor);
   return db
     .select()
     .from(leads)
-    .where(and(...conditions))
-    .orderBy(desc(createdMs), desc(leads.id))
+    .where(and(...conditions, page.where))
+    .orderBy(...page.orderBy)
     .limit(filter.limit + 1);
 }

@@ -3,6 +3,7 @@ import { effectiveLimits, usageByAccount } from '../../channels/linkedin/limits'
 import { type StoredSession, sessionFromLiAt } from '../../channels/linkedin/session';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
+import { keyset } from '../../db/keyset';
 import { linkedinAccounts, linkedinActions } from '../../db/schema/index';
 import { decodeCursor, type PageQuery, toPage } from '../../http/schemas';
 import { recordEvent } from '../events/events.service';
@@ -71,22 +72,17 @@ export async function createAccount(
   return toView(deps, row);
 }
 
-/** Creation time at the cursor's precision: Postgres keeps microseconds, the cursor (a JS Date) ms. */
-const createdMs = sql<Date>`date_trunc('milliseconds', ${linkedinAccounts.createdAt})`;
-
+/** Accounts oldest first: the order they were connected in. */
 export async function listAccounts(deps: ServiceDeps, workspaceId: string, query: PageQuery) {
-  const cursor = decodeCursor(query.cursor);
-  const after = cursor
-    ? sql`(${createdMs}, ${linkedinAccounts.id}) > (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)`
-    : undefined;
+  const page = keyset(linkedinAccounts.createdAt, linkedinAccounts.id, decodeCursor(query.cursor), 'asc');
   const rows = await deps.db
     .select()
     .from(linkedinAccounts)
-    .where(and(live(workspaceId), after))
-    .orderBy(asc(createdMs), asc(linkedinAccounts.id))
+    .where(and(live(workspaceId), page.where))
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
-  const page = toPage(rows, query.limit, (row) => row);
-  return { data: await toViews(deps, page.data), nextCursor: page.nextCursor };
+  const found = toPage(rows, query.limit, (row) => row);
+  return { data: await toViews(deps, found.data), nextCursor: found.nextCursor };
 }
 
 /** A live (not deleted) account of the workspace, or null. */

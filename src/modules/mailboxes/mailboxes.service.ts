@@ -1,6 +1,7 @@
-import { and, desc, eq, lt, ne, or, type SQL } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Deps } from '../../context';
+import { keyset } from '../../db/keyset';
 import { mailboxes, type WarmupRamp, workspaces } from '../../db/schema/index';
 import { decodeCursor, type PageQuery, toPage } from '../../http/schemas';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody, Warmup } from './mailboxes.schemas';
@@ -92,23 +93,18 @@ export async function listMailboxes(
   workspaceId: string,
   query: PageQuery & { status?: 'active' | 'paused' },
 ) {
-  const cursor = decodeCursor(query.cursor);
-  const conditions: SQL[] = [
-    eq(mailboxes.workspaceId, workspaceId),
-    query.status ? eq(mailboxes.status, query.status) : ne(mailboxes.status, 'deleted'),
-  ];
-  if (cursor) {
-    const before = or(
-      lt(mailboxes.createdAt, cursor.createdAt),
-      and(eq(mailboxes.createdAt, cursor.createdAt), lt(mailboxes.id, cursor.id)),
-    );
-    if (before) conditions.push(before);
-  }
+  const page = keyset(mailboxes.createdAt, mailboxes.id, decodeCursor(query.cursor));
   const rows = await deps.db
     .select()
     .from(mailboxes)
-    .where(and(...conditions))
-    .orderBy(desc(mailboxes.createdAt), desc(mailboxes.id))
+    .where(
+      and(
+        eq(mailboxes.workspaceId, workspaceId),
+        query.status ? eq(mailboxes.status, query.status) : ne(mailboxes.status, 'deleted'),
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
   return toPage(rows, query.limit, toMailboxView);
 }

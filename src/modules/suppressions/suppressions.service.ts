@@ -1,5 +1,6 @@
-import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
+import { keyset } from '../../db/keyset';
 import { leads, type SuppressionKind, suppressions } from '../../db/schema/index';
 import { decodeCursor, type PageQuery, toPage } from '../../http/schemas';
 import { emailDomain, emailKey } from '../../lib/identity';
@@ -55,21 +56,18 @@ export async function listSuppressions(
   workspaceId: string,
   query: PageQuery & { kind?: SuppressionKind },
 ) {
-  const cursor = decodeCursor(query.cursor);
-  const conditions: SQL[] = [eq(suppressions.workspaceId, workspaceId)];
-  if (query.kind) conditions.push(eq(suppressions.kind, query.kind));
-  if (cursor) {
-    const before = or(
-      lt(suppressions.createdAt, cursor.createdAt),
-      and(eq(suppressions.createdAt, cursor.createdAt), lt(suppressions.id, cursor.id)),
-    );
-    if (before) conditions.push(before);
-  }
+  const page = keyset(suppressions.createdAt, suppressions.id, decodeCursor(query.cursor));
   const rows = await db
     .select()
     .from(suppressions)
-    .where(and(...conditions))
-    .orderBy(desc(suppressions.createdAt), desc(suppressions.id))
+    .where(
+      and(
+        eq(suppressions.workspaceId, workspaceId),
+        query.kind ? eq(suppressions.kind, query.kind) : undefined,
+        page.where,
+      ),
+    )
+    .orderBy(...page.orderBy)
     .limit(query.limit + 1);
   return toPage(rows, query.limit, (r) => r);
 }

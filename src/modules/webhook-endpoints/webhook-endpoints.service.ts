@@ -101,9 +101,8 @@ export async function listDeliveries(
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.workspaceId, workspaceId)));
   if (!endpoint) return null;
-  const cursor = decodeCursor(query.cursor);
   const d = webhookDeliveries;
-  const page = keyset(d.createdAt, d.id, cursor);
+  const page = keyset(d.createdAt, d.id, decodeCursor(query.cursor));
   const rows = await db
     .select()
     .from(d)
