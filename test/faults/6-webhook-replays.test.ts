@@ -56,9 +56,21 @@ describe('fault 6: inbound webhooks replayed and out of order', () => {
           const to = mail.envelopeTo[0] ?? '';
           if (!firstIdOf.has(to) && mail.parsed.messageId) firstIdOf.set(to, mail.parsed.messageId);
         }
-        return firstIdOf.size === 20;
+        if (firstIdOf.size < 20) return false;
+        // Recorded too: this scenario is about repeats, fault 7 about replies racing a send.
+        const sent = await world.engine.deps.db
+          .select({ id: stepRuns.id })
+          .from(stepRuns)
+          .where(
+            and(
+              inArray(stepRuns.enrollmentId, cadence.enrollmentIds),
+              eq(stepRuns.stepId, 'first'),
+              eq(stepRuns.status, 'sent'),
+            ),
+          );
+        return sent.length === 20;
       },
-      { timeoutMs: 60_000, what: 'the first email to each lead' },
+      { timeoutMs: 60_000, what: 'the first email to each lead, sent and recorded' },
     );
     const [sameId, aheadOfSend, accepted, linkedinReply] = [0, 5, 10, 15].map((i) =>
       cadence.leads.slice(i, i + 5),

@@ -16,9 +16,10 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process';
 /** Short timings so faults play out in seconds; every worker process of a world gets them. */
 export const FAST_ENGINE = {
   MAINTENANCE_INTERVAL_SECONDS: '0.5',
-  STEP_LEASE_SECONDS: '4',
+  STEP_LEASE_SECONDS: '6',
   SHUTDOWN_GRACE_SECONDS: '6',
-  SMTP_TIMEOUT_SECONDS: '2',
+  // Long enough that a busy test process answering SMTP late is not taken for a fault.
+  SMTP_TIMEOUT_SECONDS: '10',
   STEP_CONCURRENCY: '10',
 };
 
