@@ -4,10 +4,11 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Deps } from './context';
 import { registerAdmin } from './http/admin';
 import { authenticateKey, requireAdmin } from './http/auth';
-import { installErrorHandler } from './http/errors';
+import { frameworkErrors, installErrorHandler } from './http/errors';
 import { registerMetrics } from './http/metrics';
 import { registerOpenApi } from './http/openapi';
 import { registerRateLimit } from './http/rate-limit';
+import { wellFormed } from './http/unicode-text';
 import { registerPublicRoutes, registerV1Routes } from './http/routes';
 import { healthRoutes } from './modules/health/health.routes';
 
@@ -25,6 +26,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { coerceTypes: false } },
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
 
   // 1. Zod compiles both validation and serialisation, so the OpenAPI document and the checks agree.
@@ -44,6 +46,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     const mode = request.routeOptions.config.auth ?? (request.url.startsWith('/v1/') ? 'key' : 'public');
     if (mode === 'admin') requireAdmin(request, deps.config.ADMIN_TOKEN);
     else if (mode === 'key') await authenticateKey(deps.db, request);
+  });
+  // 5b. Parsed JSON may hold lone surrogates, which no column can store: made well-formed here.
+  app.addHook('preValidation', async (request) => {
+    request.body = wellFormed(request.body);
   });
   // 6. Docs first, so every route registered after it appears in the OpenAPI document.
   await registerOpenApi(app, deps.config.PUBLIC_URL);

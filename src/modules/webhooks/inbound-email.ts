@@ -40,8 +40,11 @@ export function messageIdList(values: string[]): string[] {
 
 /** The address inside `Jane Doe <Jane@Acme.com>` (or a bare address), lower-cased. */
 export function addressOf(value: string): string | null {
-  const inside = /<([^<>\s]+@[^<>\s]+)>/.exec(value)?.[1];
-  const bare = /[^\s<>"',;:]+@[^\s<>"',;:]+/.exec(value)?.[0];
+  // These unanchored patterns take time quadratic in the length, and a raw MIME From header is
+  // bounded only by the body limit (1 MiB: minutes of CPU). The JSON route allows 1000 characters.
+  const head = value.slice(0, 1000);
+  const inside = /<([^<>\s]+@[^<>\s]+)>/.exec(head)?.[1];
+  const bare = /[^\s<>"',;:]+@[^\s<>"',;:]+/.exec(head)?.[0];
   const address = inside ?? bare;
   return address ? emailKey(address) : null;
 }
@@ -50,12 +53,36 @@ export function addressOf(value: string): string | null {
 const receivedTime = (claimed: Date | undefined, now: Date) =>
   claimed && !Number.isNaN(claimed.getTime()) && claimed <= now ? claimed : now;
 
+const dropNul = (text: string) => text.replaceAll('\u0000', '');
+const dropNulOrNull = (text: string | null) => (text === null ? null : dropNul(text));
+
+/**
+ * Inbound mail is what strangers sent, relayed by a provider that cannot fix it: a NUL (which
+ * Postgres cannot store) is dropped rather than refusing the reply.
+ */
+function withoutNul(email: InboundEmail): InboundEmail {
+  return {
+    ...email,
+    from: dropNul(email.from),
+    fromAddress: dropNulOrNull(email.fromAddress),
+    to: dropNulOrNull(email.to),
+    subject: dropNulOrNull(email.subject),
+    text: dropNulOrNull(email.text),
+    html: dropNulOrNull(email.html),
+    messageId: dropNulOrNull(email.messageId),
+    inReplyTo: dropNulOrNull(email.inReplyTo),
+    references: email.references.map(dropNul),
+    headers: Object.fromEntries(Object.entries(email.headers).map(([k, v]) => [dropNul(k), dropNul(v)])),
+    attachedHeaders: dropNulOrNull(email.attachedHeaders),
+  };
+}
+
 export function emailFromJson(body: InboundEmailBody, now = new Date()): InboundEmail {
   const headers = Object.fromEntries(
     Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
   headers.from ??= body.from;
-  return {
+  return withoutNul({
     from: body.from,
     fromAddress: addressOf(body.from),
     to: body.to?.join(', ') ?? headers.to ?? null,
@@ -68,7 +95,7 @@ export function emailFromJson(body: InboundEmailBody, now = new Date()): Inbound
     headers,
     attachedHeaders: null,
     receivedAt: receivedTime(body.receivedAt ? new Date(body.receivedAt) : undefined, now),
-  };
+  });
 }
 
 const reportParts = new Set(['text/rfc822-headers', 'message/rfc822']);
@@ -88,7 +115,7 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
   const fromText = mail.from?.text ?? headers.from ?? '';
   const report = mail.attachments.find((a) => reportParts.has(a.contentType.toLowerCase()));
   const references = mail.references ?? [];
-  return {
+  return withoutNul({
     from: fromText,
     fromAddress: mail.from?.value[0]?.address ? emailKey(mail.from.value[0].address) : addressOf(fromText),
     to,
@@ -101,5 +128,5 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
     headers,
     attachedHeaders: report ? report.content.subarray(0, 64 * 1024).toString('utf8') : null,
     receivedAt: receivedTime(mail.date, now),
-  };
+  });
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
 import { badRequest, HttpError } from '../../http/errors';
+import { wellFormed } from '../../http/unicode-text';
 import { workspaceWebhookSecret } from '../workspaces/workspaces.service';
 import { emailFromJson, emailFromRaw } from './inbound-email';
 import { ingestEmail, ingestLinkedInEvent } from './inbound.service';
@@ -52,7 +53,8 @@ export const webhooksRoutes =
       verified.set(request, result.webhookId);
       if (request.routeOptions.url?.endsWith('/raw')) return;
       try {
-        request.body = JSON.parse(raw.toString('utf8'));
+        // Made well-formed as app.ts does for other JSON bodies (this plugin parses its own).
+        request.body = wellFormed(JSON.parse(raw.toString('utf8')));
       } catch {
         throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
       }
