@@ -1,26 +1,13 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stepRuns } from '../../src/db/schema/index';
-import { waitFor } from '../helpers/engine';
 import { signedPost } from '../webhooks/support';
 import { account, runIdOf, settle } from './support/ledger';
+import { firstMessageIds, rawReply } from './support/replies';
 import { report } from './support/summary';
 import { type CadenceLead, type FaultWorld, sleep, startCadence, startFaultWorld } from './support/world';
 
 const LEADS = 50;
-
-const rawReply = (lead: CadenceLead, inReplyTo: string) =>
-  [
-    `From: <${lead.email}>`,
-    'To: sales@sender.test',
-    'Subject: Re: Hello',
-    `Message-ID: <race-${lead.id}@lead.test>`,
-    `In-Reply-To: ${inReplyTo}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    'Please call me instead.',
-    '',
-  ].join('\r\n');
 
 type Race = { lead: CadenceLead; posted: number; committedBy: number };
 
@@ -35,15 +22,7 @@ describe('fault 7: a reply and a due step at the same moment', () => {
     await world.startWorker();
     const cadence = await startCadence(world, LEADS, { waitSeconds: 4 });
     const db = world.engine.deps.db;
-    const firstIdOf = new Map<string, string>();
-    await waitFor(
-      async () => {
-        for (const mail of world.sink.received)
-          if (mail.parsed.messageId) firstIdOf.set(mail.envelopeTo[0] ?? '', mail.parsed.messageId);
-        return firstIdOf.size === LEADS;
-      },
-      { timeoutMs: 60_000, what: 'the first email to every lead' },
-    );
+    const firstIdOf = await firstMessageIds(world, cadence);
     const seconds = await db
       .select({ id: stepRuns.id, enrollmentId: stepRuns.enrollmentId, runAt: stepRuns.runAt })
       .from(stepRuns)
@@ -60,7 +39,7 @@ describe('fault 7: a reply and a due step at the same moment', () => {
           world.engine,
           world.ws,
           'email/raw',
-          rawReply(lead, firstIdOf.get(lead.email) ?? ''),
+          rawReply(lead, firstIdOf.get(lead.email) ?? '', 'race'),
         );
         expect(res.json()).toMatchObject({ status: 'matched', leadId: lead.id });
         // The reply's transaction committed before the response: anything handed to SMTP after this is late.
@@ -91,7 +70,7 @@ describe('fault 7: a reply and a due step at the same moment', () => {
       const claimed = claimedAt.get(id) ?? null;
       return {
         lead: lead.id,
-        claimedAfterReply: claimed !== null && at !== undefined && claimed > committedBy,
+        claimedAfterReply: claimed !== null && claimed > committedBy,
         msAfterReply: at === undefined ? null : at - committedBy,
       };
     });
