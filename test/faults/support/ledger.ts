@@ -71,6 +71,54 @@ export async function settle(world: FaultWorld, cadence: Cadence, timeoutMs = 90
   );
 }
 
+type LedgerRun = Awaited<ReturnType<typeof ledgerOf>>['runs'][number];
+
+/** Messages to the cadence's leads that no step run of it explains (a stray or forged send). */
+function strayMessages(world: FaultWorld, cadence: Cadence, runs: LedgerRun[]): string[] {
+  const runIds = new Set(runs.map((r) => r.id));
+  const addresses = new Set(cadence.leads.map((l) => l.email));
+  return world.sink.received.flatMap((mail) => {
+    const id = runIdOf(mail.parsed.messageId);
+    const ours = mail.envelopeTo.some((to) => addresses.has(to));
+    return ours && (!id || !runIds.has(id))
+      ? [`message ${mail.parsed.messageId ?? '?'} matches no step run`]
+      : [];
+  });
+}
+
+/** Adds one enrollment's steps to `row`: its runs by status and copies received, then the steps it never reached. */
+function accountEnrollment(
+  row: FaultRow,
+  state: { id: string; status: string },
+  own: LedgerRun[],
+  delivered: Map<string, number>,
+): string[] {
+  const problems: string[] = [];
+  for (const run of own) {
+    const copies = delivered.get(run.id) ?? 0;
+    row.duplicates += Math.max(0, copies - 1);
+    if (run.status === 'sent' && copies > 0) row.sent++;
+    else if (run.status === 'ambiguous') row.ambiguous++;
+    else if (['failed', 'canceled', 'skipped'].includes(run.status) && copies === 0) row.stopped++;
+    else {
+      row.lost++;
+      problems.push(
+        `run ${run.id} is ${run.status} (${run.reason ?? 'no reason'}) with ${copies} deliveries`,
+      );
+    }
+  }
+  const remaining = STEPS_PER_LEAD - own.length;
+  if (remaining <= 0) return problems;
+  const last = own.at(-1);
+  if (stoppedEnrollment.has(state.status)) row.stopped += remaining;
+  else if (state.status === 'active' && last?.status === 'ambiguous') row.held += remaining;
+  else {
+    row.lost += remaining;
+    problems.push(`enrollment ${state.id} (${state.status}) has ${remaining} steps with no run`);
+  }
+  return problems;
+}
+
 /**
  * Reads the ledger and the sink and accounts for every step of every lead: sent (once), ambiguous,
  * held behind an ambiguous run, stopped (canceled, failed, or never due after a stop), or lost.
@@ -83,7 +131,6 @@ export async function account(
 ): Promise<{ row: FaultRow; problems: string[] }> {
   const { runs, states } = await ledgerOf(world, cadence);
   const delivered = deliveriesPerRun(world);
-  const problems: string[] = [];
   const row: FaultRow = {
     scenario,
     expected: cadence.enrollmentIds.length * STEPS_PER_LEAD,
@@ -94,37 +141,10 @@ export async function account(
     stopped: 0,
     lost: 0,
   };
-  const runIds = new Set(runs.map((r) => r.id));
-  const addresses = new Set(cadence.leads.map((l) => l.email));
-  for (const mail of world.sink.received) {
-    const id = runIdOf(mail.parsed.messageId);
-    if (mail.envelopeTo.some((to) => addresses.has(to)) && (!id || !runIds.has(id)))
-      problems.push(`message ${mail.parsed.messageId ?? '?'} matches no step run`);
-  }
+  const problems = strayMessages(world, cadence, runs);
   for (const state of states) {
     const own = runs.filter((r) => r.enrollmentId === state.id).sort((a, b) => a.stepIndex - b.stepIndex);
-    for (const run of own) {
-      const copies = delivered.get(run.id) ?? 0;
-      row.duplicates += Math.max(0, copies - 1);
-      if (run.status === 'sent' && copies > 0) row.sent++;
-      else if (run.status === 'ambiguous') row.ambiguous++;
-      else if (['failed', 'canceled', 'skipped'].includes(run.status) && copies === 0) row.stopped++;
-      else {
-        row.lost++;
-        problems.push(
-          `run ${run.id} is ${run.status} (${run.reason ?? 'no reason'}) with ${copies} deliveries`,
-        );
-      }
-    }
-    const remaining = STEPS_PER_LEAD - own.length;
-    if (remaining <= 0) continue;
-    const last = own.at(-1);
-    if (stoppedEnrollment.has(state.status)) row.stopped += remaining;
-    else if (state.status === 'active' && last?.status === 'ambiguous') row.held += remaining;
-    else {
-      row.lost += remaining;
-      problems.push(`enrollment ${state.id} (${state.status}) has ${remaining} steps with no run`);
-    }
+    problems.push(...accountEnrollment(row, state, own, delivered));
   }
   return { row, problems };
 }
