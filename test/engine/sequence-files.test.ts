@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadSequenceFile, sequenceFiles } from '../../src/modules/sequences/apply';
 import { repoRoot } from '../foundation/support';
-import { createTestWorkspace, startTestEngine, testEnv } from '../helpers/engine';
-
-const run = promisify(execFile);
+import { runCli } from '../helpers/cli';
+import { createTestWorkspace, startTestEngine } from '../helpers/engine';
 
 describe('sequences/ examples', () => {
   it('holds at least three cadences, each valid against the API schema', async () => {
@@ -21,15 +18,19 @@ describe('sequences/ examples', () => {
     const engine = await startTestEngine();
     try {
       const ws = await createTestWorkspace(engine.app);
-      const env = {
-        ...process.env,
-        ...testEnv({ DATABASE_URL: engine.config.DATABASE_URL }),
-        LOG_LEVEL: 'silent',
+      const apply = async () => {
+        const run = await runCli(engine.config.DATABASE_URL, [
+          'sequences:apply',
+          'sequences',
+          '--workspace',
+          ws.id,
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        return JSON.parse(run.stdout);
       };
-      const args = ['--import', 'tsx', 'src/cli.ts', 'sequences:apply', 'sequences', '--workspace', ws.id];
-      const first = JSON.parse((await run(process.execPath, args, { cwd: repoRoot, env })).stdout);
+      const first = await apply();
       expect(first.map((r: { action: string }) => r.action)).toEqual(['created', 'created', 'created']);
-      const second = JSON.parse((await run(process.execPath, args, { cwd: repoRoot, env })).stdout);
+      const second = await apply();
       expect(second.map((r: { action: string }) => r.action)).toEqual([
         'unchanged',
         'unchanged',
@@ -51,29 +52,14 @@ describe('sequences/ examples', () => {
     const engine = await startTestEngine();
     try {
       const ws = await createTestWorkspace(engine.app);
-      const env = {
-        ...process.env,
-        ...testEnv({ DATABASE_URL: engine.config.DATABASE_URL }),
-        LOG_LEVEL: 'silent',
-      };
-      const failed = await run(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli.ts',
-          'sequences:apply',
-          'test/fixtures/bad-sequence.yaml',
-          '--workspace',
-          ws.id,
-        ],
-        { cwd: repoRoot, env },
-      ).then(
-        () => null,
-        (err: { code: number; stderr: string }) => err,
-      );
-      expect(failed?.code).toBe(1);
-      expect(failed?.stderr).toContain('steps.0.note');
+      const failed = await runCli(engine.config.DATABASE_URL, [
+        'sequences:apply',
+        'test/fixtures/bad-sequence.yaml',
+        '--workspace',
+        ws.id,
+      ]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('steps.0.note');
       const list = await engine.app.inject({ method: 'GET', url: '/v1/sequences', headers: ws.auth });
       expect(list.json().data).toEqual([]);
     } finally {

@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '../../src/db/schema/index';
 import { upsertLeads } from '../../src/modules/leads/bulk-upsert';
 import { importLeadsCsv } from '../../src/modules/leads/csv-import';
+import { runCli } from '../helpers/cli';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 
 type Lead = {
@@ -229,12 +228,9 @@ describe('bulk upsert and CSV import', () => {
     const dir = await mkdtemp(join(tmpdir(), 'leads-csv-'));
     const path = join(dir, 'leads.csv');
     await writeFile(path, '\uFEFFemail;Company;Industry\ncli@example.com;"Acme; Ltd";Retail\nbroken;x;y\n');
-    const { stdout } = await promisify(execFile)(
-      'npx',
-      ['tsx', 'src/cli.ts', 'leads:import', path, '--workspace', ws.id],
-      { env: { ...process.env, DATABASE_URL: engine.config.DATABASE_URL, LOG_LEVEL: 'silent' } },
-    );
-    const report = JSON.parse(stdout);
+    const run = await runCli(engine.config.DATABASE_URL, ['leads:import', path, '--workspace', ws.id]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ created: 1, updated: 0, failed: [{ index: 1 }] });
     const all = await leadsOf(ws);
     expect(byEmail(all, 'cli@example.com')).toMatchObject({
