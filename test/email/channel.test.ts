@@ -2,11 +2,19 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import { AmbiguousSendError } from '../../src/channels/email/smtp-errors';
-import type { ChannelResult, StepContext } from '../../src/engine/channel';
+import type { ChannelResult } from '../../src/engine/channel';
 import { enrollments, mailboxes, messages } from '../../src/db/schema/index';
-import { createTestWorkspace, startTestEngine, type TestEngine } from '../helpers/engine';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { addMailbox, claimedContext, header, insertSequence, nextAttempt, reload } from './support';
+import { createTestWorkspace, type TestEngine } from '../helpers/engine';
+import { type SmtpSink } from '../helpers/smtp-sink';
+import { addMailbox } from '../helpers/mailboxes';
+import {
+  applyEnrollmentPatch,
+  claimedContext,
+  nextAttempt,
+  reload,
+  storeSequence,
+} from '../helpers/step-context';
+import { header, startEmailChannelTest } from './support';
 
 const twoSteps = {
   steps: [
@@ -24,38 +32,24 @@ describe('email channel against a real SMTP server', () => {
   let engine: TestEngine;
   let sink: SmtpSink;
   let channel: EmailChannel;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    engine = await startTestEngine();
-    sink = await startSmtpSink();
-    channel = createEmailChannel(engine.deps);
+    ({ engine, sink, channel, close } = await startEmailChannelTest());
   });
   afterEach(() => sink.setBehaviour(undefined));
-  afterAll(async () => {
-    await channel.close();
-    await sink.close();
-    await engine.close();
-  });
+  afterAll(() => close());
 
   const setup = async (mailbox: Record<string, unknown> = {}) => {
     const ws = await createTestWorkspace(engine.app);
     const box = await addMailbox(engine, ws, sink, mailbox);
     return { ws, box };
   };
-  const received = (to: string) => sink.received.filter((m) => m.envelopeTo.includes(to.toLowerCase()));
   const messageRows = (stepRunId: string) =>
     engine.deps.db.select().from(messages).where(eq(messages.stepRunId, stepRunId));
-  /** What the engine does with a `sent` result: store the enrollment patch. */
-  const applyPatch = async (ctx: StepContext, result: ChannelResult) => {
-    if (result.kind === 'sent' && result.enrollmentPatch)
-      await engine.deps.db
-        .update(enrollments)
-        .set(result.enrollmentPatch)
-        .where(eq(enrollments.id, ctx.enrollment.id));
-  };
 
   it('sends with our Message-ID and both unsubscribe headers, then threads the reply step with Re:', async () => {
     const { ws, box } = await setup();
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const first = await claimedContext(engine, ws.id, seq, { lead: { firstName: 'Grace', company: 'Navy' } });
     const to = first.lead.email ?? '';
 
@@ -69,7 +63,7 @@ describe('email channel against a real SMTP server', () => {
       threadMessageId: messageId,
       threadSubject: 'Hello Grace',
     });
-    const [mail] = received(to);
+    const [mail] = sink.mailTo(to);
     expect(mail?.parsed.messageId).toBe(messageId);
     expect(mail?.parsed.subject).toBe('Hello Grace');
     expect(mail?.parsed.text?.trim()).toBe('Hi Grace at Navy');
@@ -88,14 +82,14 @@ describe('email channel against a real SMTP server', () => {
       subject: 'Hello Grace',
     });
 
-    await applyPatch(first, r1);
+    await applyEnrollmentPatch(engine, first, r1);
     const second = await claimedContext(engine, ws.id, seq, {
       stepIndex: 1,
       enrollmentId: first.enrollment.id,
     });
     const r2 = await channel.send(second);
     expect(r2.kind).toBe('sent');
-    const replies = received(to);
+    const replies = sink.mailTo(to);
     expect(replies).toHaveLength(2);
     const reply = replies[1];
     expect(reply?.parsed.subject).toBe('Re: Hello Grace');
@@ -108,7 +102,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('sends an HTML body with a plain-text alternative', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, {
+    const seq = await storeSequence(engine, ws.id, {
       steps: [
         {
           type: 'email',
@@ -119,7 +113,7 @@ describe('email channel against a real SMTP server', () => {
     });
     const ctx = await claimedContext(engine, ws.id, seq, { lead: { firstName: 'Linus' } });
     expect((await channel.send(ctx)).kind).toBe('sent');
-    const [mail] = received(ctx.lead.email ?? '');
+    const [mail] = sink.mailTo(ctx.lead.email);
     expect(mail?.parsed.html).toContain('<b>Linus</b>');
     expect(mail?.parsed.html).toContain('href="https://example.test/demo"');
     expect(mail?.parsed.text?.trim()).toBe('Hello Linus\n\nBook a demo (https://example.test/demo)');
@@ -127,7 +121,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('retries 451 twice with backoff, then delivers once with one message row', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     let ctx = await claimedContext(engine, ws.id, seq);
     const to = (ctx.lead.email ?? '').toLowerCase();
     sink.setBehaviour(({ envelopeTo, attempt }) =>
@@ -147,17 +141,17 @@ describe('email channel against a real SMTP server', () => {
     }
     expect(results.map((r) => r.kind)).toEqual(['retry_later', 'retry_later', 'sent']);
     expect(sink.attempts.get(to)).toBe(3);
-    expect(received(to)).toHaveLength(1);
+    expect(sink.mailTo(to)).toHaveLength(1);
     const rows = await messageRows(ctx.run.id);
     expect(rows.map((r) => r.status)).toEqual(['sent']);
-    expect(received(to)[0]?.parsed.messageId).toBe(rows[0]?.messageId);
+    expect(sink.mailTo(to)[0]?.parsed.messageId).toBe(rows[0]?.messageId);
   });
 
   it('gives up after the last attempt with the reason', async () => {
     const limited = createEmailChannel(engine.deps, { maxAttempts: 2 });
     try {
       const { ws } = await setup();
-      const seq = await insertSequence(engine, ws.id, twoSteps);
+      const seq = await storeSequence(engine, ws.id, twoSteps);
       let ctx = await claimedContext(engine, ws.id, seq);
       const to = (ctx.lead.email ?? '').toLowerCase();
       sink.setBehaviour(({ envelopeTo }) =>
@@ -170,7 +164,7 @@ describe('email channel against a real SMTP server', () => {
         kind: 'failed',
         reason: expect.stringMatching(/^gave up after 2 attempts: smtp_421/),
       });
-      expect(received(to)).toHaveLength(0);
+      expect(sink.mailTo(to)).toHaveLength(0);
     } finally {
       await limited.close();
     }
@@ -178,7 +172,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('treats 550 for the recipient as a hard bounce', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const ctx = await claimedContext(engine, ws.id, seq);
     const to = (ctx.lead.email ?? '').toLowerCase();
     sink.setBehaviour(({ envelopeTo }) =>
@@ -186,7 +180,7 @@ describe('email channel against a real SMTP server', () => {
     );
     const result = await channel.send(ctx);
     expect(result).toEqual({ kind: 'failed', stop: 'bounced', reason: expect.stringMatching(/^smtp_550/) });
-    expect(received(to)).toHaveLength(0);
+    expect(sink.mailTo(to)).toHaveLength(0);
     expect((await messageRows(ctx.run.id)).map((r) => r.status)).toEqual(['failed']);
   });
 
@@ -196,7 +190,7 @@ describe('email channel against a real SMTP server', () => {
     });
     try {
       const { ws } = await setup();
-      const seq = await insertSequence(engine, ws.id, twoSteps);
+      const seq = await storeSequence(engine, ws.id, twoSteps);
       const ctx = await claimedContext(engine, ws.id, seq);
       const to = (ctx.lead.email ?? '').toLowerCase();
       sink.setBehaviour(({ envelopeTo }) => (envelopeTo.includes(to) ? { dropConnection: true } : undefined));
@@ -216,7 +210,7 @@ describe('email channel against a real SMTP server', () => {
       headers: ws.auth,
       payload: { smtp: { port: 1 } },
     });
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const result = await channel.send(await claimedContext(engine, ws.id, seq));
     expect(result).toMatchObject({
       kind: 'retry_later',
@@ -232,14 +226,14 @@ describe('email channel against a real SMTP server', () => {
       .update(mailboxes)
       .set({ fromName: 'Sam\r\nBcc: x@evil.test', updatedAt: new Date() })
       .where(eq(mailboxes.id, box.id));
-    const seq = await insertSequence(engine, ws.id, {
+    const seq = await storeSequence(engine, ws.id, {
       steps: [{ type: 'email', subject: 'Hello {{ firstName }}\r\nBcc: x@evil.test', body: 'Hi' }],
     });
     const ctx = await claimedContext(engine, ws.id, seq, {
       lead: { firstName: 'Eve\r\nBcc: x@evil.test', lastName: 'X\nCc: y@evil.test' },
     });
     expect((await channel.send(ctx)).kind).toBe('sent');
-    const [mail] = received(ctx.lead.email ?? '');
+    const [mail] = sink.mailTo(ctx.lead.email);
     expect(mail?.envelopeTo).toEqual([ctx.lead.email?.toLowerCase()]);
     expect(mail?.parsed.headers.has('bcc')).toBe(false);
     expect(mail?.parsed.headers.has('cc')).toBe(false);
@@ -249,7 +243,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('never exceeds the daily limit under parallel sends, and defers the rest to the next day', async () => {
     const { ws, box } = await setup({ dailyLimit: 3 });
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const contexts = await Promise.all(Array.from({ length: 8 }, () => claimedContext(engine, ws.id, seq)));
     const results = await Promise.all(contexts.map((ctx) => channel.send(ctx)));
     const sent = results.filter((r) => r.kind === 'sent');
@@ -275,7 +269,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('spaces sends by minIntervalSeconds (jittered), even when called in parallel', async () => {
     const { ws } = await setup({ minIntervalSeconds: 3600 });
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const contexts = await Promise.all(Array.from({ length: 4 }, () => claimedContext(engine, ws.id, seq)));
     const started = Date.now();
     const results = await Promise.all(contexts.map((ctx) => channel.send(ctx)));
@@ -290,7 +284,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('waits with no_mailbox when the workspace has none, without using up an attempt', async () => {
     const ws = await createTestWorkspace(engine.app);
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const ctx = await claimedContext(engine, ws.id, seq);
     const before = Date.now();
     const result = await channel.send(ctx);
@@ -310,7 +304,7 @@ describe('email channel against a real SMTP server', () => {
       headers: ws.auth,
       payload: { status: 'paused' },
     });
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const used: string[] = [];
     for (let i = 0; i < 4; i++) {
       const ctx = await claimedContext(engine, ws.id, seq);
@@ -342,7 +336,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('sends a run at most once: a second call reports the first message', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const ctx = await claimedContext(engine, ws.id, seq);
     const first = await channel.send(ctx);
     const again = await channel.send(await reload(engine, ctx));
@@ -350,12 +344,12 @@ describe('email channel against a real SMTP server', () => {
     expect(again.kind === 'sent' && again.data?.messageId).toBe(
       first.kind === 'sent' && first.data?.messageId,
     );
-    expect(received(ctx.lead.email ?? '')).toHaveLength(1);
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
   });
 
   it('records the chosen variant and sends its content', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, {
+    const seq = await storeSequence(engine, ws.id, {
       steps: [
         {
           type: 'email',
@@ -370,7 +364,7 @@ describe('email channel against a real SMTP server', () => {
       const r = await channel.send(ctx);
       const variant = r.kind === 'sent' ? r.data?.variant : undefined;
       expect([0, 1]).toContain(variant);
-      const [mail] = received(ctx.lead.email ?? '');
+      const [mail] = sink.mailTo(ctx.lead.email);
       expect(mail?.parsed.text?.trim()).toBe(variant === 0 ? 'variant zero' : 'variant one');
       expect(mail?.parsed.subject).toBe(variant === 0 ? 'Base' : 'V1');
     }
@@ -378,7 +372,7 @@ describe('email channel against a real SMTP server', () => {
 
   it('fails a step whose template does not render, without sending', async () => {
     const { ws } = await setup();
-    const seq = await insertSequence(engine, ws.id, twoSteps);
+    const seq = await storeSequence(engine, ws.id, twoSteps);
     const claimed = await claimedContext(engine, ws.id, seq);
     // Validation refuses such a template; a version stored under an older liquidjs could still hold one.
     const ctx = { ...claimed, step: { ...claimed.step, body: '{{ firstName | nosuchfilter }}' } };
@@ -386,6 +380,6 @@ describe('email channel against a real SMTP server', () => {
       kind: 'failed',
       reason: expect.stringMatching(/^template_error/),
     });
-    expect(received(ctx.lead.email ?? '')).toHaveLength(0);
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(0);
   });
 });

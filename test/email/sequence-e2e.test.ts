@@ -12,8 +12,10 @@ import {
   waitFor,
 } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { addMailbox, header } from './support';
+import { addMailbox } from '../helpers/mailboxes';
+import { header } from './support';
 
 const fast = { MAINTENANCE_INTERVAL_SECONDS: '0.3', STEP_CONCURRENCY: '20' };
 
@@ -40,29 +42,12 @@ describe('email sequences through the engine and a real SMTP server', () => {
     await sink.close();
   });
 
-  async function sequence(ws: TestWorkspace, steps: Record<string, unknown>[]) {
-    const created = await engine.app.inject({
-      method: 'POST',
-      url: '/v1/sequences',
-      headers: ws.auth,
-      payload: { name: `seq ${Math.random()}`, steps },
-    });
-    expect(created.statusCode).toBe(201);
-    const { id } = created.json<{ id: string }>();
-    await engine.app.inject({ method: 'POST', url: `/v1/sequences/${id}/activate`, headers: ws.auth });
-    return id;
-  }
+  const sequence = (ws: TestWorkspace, steps: Record<string, unknown>[]) =>
+    createActiveSequence(engine.app, ws, { steps });
   async function enroll(ws: TestWorkspace, sequenceId: string, leadIds: string[]) {
-    const res = await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${sequenceId}/enrollments`,
-      headers: ws.auth,
-      payload: { leadIds },
-    });
-    expect(res.json().enrolled).toHaveLength(leadIds.length);
+    const { enrolled } = await enrollLeads(engine.app, ws, sequenceId, leadIds);
+    expect(enrolled).toHaveLength(leadIds.length);
   }
-  const mailTo = (address: string | null) =>
-    sink.received.filter((m) => m.envelopeTo.includes(address ?? ''));
   const statusOf = async (sequenceId: string, status: 'completed' | 'active') =>
     engine.deps.db
       .select({ id: enrollments.id })
@@ -90,10 +75,10 @@ describe('email sequences through the engine and a real SMTP server', () => {
       what: '20 completed',
     });
 
-    const all = people.flatMap((l) => mailTo(l.email));
+    const all = people.flatMap((l) => sink.mailTo(l.email));
     expect(all).toHaveLength(60);
     for (const lead of people) {
-      const [first, second, third] = mailTo(lead.email);
+      const [first, second, third] = sink.mailTo(lead.email);
       const root = first?.parsed.messageId;
       expect(root).toMatch(/^<[0-9a-f-]{36}@sender\.test>$/);
       expect(first?.parsed.subject).toBe(`Hello ${lead.firstName}`);
@@ -151,7 +136,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
         },
         { timeoutMs: 30_000, what: `${expectedSent} sent and the rest deferred to tomorrow` },
       );
-      expect(people.flatMap((l) => mailTo(l.email))).toHaveLength(expectedSent);
+      expect(people.flatMap((l) => sink.mailTo(l.email))).toHaveLength(expectedSent);
       // A day passes: today's messages become yesterday's, and the deferred runs fall due.
       await engine.deps.db
         .update(messages)
@@ -164,7 +149,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
         await engine.deps.db.update(stepRuns).set({ runAt: new Date() }).where(inArray(stepRuns.id, waiting));
     }
     await waitFor(async () => (await statusOf(id, 'completed')).length === 12, { what: '12 completed' });
-    for (const lead of people) expect(mailTo(lead.email)).toHaveLength(1);
+    for (const lead of people) expect(sink.mailTo(lead.email)).toHaveLength(1);
   });
 
   it('a 550 bounces the lead and stops its other enrollments', async () => {
@@ -189,7 +174,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
     );
     const mine = await engine.deps.db.select().from(enrollments).where(eq(enrollments.leadId, lead.id));
     expect(mine.map((e) => e.status).sort()).toEqual(['bounced', 'bounced']);
-    expect(mailTo(lead.email)).toHaveLength(0);
+    expect(sink.mailTo(lead.email)).toHaveLength(0);
     expect(sink.attempts.get(lead.email ?? '')).toBe(1);
   });
 
@@ -204,7 +189,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
       { type: 'email', subject: 'Two', body: 'y', thread: 'reply' },
     ]);
     await enroll(ws, id, [lead.id]);
-    const first = await waitFor(async () => mailTo(lead.email)[0], { what: 'the first email' });
+    const first = await waitFor(async () => sink.mailTo(lead.email)[0], { what: 'the first email' });
     const link = /<(http[^>]+)>/.exec(header(first.raw, 'List-Unsubscribe') ?? '')?.[1] ?? '';
     const path = new URL(link).pathname;
     expect((await engine.app.inject({ method: 'GET', url: path })).statusCode).toBe(200);
@@ -231,7 +216,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
     });
     const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, next.id));
     expect(run?.status).toBe('canceled');
-    expect(mailTo(lead.email)).toHaveLength(1);
+    expect(sink.mailTo(lead.email)).toHaveLength(1);
     const [enrollment] = await engine.deps.db
       .select()
       .from(enrollments)

@@ -10,7 +10,8 @@ import {
 } from '../../src/modules/suppressions/suppressions.service';
 import { createTestWorkspace, startTestEngine, type TestEngine } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
-import { insertSequence } from './support';
+import { allPages } from '../helpers/pages';
+import { storeSequence } from '../helpers/step-context';
 
 describe('suppressions', () => {
   let engine: TestEngine;
@@ -59,17 +60,12 @@ describe('suppressions', () => {
     const ws = await createTestWorkspace(engine.app);
     for (const email of ['a@x.test', 'b@x.test', 'c@x.test']) await post(ws.auth, { email });
     await post(ws.auth, { domain: 'x.test' });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const url: string = `/v1/suppressions?kind=email&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await engine.app.inject({ method: 'GET', url, headers: ws.auth });
-      expect(res.statusCode).toBe(200);
-      const page = res.json<{ data: { value: string }[]; nextCursor: string | null }>();
-      seen.push(...page.data.map((s) => s.value));
-      cursor = page.nextCursor;
-    } while (cursor);
-    expect(seen.sort()).toEqual(['a@x.test', 'b@x.test', 'c@x.test']);
+    const seen = await allPages<{ value: string }>(
+      engine.app,
+      ws.auth,
+      '/v1/suppressions?kind=email&limit=2',
+    );
+    expect(seen.map((s) => s.value).sort()).toEqual(['a@x.test', 'b@x.test', 'c@x.test']);
   });
 
   it('pages rows created in the same millisecond exactly once each', async () => {
@@ -82,17 +78,8 @@ describe('suppressions', () => {
       .values(values.map((value) => ({ workspaceId: ws.id, kind: 'email' as const, value, createdAt })))
       .returning();
     expect(new Set(inserted.map((r) => r.createdAt.getTime())).size).toBe(1);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const url: string = `/v1/suppressions?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await engine.app.inject({ method: 'GET', url, headers: ws.auth });
-      expect(res.statusCode).toBe(200);
-      const page = res.json<{ data: { value: string }[]; nextCursor: string | null }>();
-      seen.push(...page.data.map((s) => s.value));
-      cursor = page.nextCursor;
-    } while (cursor);
-    expect(seen.sort()).toEqual([...values].sort());
+    const seen = await allPages<{ value: string }>(engine.app, ws.auth, '/v1/suppressions?limit=3');
+    expect(seen.map((s) => s.value).sort()).toEqual([...values].sort());
   });
 
   it('deletes by value or by id, only in its own workspace', async () => {
@@ -169,7 +156,7 @@ describe('suppressions', () => {
     }));
     const ids: { enrollmentId: string; runId: string }[] = [];
     for (let i = 0; i < 2; i++) {
-      const seq = await insertSequence(engine, workspaceId, {
+      const seq = await storeSequence(engine, workspaceId, {
         steps: [{ type: 'email', subject: 'x', body: 'y' }],
       });
       const [e] = await db

@@ -1,10 +1,12 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
+import { type EmailChannel } from '../../src/channels/email/email.channel';
 import { events } from '../../src/db/schema/index';
-import { createTestWorkspace, startTestEngine, type TestEngine } from '../helpers/engine';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { addMailbox, claimedContext, insertSequence } from './support';
+import { createTestWorkspace, type TestEngine } from '../helpers/engine';
+import { type SmtpSink } from '../helpers/smtp-sink';
+import { addMailbox } from '../helpers/mailboxes';
+import { claimedContext, storeSequence } from '../helpers/step-context';
+import { startEmailChannelTest } from './support';
 
 const htmlBody =
   '<p>Hi {{ firstName }}</p><p><a href="https://example.test/pricing?plan=pro&amp;ref=mail">Pricing</a> or <a href="https://example.test/demo">a demo</a></p>';
@@ -13,27 +15,22 @@ describe('open and click tracking', () => {
   let engine: TestEngine;
   let sink: SmtpSink;
   let channel: EmailChannel;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    engine = await startTestEngine();
-    sink = await startSmtpSink();
-    channel = createEmailChannel(engine.deps);
+    ({ engine, sink, channel, close } = await startEmailChannelTest());
   });
-  afterAll(async () => {
-    await channel.close();
-    await sink.close();
-    await engine.close();
-  });
+  afterAll(() => close());
 
   async function sendTracked(settings: { trackOpens?: boolean; trackClicks?: boolean }) {
     const ws = await createTestWorkspace(engine.app);
     await addMailbox(engine, ws, sink);
-    const seq = await insertSequence(engine, ws.id, {
+    const seq = await storeSequence(engine, ws.id, {
       steps: [{ type: 'email', subject: 'Hi', body: htmlBody }],
       settings: { stopOnReply: true, stopCompanyOnReply: false, ...settings },
     });
     const ctx = await claimedContext(engine, ws.id, seq);
     expect((await channel.send(ctx)).kind).toBe('sent');
-    const mail = sink.received.find((m) => m.envelopeTo.includes(ctx.lead.email ?? ''));
+    const [mail] = sink.mailTo(ctx.lead.email);
     const html = typeof mail?.parsed.html === 'string' ? mail.parsed.html : '';
     return { ctx, html };
   }

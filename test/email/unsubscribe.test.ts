@@ -1,15 +1,17 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
+import { type EmailChannel } from '../../src/channels/email/email.channel';
 import { enrollments, events, leads, stepRuns, suppressions } from '../../src/db/schema/index';
 import { createSecrets } from '../../src/lib/crypto';
 import { isSuppressed } from '../../src/modules/suppressions/suppressions.service';
 import { resolveUnsubscribeToken } from '../../src/modules/unsubscribe/unsubscribe.service';
 import { unsubscribeToken, unsubscribeUrl } from '../../src/modules/unsubscribe/unsubscribe.tokens';
-import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
-import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
+import { createTestWorkspace, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { type SmtpSink } from '../helpers/smtp-sink';
 import { insertLeads } from '../helpers/factories';
-import { addMailbox, claimedContext, header, insertSequence } from './support';
+import { addMailbox } from '../helpers/mailboxes';
+import { claimedContext, storeSequence } from '../helpers/step-context';
+import { header, startEmailChannelTest } from './support';
 
 const oneStep = { steps: [{ type: 'email' as const, subject: 'Hi', body: 'Hello' }] };
 
@@ -17,25 +19,20 @@ describe('unsubscribe (RFC 8058)', () => {
   let engine: TestEngine;
   let sink: SmtpSink;
   let channel: EmailChannel;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    engine = await startTestEngine();
-    sink = await startSmtpSink();
-    channel = createEmailChannel(engine.deps);
+    ({ engine, sink, channel, close } = await startEmailChannelTest());
   });
-  afterAll(async () => {
-    await channel.close();
-    await sink.close();
-    await engine.close();
-  });
+  afterAll(() => close());
 
   /** A lead who got one email and sits in a second sequence with a step scheduled. */
   async function leadWithMail(ws: TestWorkspace) {
     await addMailbox(engine, ws, sink);
-    const ctx = await claimedContext(engine, ws.id, await insertSequence(engine, ws.id, oneStep));
+    const ctx = await claimedContext(engine, ws.id, await storeSequence(engine, ws.id, oneStep));
     expect((await channel.send(ctx)).kind).toBe('sent');
-    const mail = sink.received.find((m) => m.envelopeTo.includes(ctx.lead.email ?? ''));
+    const [mail] = sink.mailTo(ctx.lead.email);
     const url = /<(http[^>]+)>/.exec(header(mail?.raw, 'List-Unsubscribe') ?? '')?.[1] ?? '';
-    const other = await insertSequence(engine, ws.id, oneStep);
+    const other = await storeSequence(engine, ws.id, oneStep);
     const [enrollment] = await engine.deps.db
       .insert(enrollments)
       .values({ workspaceId: ws.id, sequenceId: other.sequenceId, version: 1, leadId: ctx.lead.id })

@@ -6,20 +6,9 @@ import { maintenancePass } from '../../src/engine/maintenance';
 import { enqueueStepRuns } from '../../src/queue/queues';
 import { freePort, repoRoot, startPrivateRedis, type PrivateRedis } from '../foundation/support';
 import { channelMap, recordingChannel } from '../helpers/channels';
-import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../helpers/engine';
+import { createTestWorkspace, startTestEngine, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
-
-async function activeSequence(engine: TestEngine, auth: Record<string, string>, steps: unknown[]) {
-  const res = await engine.app.inject({
-    method: 'POST',
-    url: '/v1/sequences',
-    headers: auth,
-    payload: { name: `s${Date.now()}`, steps },
-  });
-  const id = res.json<{ id: string }>().id;
-  await engine.app.inject({ method: 'POST', url: `/v1/sequences/${id}/activate`, headers: auth });
-  return id;
-}
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 
 describe('crash and Redis loss', () => {
   let redis: PrivateRedis;
@@ -38,17 +27,19 @@ describe('crash and Redis loss', () => {
     try {
       const ws = await createTestWorkspace(engine.app);
       const leads = await insertLeads(engine.deps.db, ws.id, 30);
-      const sequenceId = await activeSequence(engine, ws.auth, [
-        { id: 'one', type: 'email', subject: 'a', body: 'a' },
-        { type: 'wait', seconds: 3 },
-        { id: 'two', type: 'email', subject: 'b', body: 'b' },
-      ]);
-      await engine.app.inject({
-        method: 'POST',
-        url: `/v1/sequences/${sequenceId}/enrollments`,
-        headers: ws.auth,
-        payload: { leadIds: leads.map((l) => l.id) },
+      const sequenceId = await createActiveSequence(engine.app, ws, {
+        steps: [
+          { id: 'one', type: 'email', subject: 'a', body: 'a' },
+          { type: 'wait', seconds: 3 },
+          { id: 'two', type: 'email', subject: 'b', body: 'b' },
+        ],
       });
+      await enrollLeads(
+        engine.app,
+        ws,
+        sequenceId,
+        leads.map((l) => l.id),
+      );
       await waitFor(async () => channel.sends.filter((s) => s.stepId === 'one').length === 30, {
         what: 'first steps',
       });
@@ -100,17 +91,11 @@ describe('crash and Redis loss', () => {
       const ws = await createTestWorkspace(engine.app);
       const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
       if (!lead) throw new Error('no lead');
-      const sequenceId = await activeSequence(engine, ws.auth, [
-        { id: 'only', type: 'email', subject: 'a', body: 'a' },
-      ]);
-      const enrolled = await engine.app.inject({
-        method: 'POST',
-        url: `/v1/sequences/${sequenceId}/enrollments`,
-        headers: ws.auth,
-        payload: { leadIds: [lead.id] },
+      const sequenceId = await createActiveSequence(engine.app, ws, {
+        steps: [{ id: 'only', type: 'email', subject: 'a', body: 'a' }],
       });
-      const enrollmentId =
-        enrolled.json<{ enrolled: { enrollmentId: string }[] }>().enrolled[0]?.enrollmentId ?? '';
+      const enrolled = await enrollLeads(engine.app, ws, sequenceId, [lead.id]);
+      const enrollmentId = enrolled.enrolled[0]?.enrollmentId ?? '';
       const claimed = await waitFor(
         async () => {
           const [run] = await engine.deps.db

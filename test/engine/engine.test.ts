@@ -3,48 +3,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stepRuns } from '../../src/db/schema/index';
 import { enqueueStepRuns } from '../../src/queue/queues';
 import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
-import {
-  createTestWorkspace,
-  startTestEngine,
-  type TestEngine,
-  type TestWorkspace,
-  waitFor,
-} from '../helpers/engine';
+import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 
 const fast = { MAINTENANCE_INTERVAL_SECONDS: '0.5', STEP_CONCURRENCY: '20' };
-
-async function createActiveSequence(engine: TestEngine, ws: TestWorkspace, body: Record<string, unknown>) {
-  const created = await engine.app.inject({
-    method: 'POST',
-    url: '/v1/sequences',
-    headers: ws.auth,
-    payload: body,
-  });
-  expect(created.statusCode).toBe(201);
-  const id = created.json<{ id: string }>().id;
-  const activated = await engine.app.inject({
-    method: 'POST',
-    url: `/v1/sequences/${id}/activate`,
-    headers: ws.auth,
-  });
-  expect(activated.statusCode).toBe(200);
-  return id;
-}
-
-async function enroll(engine: TestEngine, ws: TestWorkspace, sequenceId: string, leadIds: string[]) {
-  const res = await engine.app.inject({
-    method: 'POST',
-    url: `/v1/sequences/${sequenceId}/enrollments`,
-    headers: ws.auth,
-    payload: { leadIds },
-  });
-  expect(res.statusCode).toBe(200);
-  return res.json<{
-    enrolled: { leadId: string; enrollmentId: string }[];
-    skipped: { leadId: string; reason: string }[];
-  }>();
-}
 
 const threeSteps = (name: string) => ({
   name,
@@ -78,9 +41,9 @@ describe('step engine', () => {
   it('runs a 3-step sequence for 50 leads: every step once per lead, in order, never before it is due', async () => {
     const ws = await createTestWorkspace(engine.app);
     const leads = await insertLeads(engine.deps.db, ws.id, 50);
-    const sequenceId = await createActiveSequence(engine, ws, threeSteps('three steps'));
-    const { enrolled, skipped } = await enroll(
-      engine,
+    const sequenceId = await createActiveSequence(engine.app, ws, threeSteps('three steps'));
+    const { enrolled, skipped } = await enrollLeads(
+      engine.app,
       ws,
       sequenceId,
       leads.map((l) => l.id),
@@ -129,14 +92,14 @@ describe('step engine', () => {
     const ws = await createTestWorkspace(engine.app);
     const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
     if (!lead) throw new Error('no lead');
-    const sequenceId = await createActiveSequence(engine, ws, {
+    const sequenceId = await createActiveSequence(engine.app, ws, {
       name: 'one step',
       steps: [
         { type: 'wait', seconds: 2 },
         { id: 'only', type: 'email', subject: 'S', body: 'B' },
       ],
     });
-    const { enrolled } = await enroll(engine, ws, sequenceId, [lead.id]);
+    const { enrolled } = await enrollLeads(engine.app, ws, sequenceId, [lead.id]);
     const [run] = await engine.deps.db
       .select()
       .from(stepRuns)
@@ -166,7 +129,7 @@ describe('step engine', () => {
   it('pausing stops further steps; resume continues without repeating one', async () => {
     const ws = await createTestWorkspace(engine.app);
     const leads = await insertLeads(engine.deps.db, ws.id, 5);
-    const sequenceId = await createActiveSequence(engine, ws, {
+    const sequenceId = await createActiveSequence(engine.app, ws, {
       name: 'pausable',
       steps: [
         { id: 'a', type: 'email', subject: 'A', body: 'A' },
@@ -174,8 +137,8 @@ describe('step engine', () => {
         { id: 'b', type: 'email', subject: 'B', body: 'B' },
       ],
     });
-    await enroll(
-      engine,
+    await enrollLeads(
+      engine.app,
       ws,
       sequenceId,
       leads.map((l) => l.id),
@@ -213,15 +176,15 @@ describe('step engine', () => {
   it('keeps enrolled leads on their version when the sequence is edited mid-run', async () => {
     const ws = await createTestWorkspace(engine.app);
     const leads = await insertLeads(engine.deps.db, ws.id, 3);
-    const sequenceId = await createActiveSequence(engine, ws, {
+    const sequenceId = await createActiveSequence(engine.app, ws, {
       name: 'versioned',
       steps: [
         { type: 'wait', seconds: 2 },
         { id: 'v1step', type: 'email', subject: 'one', body: 'one' },
       ],
     });
-    await enroll(
-      engine,
+    await enrollLeads(
+      engine.app,
       ws,
       sequenceId,
       leads.map((l) => l.id),
@@ -248,11 +211,11 @@ describe('step engine', () => {
       ++calls === 1
         ? { kind: 'retry_later', at: new Date(Date.now() + 1500), reason: 'capacity', countsAsAttempt: false }
         : { kind: 'sent' };
-    const sequenceId = await createActiveSequence(engine, ws, {
+    const sequenceId = await createActiveSequence(engine.app, ws, {
       name: 'defer',
       steps: [{ id: 'x', type: 'email', subject: 'S', body: 'B' }],
     });
-    const { enrolled } = await enroll(engine, ws, sequenceId, [lead.id]);
+    const { enrolled } = await enrollLeads(engine.app, ws, sequenceId, [lead.id]);
     const enrollmentId = enrolled[0]?.enrollmentId ?? '';
     const done = await waitFor(
       async () => {

@@ -4,6 +4,7 @@ import { enrollments, leads, stageEvents, tasks } from '../../src/db/schema/inde
 import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
 import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 
 describe('branch, stage and task steps', () => {
   let engine: TestEngine;
@@ -24,35 +25,24 @@ describe('branch, stage and task steps', () => {
       linkedinUrl: `https://www.linkedin.com/in/branch-${i}`,
     }));
     const without = await insertLeads(engine.deps.db, ws.id, 2);
-    const created = await engine.app.inject({
-      method: 'POST',
-      url: '/v1/sequences',
-      headers: ws.auth,
-      payload: {
-        name: 'branching',
-        settings: { onComplete: { stage: 'proposal' } },
-        steps: [
-          { id: 'check', type: 'branch', if: { hasLinkedin: true }, then: 'li', else: 'mail' },
-          { id: 'li', type: 'linkedin_visit' },
-          { id: 'to-contacted', type: 'stage', stage: 'contacted' },
-          { id: 'mail', type: 'email', subject: 'Hi', body: 'Hello' },
-          { id: 'call', type: 'task', kind: 'call', title: 'Call them' },
-        ],
-      },
-    });
-    const sequenceId = created.json<{ id: string }>().id;
-    await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${sequenceId}/activate`,
-      headers: ws.auth,
+    const sequenceId = await createActiveSequence(engine.app, ws, {
+      name: 'branching',
+      settings: { onComplete: { stage: 'proposal' } },
+      steps: [
+        { id: 'check', type: 'branch', if: { hasLinkedin: true }, then: 'li', else: 'mail' },
+        { id: 'li', type: 'linkedin_visit' },
+        { id: 'to-contacted', type: 'stage', stage: 'contacted' },
+        { id: 'mail', type: 'email', subject: 'Hi', body: 'Hello' },
+        { id: 'call', type: 'task', kind: 'call', title: 'Call them' },
+      ],
     });
     const all = [...withLinkedin, ...without];
-    await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${sequenceId}/enrollments`,
-      headers: ws.auth,
-      payload: { leadIds: all.map((l) => l.id) },
-    });
+    await enrollLeads(
+      engine.app,
+      ws,
+      sequenceId,
+      all.map((l) => l.id),
+    );
     await waitFor(
       async () => {
         const rows = await engine.deps.db

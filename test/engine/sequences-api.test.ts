@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suppressions } from '../../src/db/schema/index';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { allPages } from '../helpers/pages';
 import { insertLeads } from '../helpers/factories';
 
 const email = { type: 'email', subject: 'Hi', body: 'Hello' };
@@ -179,17 +180,8 @@ describe('sequence validation and enrollment rules', () => {
         }),
       ),
     );
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < 10; i++) {
-      const url: string = `/v1/sequences?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await engine.app.inject({ method: 'GET', url, headers: other.auth });
-      const body = res.json<{ data: { name: string }[]; nextCursor: string | null }>();
-      seen.push(...body.data.map((d) => d.name));
-      cursor = body.nextCursor;
-      if (!cursor) break;
-    }
-    expect(seen.sort()).toEqual(names);
+    const seen = await allPages<{ name: string }>(engine.app, other.auth, '/v1/sequences?limit=2', 10);
+    expect(seen.map((d) => d.name).sort()).toEqual(names);
     const bad = await engine.app.inject({
       method: 'GET',
       url: '/v1/sequences?cursor=garbage',

@@ -14,6 +14,8 @@ export type SmtpSink = {
   port: number;
   host: string;
   received: ReceivedMail[];
+  /** What arrived for `address`; recipients are recorded lower-cased, so the lookup is too. */
+  mailTo(address: string | null | undefined): ReceivedMail[];
   /** How many DATA commands arrived per recipient, including rejected ones. */
   attempts: Map<string, number>;
   setBehaviour(b: SinkBehaviour | undefined): void;
@@ -67,6 +69,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     port: address.port,
     host: '127.0.0.1',
     received,
+    mailTo: (address) => received.filter((m) => m.envelopeTo.includes((address ?? '').toLowerCase())),
     attempts,
     setBehaviour(b) {
       behaviour = b;

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageEvents } from '../../src/db/schema/index';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { allPages } from '../helpers/pages';
 
 type LeadBody = { id: string; email: string | null; linkedinUrl: string | null; [k: string]: unknown };
 
@@ -160,16 +161,7 @@ describe('leads: upsert, read, edit, list', () => {
       },
     });
     expect(bulk.json()).toMatchObject({ created: 25 });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const url: string = `/v1/leads?limit=7${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = await engine.app.inject({ method: 'GET', url, headers: own.auth });
-      expect(page.statusCode).toBe(200);
-      const body = page.json<{ data: LeadBody[]; nextCursor: string | null }>();
-      seen.push(...body.data.map((l) => l.id));
-      cursor = body.nextCursor;
-    } while (cursor);
+    const seen = (await allPages<LeadBody>(engine.app, own.auth, '/v1/leads?limit=7')).map((l) => l.id);
     expect(seen).toHaveLength(25);
     expect(new Set(seen).size).toBe(25);
 

@@ -2,12 +2,18 @@ import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConnected } from '../../src/channels/linkedin/connection';
-import { createLinkedInChannel } from '../../src/channels/linkedin/linkedin-channel';
 import { enrollments, events, linkedinAccounts, linkedinActions, messages } from '../../src/db/schema/index';
-import type { Channel, ChannelResult, StepContext } from '../../src/engine/channel';
-import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
-import { type LinkedInSite, startLinkedInSite } from '../fixtures/linkedin-site/site';
-import { addAccount, claimedContext, fastRuntime, nextStepContext, storeSequence } from './support';
+import type { Channel, ChannelResult } from '../../src/engine/channel';
+import type { SequenceDefinitionInput } from '../../src/modules/sequences/sequences.schemas';
+import { createTestWorkspace, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import type { LinkedInSite } from '../fixtures/linkedin-site/site';
+import {
+  applyEnrollmentPatch,
+  claimedContext,
+  nextStepContext,
+  storeSequence,
+} from '../helpers/step-context';
+import { addAccount, startLinkedInChannelTest } from './support';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -15,43 +21,27 @@ describe('LinkedIn channel: real Chromium against the fixture, real Postgres', (
   let site: LinkedInSite;
   let engine: TestEngine;
   let channel: Channel;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    site = await startLinkedInSite();
-    engine = await startTestEngine({ env: { LINKEDIN_BASE_URL: site.url } });
-    await fastRuntime(engine);
-    channel = createLinkedInChannel(engine.deps);
+    ({ site, engine, channel, close } = await startLinkedInChannelTest());
   });
-  afterAll(async () => {
-    await channel.close?.();
-    await engine.close();
-    await site.close();
-  });
+  afterAll(() => close());
 
   let n = 0;
   /** A fresh fixture profile and a claimed run of `step` for a lead pointing at it. */
   const prepare = async (
     ws: TestWorkspace,
-    steps: unknown[],
+    steps: SequenceDefinitionInput['steps'],
     profile: Parameters<LinkedInSite['addProfile']>[1] = {},
   ) => {
     n += 1;
     const slug = `lead-${n}-${Math.random().toString(36).slice(2, 6)}`;
     const linkedinUrl = site.addProfile(slug, profile);
-    const seq = await storeSequence(engine, ws.id, { steps } as Parameters<typeof storeSequence>[2]);
+    const seq = await storeSequence(engine, ws.id, { steps });
     const ctx = await claimedContext(engine, ws.id, seq, {
-      linkedinUrl,
-      firstName: 'Ada',
-      company: 'Engines Ltd',
+      lead: { linkedinUrl, firstName: 'Ada', company: 'Engines Ltd' },
     });
     return { slug, ctx };
-  };
-  /** What the engine does with a `sent` result: store the enrollment patch. */
-  const applyPatch = async (ctx: StepContext, result: ChannelResult) => {
-    if (result.kind === 'sent' && result.enrollmentPatch)
-      await engine.deps.db
-        .update(enrollments)
-        .set(result.enrollmentPatch)
-        .where(eq(enrollments.id, ctx.enrollment.id));
   };
   const accountRow = async (id: string) => {
     const [row] = await engine.deps.db.select().from(linkedinAccounts).where(eq(linkedinAccounts.id, id));
@@ -77,7 +67,7 @@ describe('LinkedIn channel: real Chromium against the fixture, real Postgres', (
       data: { connection: 'none' },
       enrollmentPatch: { linkedinAccountId: account.id },
     });
-    await applyPatch(ctx, visited);
+    await applyEnrollmentPatch(engine, ctx, visited);
     expect(site.received.visits).toContain(slug);
 
     const invite = await nextStepContext(engine, ctx, 1);
@@ -199,7 +189,7 @@ describe('LinkedIn channel: real Chromium against the fixture, real Postgres', (
     await addAccount(engine, ws, site);
     const seq = await storeSequence(engine, ws.id, { steps: [{ type: 'linkedin_visit' }] });
     const ctx = await claimedContext(engine, ws.id, seq, {
-      linkedinUrl: 'https://www.linkedin.com/in/gone-for-good',
+      lead: { linkedinUrl: 'https://www.linkedin.com/in/gone-for-good' },
     });
     expect(await channel.send(ctx)).toEqual({ kind: 'failed', reason: 'profile_not_found' });
   });

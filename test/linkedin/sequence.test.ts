@@ -13,6 +13,7 @@ import {
   waitFor,
 } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { createActiveSequence, enrollLeads, type SequenceBody } from '../helpers/sequences';
 import { type LinkedInSite, startLinkedInSite } from '../fixtures/linkedin-site/site';
 import { addAccount, fastRuntime } from './support';
 
@@ -40,28 +41,10 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
     await site.close();
   });
 
-  const startSequence = async (ws: TestWorkspace, body: Record<string, unknown>, leadIds: string[]) => {
-    const created = await engine.app.inject({
-      method: 'POST',
-      url: '/v1/sequences',
-      headers: ws.auth,
-      payload: body,
-    });
-    expect(created.statusCode).toBe(201);
-    const id = created.json<{ id: string }>().id;
-    const activated = await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${id}/activate`,
-      headers: ws.auth,
-    });
-    expect(activated.statusCode).toBe(200);
-    const enrolled = await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${id}/enrollments`,
-      headers: ws.auth,
-      payload: { leadIds },
-    });
-    expect(enrolled.json().enrolled).toHaveLength(leadIds.length);
+  const startSequence = async (ws: TestWorkspace, body: SequenceBody, leadIds: string[]) => {
+    const id = await createActiveSequence(engine.app, ws, body);
+    const { enrolled } = await enrollLeads(engine.app, ws, id, leadIds);
+    expect(enrolled).toHaveLength(leadIds.length);
     return id;
   };
   const leadsOnSite = async (ws: TestWorkspace, count: number, prefix: string) => {

@@ -1,29 +1,23 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConnected } from '../../src/channels/linkedin/connection';
-import { createLinkedInChannel } from '../../src/channels/linkedin/linkedin-channel';
 import { syncAccount } from '../../src/channels/linkedin/sync';
 import { enrollments, events, leads, linkedinAccounts, messages } from '../../src/db/schema/index';
 import type { Channel, StepContext } from '../../src/engine/channel';
-import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
-import { type LinkedInSite, startLinkedInSite } from '../fixtures/linkedin-site/site';
-import { addAccount, claimedContext, fastRuntime, storeSequence } from './support';
+import { createTestWorkspace, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import type { LinkedInSite } from '../fixtures/linkedin-site/site';
+import { claimedContext, storeSequence } from '../helpers/step-context';
+import { addAccount, startLinkedInChannelTest } from './support';
 
 describe('LinkedIn sync: accepted invitations and inbox replies', () => {
   let site: LinkedInSite;
   let engine: TestEngine;
   let channel: Channel;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    site = await startLinkedInSite();
-    engine = await startTestEngine({ env: { LINKEDIN_BASE_URL: site.url } });
-    await fastRuntime(engine);
-    channel = createLinkedInChannel(engine.deps);
+    ({ site, engine, channel, close } = await startLinkedInChannelTest());
   });
-  afterAll(async () => {
-    await channel.close?.();
-    await engine.close();
-    await site.close();
-  });
+  afterAll(() => close());
 
   const account = async (id: string) => {
     const [row] = await engine.deps.db.select().from(linkedinAccounts).where(eq(linkedinAccounts.id, id));
@@ -36,7 +30,7 @@ describe('LinkedIn sync: accepted invitations and inbox replies', () => {
     const invited: { slug: string; ctx: StepContext }[] = [];
     for (let i = 0; i < count; i++) {
       const slug = `sync-${Math.random().toString(36).slice(2, 10)}`;
-      const ctx = await claimedContext(engine, ws.id, seq, { linkedinUrl: site.addProfile(slug) });
+      const ctx = await claimedContext(engine, ws.id, seq, { lead: { linkedinUrl: site.addProfile(slug) } });
       expect(await channel.send(ctx)).toMatchObject({ kind: 'sent', data: { invited: true } });
       invited.push({ slug, ctx });
     }

@@ -1,7 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, leads, stepRuns } from '../../src/db/schema/index';
-import { addMailbox } from '../email/support';
 import {
   createTestWorkspace,
   startTestEngine,
@@ -10,6 +9,8 @@ import {
   waitFor,
 } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { addMailbox } from '../helpers/mailboxes';
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
 import { signedPost } from '../webhooks/support';
 
@@ -53,29 +54,19 @@ describe('replies stop cadences on the running engine', () => {
     await sink.close();
   });
 
-  const startSequence = async (steps: object[], settings: object = {}) => {
-    const created = await engine.app.inject({
-      method: 'POST',
-      url: '/v1/sequences',
-      headers: ws.auth,
-      payload: { name: `acceptance ${Math.random()}`, steps, settings },
-    });
-    const id = created.json<{ id: string }>().id;
-    await engine.app.inject({ method: 'POST', url: `/v1/sequences/${id}/activate`, headers: ws.auth });
-    return id;
-  };
+  const startSequence = (steps: object[], settings: object = {}) =>
+    createActiveSequence(engine.app, ws, { steps, settings });
   const enroll = async (sequenceId: string, count: number) => {
     const rows = await insertLeads(engine.deps.db, ws.id, count);
-    const res = await engine.app.inject({
-      method: 'POST',
-      url: `/v1/sequences/${sequenceId}/enrollments`,
-      headers: ws.auth,
-      payload: { leadIds: rows.map((l) => l.id) },
-    });
-    expect(res.json().enrolled).toHaveLength(count);
+    const { enrolled } = await enrollLeads(
+      engine.app,
+      ws,
+      sequenceId,
+      rows.map((l) => l.id),
+    );
+    expect(enrolled).toHaveLength(count);
     return rows.map((l) => ({ id: l.id, email: l.email ?? '' }));
   };
-  const mailTo = (email: string) => sink.received.filter((m) => m.envelopeTo.includes(email));
 
   it('3 emails 10 s apart to 10 leads; 5 reply after step 1: they get nothing more and move stage, 5 complete', async () => {
     const sequenceId = await startSequence(
@@ -89,13 +80,13 @@ describe('replies stop cadences on the running engine', () => {
       { onReply: { stage: 'proposal' } },
     );
     const people = await enroll(sequenceId, 10);
-    await waitFor(async () => people.every((p) => mailTo(p.email).length >= 1), {
+    await waitFor(async () => people.every((p) => sink.mailTo(p.email).length >= 1), {
       timeoutMs: 20_000,
       what: 'step 1 to all 10 leads',
     });
     const repliers = people.slice(0, 5);
     for (const p of repliers) {
-      const first = mailTo(p.email)[0]?.parsed.messageId ?? '';
+      const first = sink.mailTo(p.email)[0]?.parsed.messageId ?? '';
       const res = await signedPost(engine, ws, 'email/raw', rawReply(p.email, first, 'Interested, call me.'));
       expect(res.json()).toMatchObject({ status: 'matched', classification: 'human', leadId: p.id });
     }
@@ -106,8 +97,8 @@ describe('replies stop cadences on the running engine', () => {
         .from(enrollments)
         .where(and(eq(enrollments.sequenceId, sequenceId), eq(enrollments.status, 'completed')));
     await waitFor(async () => (await completed()).length === 5, { timeoutMs: 45_000, what: '5 completed' });
-    for (const p of others) expect(mailTo(p.email)).toHaveLength(3);
-    for (const p of repliers) expect(mailTo(p.email)).toHaveLength(1);
+    for (const p of others) expect(sink.mailTo(p.email)).toHaveLength(3);
+    for (const p of repliers) expect(sink.mailTo(p.email)).toHaveLength(1);
     const all = await engine.deps.db.select().from(enrollments).where(eq(enrollments.sequenceId, sequenceId));
     const statusOf = (leadId: string) => all.find((e) => e.leadId === leadId)?.status;
     expect(repliers.map((p) => statusOf(p.id))).toEqual(Array(5).fill('replied'));
@@ -124,6 +115,27 @@ describe('replies stop cadences on the running engine', () => {
     expect(stages.map((s) => s.stage)).toEqual(Array(5).fill('proposal'));
   }, 90_000);
 
+  /** The `second` step's run of each of these leads. */
+  const secondRuns = (people: { id: string }[]) =>
+    engine.deps.db
+      .select({
+        leadId: enrollments.leadId,
+        runAt: stepRuns.runAt,
+        status: stepRuns.status,
+        claimedAt: stepRuns.claimedAt,
+      })
+      .from(stepRuns)
+      .innerJoin(enrollments, eq(enrollments.id, stepRuns.enrollmentId))
+      .where(
+        and(
+          eq(stepRuns.stepId, 'second'),
+          inArray(
+            enrollments.leadId,
+            people.map((p) => p.id),
+          ),
+        ),
+      );
+
   it('a reply committed before a due step is claimed always prevents it (replies race due steps, 3 × 15 leads)', async () => {
     const sequenceId = await startSequence([
       { type: 'email', subject: 'Hello', body: 'Hi' },
@@ -132,26 +144,14 @@ describe('replies stop cadences on the running engine', () => {
     ]);
     for (let round = 0; round < 3; round++) {
       const people = await enroll(sequenceId, 15);
-      await waitFor(async () => people.every((p) => mailTo(p.email).length >= 1), { timeoutMs: 20_000 });
-      const pending = await engine.deps.db
-        .select({ enrollmentId: stepRuns.enrollmentId, runAt: stepRuns.runAt, leadId: enrollments.leadId })
-        .from(stepRuns)
-        .innerJoin(enrollments, eq(enrollments.id, stepRuns.enrollmentId))
-        .where(
-          and(
-            eq(stepRuns.stepId, 'second'),
-            inArray(
-              enrollments.leadId,
-              people.map((p) => p.id),
-            ),
-          ),
-        );
+      await waitFor(async () => people.every((p) => sink.mailTo(p.email).length >= 1), { timeoutMs: 20_000 });
+      const pending = await secondRuns(people);
       // Each reply is posted at the moment its lead's second step falls due.
       const answered = await Promise.all(
         people.map(async (p) => {
           const due = pending.find((r) => r.leadId === p.id)?.runAt.getTime() ?? Date.now();
           await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
-          const first = mailTo(p.email)[0]?.parsed.messageId ?? '';
+          const first = sink.mailTo(p.email)[0]?.parsed.messageId ?? '';
           const res = await signedPost(
             engine,
             ws,
@@ -181,22 +181,10 @@ describe('replies stop cadences on the running engine', () => {
         },
         { timeoutMs: 20_000, what: 'every second step settled' },
       );
-      const runs = await engine.deps.db
-        .select({ leadId: enrollments.leadId, status: stepRuns.status, claimedAt: stepRuns.claimedAt })
-        .from(stepRuns)
-        .innerJoin(enrollments, eq(enrollments.id, stepRuns.enrollmentId))
-        .where(
-          and(
-            eq(stepRuns.stepId, 'second'),
-            inArray(
-              enrollments.leadId,
-              people.map((p) => p.id),
-            ),
-          ),
-        );
+      const runs = await secondRuns(people);
       for (const { lead, committedBy } of answered) {
         const run = runs.find((r) => r.leadId === lead.id);
-        const sent = mailTo(lead.email).length - 1;
+        const sent = sink.mailTo(lead.email).length - 1;
         // Sent only when claimed before the reply's commit was visible; then exactly once.
         if (run?.status === 'sent') {
           expect(run.claimedAt?.getTime()).toBeLessThanOrEqual(committedBy.getTime());

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, events, leads, messages, stepRuns, suppressions } from '../../src/db/schema/index';
 import { resumeEnrollments } from '../../src/modules/enrollments/pause';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { allPages } from '../helpers/pages';
 import { insertLeads } from '../helpers/factories';
 import { enrolledLeads, signedPost } from './support';
 
@@ -266,15 +267,9 @@ describe('inbound replies: matching and effects', () => {
     const fresh = await createTestWorkspace(engine.app, 'Paging');
     for (let i = 0; i < 5; i++)
       await signedPost(engine, fresh, 'email', { from: `x${i}@unknown.test`, text: `n${i}` });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const url: string = `/v1/inbound?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await engine.app.inject({ method: 'GET', url, headers: fresh.auth });
-      const body = res.json<{ data: { id: string }[]; nextCursor: string | null }>();
-      seen.push(...body.data.map((m) => m.id));
-      cursor = body.nextCursor;
-    } while (cursor);
+    const seen = (await allPages<{ id: string }>(engine.app, fresh.auth, '/v1/inbound?limit=2')).map(
+      (m) => m.id,
+    );
     expect(seen).toHaveLength(5);
     expect(new Set(seen).size).toBe(5);
   });

@@ -65,6 +65,17 @@ describe('outbound webhooks', () => {
     expect(res.statusCode).toBe(200);
     return res.json<{ data: Delivery[] }>().data;
   };
+  /** A freshly enrolled lead marked as replied by hand: one `lead.replied` event. */
+  const newReply = async () => {
+    const { leads } = await enrolledLeads(engine, ws, { count: 1 });
+    const res = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/replies',
+      headers: ws.auth,
+      payload: { leadId: leads[0]?.id, channel: 'email' },
+    });
+    if (res.statusCode >= 300) throw new Error(`mark reply failed: ${res.statusCode} ${res.body}`);
+  };
   const Payload = z.object({ type: z.string(), data: z.record(z.string(), z.unknown()) });
   const verify = (secret: string, hook: ReceivedHook) => {
     const headers = Object.fromEntries(Object.entries(hook.headers).map(([k, v]) => [k, String(v)]));
@@ -143,13 +154,7 @@ describe('outbound webhooks', () => {
     const receiver = await startReceiver((_hook, n) => (n <= 3 ? 500 : 200));
     try {
       const endpoint = await subscribe(receiver.url, ['lead.replied']);
-      const { leads } = await enrolledLeads(engine, ws, { count: 1 });
-      await engine.app.inject({
-        method: 'POST',
-        url: '/v1/replies',
-        headers: ws.auth,
-        payload: { leadId: leads[0]?.id, channel: 'email' },
-      });
+      await newReply();
       const [done] = await waitFor(
         async () => {
           const list = await deliveries(endpoint.id);
@@ -174,13 +179,7 @@ describe('outbound webhooks', () => {
   it('gives up after the last attempt, recording each one, and never retries a deleted endpoint', async () => {
     const receiver = await startReceiver(() => 503);
     const endpoint = await subscribe(receiver.url, ['lead.replied']);
-    const { leads } = await enrolledLeads(engine, ws, { count: 1 });
-    await engine.app.inject({
-      method: 'POST',
-      url: '/v1/replies',
-      headers: ws.auth,
-      payload: { leadId: leads[0]?.id, channel: 'email' },
-    });
+    await newReply();
     const [failed] = await waitFor(async () => {
       const list = await deliveries(endpoint.id);
       return list[0]?.status === 'failed' ? list : null;
@@ -189,13 +188,7 @@ describe('outbound webhooks', () => {
     await receiver.close();
     // A closed port: connection errors are recorded as attempts with an error, not a status code.
     const gone = await subscribe(receiver.url, ['lead.replied']);
-    const { leads: more } = await enrolledLeads(engine, ws, { count: 1 });
-    await engine.app.inject({
-      method: 'POST',
-      url: '/v1/replies',
-      headers: ws.auth,
-      payload: { leadId: more[0]?.id, channel: 'email' },
-    });
+    await newReply();
     const [errored] = await waitFor(async () => {
       const list = await deliveries(gone.id);
       return (list[0]?.attempts.length ?? 0) >= 1 ? list : null;

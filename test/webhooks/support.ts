@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { LightMyRequestResponse } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { messages } from '../../src/db/schema/index';
 import type { TestEngine, TestWorkspace } from '../helpers/engine';
 import { insertLeads, type LeadSeed } from '../helpers/factories';
+import { createSequence, enrollLeads } from '../helpers/sequences';
 
 export type SignOptions = {
   id?: string;
@@ -57,32 +58,22 @@ export async function enrolledLeads(
   ws: TestWorkspace,
   opts: { count: number; settings?: Record<string, unknown>; lead?: (i: number) => LeadSeed },
 ): Promise<Enrolled> {
-  const tag = randomBytes(4).toString('hex');
-  const created = await engine.app.inject({
-    method: 'POST',
-    url: '/v1/sequences',
-    headers: ws.auth,
-    payload: {
-      name: `replies ${tag}`,
-      steps: [
-        { type: 'email', subject: 'Quick question', body: 'Hi {{ firstName }}' },
-        { type: 'wait', days: 2 },
-        { type: 'email', subject: 'Following up', body: 'Any thoughts?', thread: 'reply' },
-      ],
-      settings: opts.settings ?? {},
-    },
+  const sequenceId = await createSequence(engine.app, ws, {
+    steps: [
+      { type: 'email', subject: 'Quick question', body: 'Hi {{ firstName }}' },
+      { type: 'wait', days: 2 },
+      { type: 'email', subject: 'Following up', body: 'Any thoughts?', thread: 'reply' },
+    ],
+    settings: opts.settings ?? {},
   });
-  if (created.statusCode !== 201) throw new Error(`sequence create failed: ${created.body}`);
-  const sequenceId = created.json<{ id: string }>().id;
   const leads = await insertLeads(engine.deps.db, ws.id, opts.count, opts.lead);
-  const enrolled = await engine.app.inject({
-    method: 'POST',
-    url: `/v1/sequences/${sequenceId}/enrollments`,
-    headers: ws.auth,
-    payload: { leadIds: leads.map((l) => l.id) },
-  });
-  const body = enrolled.json<{ enrolled: { leadId: string; enrollmentId: string }[] }>();
-  if (body.enrolled.length !== opts.count) throw new Error(`enrollment failed: ${enrolled.body}`);
+  const body = await enrollLeads(
+    engine.app,
+    ws,
+    sequenceId,
+    leads.map((l) => l.id),
+  );
+  if (body.enrolled.length !== opts.count) throw new Error(`enrollment failed: ${JSON.stringify(body)}`);
   const out = leads.map((lead) => ({
     id: lead.id,
     email: lead.email ?? '',
