@@ -11,6 +11,14 @@ export type StageChange =
 
 export type StageView = { key: string; name: string; kind: StageKind; position: number };
 
+async function stageExists(db: DbOrTx, workspaceId: string, key: string): Promise<boolean> {
+  const [stage] = await db
+    .select({ key: stages.key })
+    .from(stages)
+    .where(and(eq(stages.workspaceId, workspaceId), eq(stages.key, key)));
+  return stage !== undefined;
+}
+
 /** The workspace's stages in pipeline order. */
 export async function listStages(db: DbOrTx, workspaceId: string): Promise<StageView[]> {
   return db
@@ -36,11 +44,8 @@ export async function changeStage(
     at?: Date;
   },
 ): Promise<StageChange> {
-  const [stage] = await db
-    .select({ key: stages.key })
-    .from(stages)
-    .where(and(eq(stages.workspaceId, input.workspaceId), eq(stages.key, input.toStage)));
-  if (!stage) return { ok: false, error: 'unknown_stage' };
+  if (!(await stageExists(db, input.workspaceId, input.toStage)))
+    return { ok: false, error: 'unknown_stage' };
   const [lead] = await db
     .select({ stage: leads.stage })
     .from(leads)
@@ -90,11 +95,8 @@ export async function bulkChangeStage(
     at?: Date;
   },
 ): Promise<BulkStageChange> {
-  const [stage] = await db
-    .select({ key: stages.key })
-    .from(stages)
-    .where(and(eq(stages.workspaceId, input.workspaceId), eq(stages.key, input.toStage)));
-  if (!stage) return { ok: false, error: 'unknown_stage' };
+  if (!(await stageExists(db, input.workspaceId, input.toStage)))
+    return { ok: false, error: 'unknown_stage' };
   if (input.leadIds.length === 0) return { ok: true, moved: [] };
   const at = input.at ?? new Date();
   const reason = input.reason ?? null;

@@ -1,7 +1,7 @@
 import { and, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { keyset } from '../../db/keyset';
-import { leads, type SuppressionKind, suppressions } from '../../db/schema/index';
+import { type LeadStatus, leads, type SuppressionKind, suppressions } from '../../db/schema/index';
 import { decodeCursor, type PageQuery, toPage } from '../../http/schemas';
 import { emailDomain, emailKey } from '../../lib/identity';
 import { stopLeadEnrollments } from '../enrollments/stop-rules';
@@ -167,7 +167,9 @@ export type LeadStopResult =
   | { ok: true; changed: boolean; enrollmentIds: string[] }
   | { ok: false; error: 'lead_not_found' };
 
-async function lockLead(tx: Tx, workspaceId: string, leadId: string) {
+type LockedLead = { status: LeadStatus; email: string | null; linkedinUrl: string | null };
+
+async function lockLead(tx: Tx, workspaceId: string, leadId: string): Promise<LockedLead | null> {
   const [lead] = await tx
     .select({ status: leads.status, email: leads.email, linkedinUrl: leads.linkedinUrl })
     .from(leads)
@@ -176,54 +178,66 @@ async function lockLead(tx: Tx, workspaceId: string, leadId: string) {
   return lead ?? null;
 }
 
+/** How one kind of stop treats a lead: what it overrides, what it suppresses, what it records. */
+type LeadStop = {
+  status: 'unsubscribed' | 'bounced';
+  /** Statuses this stop replaces; a lead in any other keeps its status (and no event is recorded). */
+  overrides: LeadStatus[];
+  suppress: (lead: LockedLead) => (SuppressionTarget & { reason: string })[];
+  event: { type: string; data: Record<string, unknown> };
+};
+
+/**
+ * Locks the lead, moves it to the stop's status, suppresses its targets, stops every live
+ * enrollment, and records the event once (only when the status changed). Idempotent.
+ */
+async function stopLead(
+  tx: Tx,
+  input: { workspaceId: string; leadId: string },
+  stop: LeadStop,
+): Promise<LeadStopResult> {
+  const lead = await lockLead(tx, input.workspaceId, input.leadId);
+  if (!lead) return { ok: false, error: 'lead_not_found' };
+  const changed = stop.overrides.includes(lead.status);
+  if (changed) {
+    await tx
+      .update(leads)
+      .set({ status: stop.status, updatedAt: new Date() })
+      .where(eq(leads.id, input.leadId));
+  }
+  for (const target of stop.suppress(lead))
+    await addSuppression(tx, { workspaceId: input.workspaceId, ...target });
+  const { enrollmentIds } = await stopLeadEnrollments(tx, {
+    workspaceId: input.workspaceId,
+    leadIds: [input.leadId],
+    status: stop.status,
+    reason: stop.status,
+  });
+  if (changed) {
+    await recordEvent(tx, { workspaceId: input.workspaceId, leadId: input.leadId, ...stop.event });
+  }
+  return { ok: true, changed, enrollmentIds };
+}
+
 /**
  * The lead asked to hear no more: status `unsubscribed` (a `bounced` or `do_not_contact` lead keeps
  * its status), its email and LinkedIn profile suppressed for the workspace, every live enrollment
  * stopped, and `lead.unsubscribed` recorded once. Idempotent; runs in the caller's transaction.
  */
-export async function unsubscribeLead(
+export function unsubscribeLead(
   tx: Tx,
   input: { workspaceId: string; leadId: string; source: string },
 ): Promise<LeadStopResult> {
-  const lead = await lockLead(tx, input.workspaceId, input.leadId);
-  if (!lead) return { ok: false, error: 'lead_not_found' };
-  const changed = lead.status === 'active';
-  if (changed) {
-    await tx
-      .update(leads)
-      .set({ status: 'unsubscribed', updatedAt: new Date() })
-      .where(eq(leads.id, input.leadId));
-  }
   const reason = `unsubscribe:${input.source}`;
-  if (lead.email)
-    await addSuppression(tx, {
-      workspaceId: input.workspaceId,
-      kind: 'email',
-      value: emailKey(lead.email),
-      reason,
-    });
-  if (lead.linkedinUrl)
-    await addSuppression(tx, {
-      workspaceId: input.workspaceId,
-      kind: 'linkedin',
-      value: lead.linkedinUrl,
-      reason,
-    });
-  const { enrollmentIds } = await stopLeadEnrollments(tx, {
-    workspaceId: input.workspaceId,
-    leadIds: [input.leadId],
+  return stopLead(tx, input, {
     status: 'unsubscribed',
-    reason: 'unsubscribed',
+    overrides: ['active'],
+    suppress: (lead) => [
+      ...(lead.email ? [{ kind: 'email' as const, value: emailKey(lead.email), reason }] : []),
+      ...(lead.linkedinUrl ? [{ kind: 'linkedin' as const, value: lead.linkedinUrl, reason }] : []),
+    ],
+    event: { type: 'lead.unsubscribed', data: { source: input.source } },
   });
-  if (changed) {
-    await recordEvent(tx, {
-      workspaceId: input.workspaceId,
-      type: 'lead.unsubscribed',
-      leadId: input.leadId,
-      data: { source: input.source },
-    });
-  }
-  return { ok: true, changed, enrollmentIds };
 }
 
 /**
@@ -231,41 +245,15 @@ export async function unsubscribeLead(
  * (a `do_not_contact` lead keeps its status), the email suppressed, every live enrollment stopped, and
  * `lead.bounced` recorded once. Idempotent; runs in the caller's transaction.
  */
-export async function bounceLead(
+export function bounceLead(
   tx: Tx,
   input: { workspaceId: string; leadId: string; reason: string },
 ): Promise<LeadStopResult> {
-  const lead = await lockLead(tx, input.workspaceId, input.leadId);
-  if (!lead) return { ok: false, error: 'lead_not_found' };
-  const changed = lead.status === 'active' || lead.status === 'unsubscribed';
-  if (changed) {
-    await tx
-      .update(leads)
-      .set({ status: 'bounced', updatedAt: new Date() })
-      .where(eq(leads.id, input.leadId));
-  }
-  if (lead.email) {
-    const reason = `bounce: ${input.reason}`.slice(0, 500);
-    await addSuppression(tx, {
-      workspaceId: input.workspaceId,
-      kind: 'email',
-      value: emailKey(lead.email),
-      reason,
-    });
-  }
-  const { enrollmentIds } = await stopLeadEnrollments(tx, {
-    workspaceId: input.workspaceId,
-    leadIds: [input.leadId],
+  const reason = `bounce: ${input.reason}`.slice(0, 500);
+  return stopLead(tx, input, {
     status: 'bounced',
-    reason: 'bounced',
+    overrides: ['active', 'unsubscribed'],
+    suppress: (lead) => (lead.email ? [{ kind: 'email', value: emailKey(lead.email), reason }] : []),
+    event: { type: 'lead.bounced', data: { reason: input.reason } },
   });
-  if (changed) {
-    await recordEvent(tx, {
-      workspaceId: input.workspaceId,
-      type: 'lead.bounced',
-      leadId: input.leadId,
-      data: { reason: input.reason },
-    });
-  }
-  return { ok: true, changed, enrollmentIds };
 }
