@@ -1,5 +1,5 @@
-import type { Deps } from '../../context';
-import type { Tx } from '../../db/client';
+import type { Deps } from '../context';
+import type { Tx } from './client';
 
 /** Deadlock and serialisation failure: Postgres aborted the transaction, so running it again is safe. */
 const retryable = new Set(['40P01', '40001']);

@@ -1,4 +1,5 @@
 import type { Deps } from '../context';
+import type { HandOff } from './liveness';
 import type { enrollments, leads, stepRuns } from '../db/schema/index';
 import type { ResolvedStep } from '../modules/sequences/steps.schemas';
 import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
@@ -19,6 +20,12 @@ export type StepContext = {
   workspaceTimezone: string;
   /** Index of the step in the definition (0-based). */
   stepIndex: number;
+  /**
+   * Wrap the hand-off itself (the SMTP exchange, the LinkedIn action) in this. It runs `send` only
+   * if no reply, unsubscribe, bounce or pause landed since the claim, and holds that state until
+   * `send` returns; `{allowed: false}` means nothing was sent and the channel answers `stopped`.
+   */
+  handOff<T>(send: () => Promise<T>): Promise<HandOff<T>>;
 };
 
 /**
@@ -26,6 +33,7 @@ export type StepContext = {
  * - `sent`: done; `data` is stored on the run (message id, variant, profile state…).
  * - `retry_later`: nothing was sent; run again at or after `at` (capacity, rate signal, 4xx, paused account).
  * - `failed`: permanent; `stop` names a lead-level stop rule to apply (a hard bounce stops everything).
+ * - `stopped`: nothing was sent because `handOff` found the cadence stopped.
  */
 export type ChannelResult =
   | {
@@ -36,7 +44,8 @@ export type ChannelResult =
       >;
     }
   | { kind: 'retry_later'; at: Date; reason: string; countsAsAttempt?: boolean }
-  | { kind: 'failed'; reason: string; stop?: 'bounced' };
+  | { kind: 'failed'; reason: string; stop?: 'bounced' }
+  | { kind: 'stopped'; reason: string };
 
 export interface Channel {
   /** Step types this channel executes. */

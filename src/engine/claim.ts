@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { stepRuns } from '../db/schema/index';
 import type { StepRunRow } from './channel';
+import { stepAllowed } from './liveness';
 
 /**
  * Atomically claims a run: it must still be `scheduled` at this generation and due, its enrollment
@@ -23,17 +24,7 @@ export async function claimStepRun(
       and sr.status = 'scheduled'
       and sr.generation = ${input.generation}
       and sr.run_at <= now() + interval '2 seconds'
-      and e.status = 'active'
-      and s.status = 'active'
-      and l.status = 'active'
-      and l.erased_at is null
-      and not exists (
-        select 1 from suppressions sp
-        where sp.workspace_id = l.workspace_id
-          and ((sp.kind = 'email' and sp.value = l.email_key)
-            or (sp.kind = 'domain' and (sp.value = l.company_domain or l.company_domain like '%.' || sp.value))
-            or (sp.kind = 'linkedin' and sp.value = l.linkedin_url))
-      )
+      and ${stepAllowed}
     for update of sr for share of e, l
   )`;
   const [run] = await db

@@ -11,9 +11,12 @@ import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel'
 import { claimStepRun } from './claim';
 import { dispatchRuns, type RunRef } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
+import { handOffWhileAllowed } from './liveness';
+import { inTransaction } from '../db/transaction';
+import { stopIfLeadBlocked } from './unclaimable';
 
 export type Channels = ReadonlyMap<string, Channel>;
-export type RunOutcome = 'noop' | 'sent' | 'failed' | 'deferred' | 'ambiguous';
+export type RunOutcome = 'noop' | 'sent' | 'failed' | 'deferred' | 'ambiguous' | 'stopped';
 
 /** The event a successful channel step leaves on the timeline. */
 const sentEventType: Record<string, string> = {
@@ -30,8 +33,18 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
     generation: job.generation,
     leaseSeconds: deps.config.STEP_LEASE_SECONDS,
   });
-  if (!run) return 'noop';
-  const ctx = await loadContext(deps, run);
+  if (!run) {
+    await stopIfLeadBlocked(deps.db, job.stepRunId);
+    return 'noop';
+  }
+  let ctx: StepContext;
+  try {
+    ctx = await loadContext(deps, run);
+  } catch (err) {
+    // Nothing reached a channel yet: give the run back rather than let its lease make it ambiguous.
+    await releaseClaim(deps, run).catch(() => {});
+    throw err;
+  }
   const log = deps.log.child({ stepRunId: run.id, enrollmentId: run.enrollmentId, stepType: run.stepType });
 
   if (internalStepTypes.has(ctx.step.type)) return advance(deps, ctx, null);
@@ -49,15 +62,46 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
   } catch (err) {
     // The channel could not say whether the lead received anything: at-most-once says don't retry.
     log.error({ err }, 'channel threw; marking the run ambiguous');
-    await deps.db
-      .update(stepRuns)
-      .set({ status: 'ambiguous', reason: 'channel_error', leaseUntil: null, updatedAt: new Date() })
-      .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')));
+    const reason = `channel_error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`.slice(
+      0,
+      300,
+    );
+    await deps.db.transaction(async (tx) => {
+      const [marked] = await tx
+        .update(stepRuns)
+        .set({ status: 'ambiguous', reason, leaseUntil: null, updatedAt: new Date() })
+        .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')))
+        .returning({ id: stepRuns.id });
+      if (!marked) return;
+      await recordEvent(tx, {
+        workspaceId: run.workspaceId,
+        type: 'step.ambiguous',
+        leadId: ctx.lead.id,
+        enrollmentId: run.enrollmentId,
+        stepRunId: run.id,
+        data: { reason },
+      });
+    });
     return 'ambiguous';
   }
   const outcome = await advance(deps, ctx, result);
   log.debug({ outcome }, 'step run finished');
   return outcome;
+}
+
+async function releaseClaim(deps: Deps, run: StepRunRow): Promise<void> {
+  await deps.db
+    .update(stepRuns)
+    .set({
+      status: 'scheduled',
+      generation: sql`${stepRuns.generation} + 1`,
+      attempts: sql`${stepRuns.attempts} - 1`,
+      claimedAt: null,
+      leaseUntil: null,
+      enqueuedAt: null,
+      updatedAt: new Date(),
+    })
+    .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')));
 }
 
 async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
@@ -70,12 +114,22 @@ async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
   const definition = row && (await loadVersion(deps.db, row.enrollment.sequenceId, row.enrollment.version));
   const step = definition?.steps[run.stepIndex];
   if (!row || !definition || !step) throw new Error(`step run ${run.id} has no complete context`);
-  return { deps, run, ...row, definition, step, stepIndex: run.stepIndex };
+  return {
+    deps,
+    run,
+    ...row,
+    definition,
+    step,
+    stepIndex: run.stepIndex,
+    handOff: (send) => handOffWhileAllowed(deps, run.enrollmentId, send),
+  };
 }
 
 /** Records the outcome and schedules what comes next, in one transaction; dispatches after commit. */
 async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | null): Promise<RunOutcome> {
-  const { outcome, next } = await deps.db.transaction(async (tx) => {
+  // Replies and advances lock the same rows; Postgres may abort one as a deadlock victim, and
+  // since nothing of a rolled-back advance happened, running it again is safe.
+  const { outcome, next } = await inTransaction(deps, async (tx) => {
     // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
     const [enrollment] = await tx
       .select()
@@ -86,6 +140,18 @@ async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | nul
     const live = enrollment.status === 'active' || enrollment.status === 'paused';
     const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
 
+    if (result?.kind === 'stopped' && !live) {
+      // A reply, unsubscribe or bounce landed between claim and hand-off: nothing went out.
+      await tx
+        .update(stepRuns)
+        .set({ status: 'canceled', reason: result.reason, leaseUntil: null, updatedAt: new Date() })
+        .where(mine);
+      return { outcome: 'stopped' as const, next: null };
+    }
+    if (result?.kind === 'stopped') {
+      // Paused meanwhile (or suppressed): back to scheduled; resume or the next claim decides.
+      result = { kind: 'retry_later', at: new Date(), reason: result.reason, countsAsAttempt: false };
+    }
     if (result?.kind === 'retry_later') {
       const tz = leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone);
       const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);

@@ -9,6 +9,7 @@ import { unsubscribeMailto, unsubscribeUrl } from '../../modules/unsubscribe/uns
 import { type ComposedEmail, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
 import { type MessageDraft, priorMessage, type Reservation, reserveSlot } from './reservation';
+import type { HandOff } from '../../engine/liveness';
 import { AmbiguousSendError, classifySmtpError, MAX_SEND_ATTEMPTS, retryDelayMs } from './smtp-errors';
 import { createTransportPool, type SmtpTimeouts, smtpTimeouts } from './transports';
 
@@ -180,21 +181,47 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
             clicks: settings.trackClicks,
           });
     const leadName = headerSafe([ctx.lead.firstName, ctx.lead.lastName].filter(Boolean).join(' '));
+    // The SMTP exchange runs inside the engine's hand-off: a reply or unsubscribe committed since
+    // the claim means nothing goes out, and one arriving now waits until the message is out.
+    let handedToSmtp = false;
+    let handed: HandOff<{ err: unknown } | null>;
     try {
-      await transports.get(mailbox).sendMail({
-        messageId,
-        from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
-        to: { name: leadName, address: draft.toAddress ?? '' },
-        subject: composed.subject,
-        text: composed.text,
-        html,
-        inReplyTo: draft.inReplyTo ?? undefined,
-        references: draft.references ?? undefined,
-        headers: draft.headers ?? {},
+      handed = await ctx.handOff((): Promise<{ err: unknown } | null> => {
+        handedToSmtp = true;
+        return transports
+          .get(mailbox)
+          .sendMail({
+            messageId,
+            from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
+            to: { name: leadName, address: draft.toAddress ?? '' },
+            subject: composed.subject,
+            text: composed.text,
+            html,
+            inReplyTo: draft.inReplyTo ?? undefined,
+            references: draft.references ?? undefined,
+            headers: draft.headers ?? {},
+          })
+          .then(
+            () => null,
+            (err: unknown) => ({ err }),
+          );
       });
     } catch (err) {
-      return failedDelivery(ctx, messageRowId, err);
+      // The database failed around the hand-off. Before SMTP: nothing went out, retry. After: unknown.
+      if (handedToSmtp)
+        throw new AmbiguousSendError(`database error after the SMTP hand-off: ${String(err)}`);
+      return {
+        kind: 'retry_later',
+        reason: 'handoff_check_failed',
+        at: later(PREPARE_RETRY_MS),
+        countsAsAttempt: true,
+      };
     }
+    if (!handed.allowed) {
+      await markMessage(messageRowId, 'canceled');
+      return { kind: 'stopped', reason: 'stopped_before_send' };
+    }
+    if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err);
     await markMessage(messageRowId, 'sent');
     return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant);
   }
@@ -224,7 +251,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /** A lost status write must not turn a delivered email into a retry: the row then stays `sending`. */
-  async function markMessage(id: string, status: 'sent' | 'failed'): Promise<void> {
+  async function markMessage(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
     await deps.db
       .update(messages)
       .set({ status })

@@ -93,7 +93,15 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
   try {
     const run = await runtime.withDriver(account, async (driver) => {
       const blocked = await gate(deps, account, action.kind, new Date());
-      return blocked ?? performAction({ deps, ctx, accountId: account.id, profileUrl }, driver, action);
+      if (blocked) return blocked;
+      // The action runs inside the engine's hand-off: a reply committed since the claim stops it,
+      // and one arriving during the action waits until it is done.
+      const handed = await ctx.handOff(() =>
+        performAction({ deps, ctx, accountId: account.id, profileUrl }, driver, action),
+      );
+      return handed.allowed
+        ? handed.value
+        : ({ kind: 'stopped', reason: 'stopped_before_send' } satisfies ChannelResult);
     });
     if (run.kind === 'busy') return retry(later(30_000), 'account_busy');
     const result = run.value;

@@ -8,7 +8,7 @@ import { emailKey } from '../../lib/identity';
 import { lastOutbound } from '../webhooks/inbound-match';
 import { applyHumanReply } from './reply-effects';
 import type { InboundMessage, InboundQuery, MarkReplyBody } from './replies.schemas';
-import { inTransaction } from './retry-transaction';
+import { inTransaction } from '../../db/transaction';
 
 export type MarkedReply = {
   leadId: string;

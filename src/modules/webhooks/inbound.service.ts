@@ -6,7 +6,7 @@ import { classifyReply, htmlToText, type ReplyClass } from '../../engine/classif
 import { normalizeLinkedInUrl } from '../../lib/identity';
 import { recordEvent } from '../events/events.service';
 import { applyReplyEffects } from '../replies/reply-effects';
-import { inTransaction } from '../replies/retry-transaction';
+import { inTransaction } from '../../db/transaction';
 import type { InboundEmail } from './inbound-email';
 import { type InboundMatch, matchEmail, matchLinkedIn } from './inbound-match';
 import { claimReceipt } from './receipts';

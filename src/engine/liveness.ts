@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import type { Deps } from '../context';
+import { inTransaction } from '../db/transaction';
+
+/**
+ * The rows `e` (enrollment), `l` (lead) and `s` (sequence) still allow a step: everything active,
+ * the lead not erased and not suppressed by email, domain (or a parent domain) or LinkedIn URL.
+ * One definition for the claim and the hand-off re-check, so they can never disagree.
+ */
+export const stepAllowed = sql`
+  e.status = 'active'
+  and s.status = 'active'
+  and l.status = 'active'
+  and l.erased_at is null
+  and not exists (
+    select 1 from suppressions sp
+    where sp.workspace_id = l.workspace_id
+      and ((sp.kind = 'email' and sp.value = l.email_key)
+        or (sp.kind = 'domain' and (sp.value = l.company_domain or l.company_domain like '%.' || sp.value))
+        or (sp.kind = 'linkedin' and sp.value = l.linkedin_url))
+  )`;
+
+export type HandOff<T> = { allowed: true; value: T } | { allowed: false };
+
+/**
+ * Runs the hand-off (the SMTP exchange, the LinkedIn click) while holding the enrollment and lead
+ * rows `FOR SHARE`, after checking nothing stopped the cadence since the claim. A reply, unsubscribe
+ * or bounce updates those rows, so it either committed before (and nothing is sent) or waits until
+ * the message is out: no message can leave after a stop has committed. The cost is one connection
+ * per send in flight, and a reply for that lead waiting for the send to finish.
+ */
+export async function handOffWhileAllowed<T>(
+  deps: Pick<Deps, 'db' | 'log'>,
+  enrollmentId: string,
+  send: () => Promise<T>,
+): Promise<HandOff<T>> {
+  // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
+  return inTransaction(deps, async (tx): Promise<HandOff<T>> => {
+    const { rows } = await tx.execute(sql`
+      select 1 from enrollments e
+      join leads l on l.id = e.lead_id
+      join sequences s on s.id = e.sequence_id
+      where e.id = ${enrollmentId} and ${stepAllowed}
+      for share of e, l`);
+    if (rows.length === 0) return { allowed: false };
+    return { allowed: true, value: await send() };
+  });
+}
