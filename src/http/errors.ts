@@ -12,8 +12,6 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-export type ErrorDetail = { path: string; message: string };
-
 /** An error meant for the client: the handler turns it into the DESIGN.md §5 error shape. */
 export class HttpError extends Error {
   constructor(

@@ -53,5 +53,4 @@ export const TimeZone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/Paris');
 
-export const Timestamp = z.date().transform((d) => d.toISOString());
 export const ts = (d: Date | null) => (d ? d.toISOString() : null);

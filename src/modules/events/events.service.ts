@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
-import { events, leads } from '../../db/schema/index';
+import { events } from '../../db/schema/index';
 import { inChunks } from '../../lib/chunks';
 import { applyEventScores } from '../pipeline/scoring.service';
 import { queueEventDeliveries } from '../webhook-endpoints/fan-out';

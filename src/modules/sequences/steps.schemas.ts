@@ -124,5 +124,3 @@ export type ResolvedStep = Step & { id: string };
 
 export const linkedinStepTypes = ['linkedin_visit', 'linkedin_invite', 'linkedin_message'] as const;
 export const isLinkedInStep = (s: Step) => (linkedinStepTypes as readonly string[]).includes(s.type);
-/** Steps that run through a channel and take a step_runs row; `wait` only shapes timing. */
-export const isActionStep = (s: Step) => s.type !== 'wait';

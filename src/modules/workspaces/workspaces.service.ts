@@ -7,8 +7,6 @@ import { defaultStages } from '../pipeline/default-stages';
 
 type WorkspaceDeps = Pick<Deps, 'db' | 'secrets'>;
 
-export type WorkspaceView = { id: string; name: string; timezone: string; createdAt: Date };
-
 const newApiKey = () => `ok_${randomToken(30)}`;
 const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
