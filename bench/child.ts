@@ -57,6 +57,8 @@ export async function startChild(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   trackChild(child);
+  // A child killed under us (Ctrl-C reaches it too) must not crash the bench before it cleans up.
+  child.on('error', () => {});
   const pending = new Map<number, (reply: ChildReply) => void>();
   let nextId = 0;
   const port = await new Promise<number>((resolve, reject) => {
@@ -80,22 +82,28 @@ export async function startChild(
     request(cmd, timeoutMs = 30_000) {
       const id = ++nextId;
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
+        const fail = (err: Error) => {
+          clearTimeout(timer);
           pending.delete(id);
-          reject(new Error(`${name} did not answer ${cmd} within ${timeoutMs} ms`));
-        }, timeoutMs);
+          reject(err);
+        };
+        const timer = setTimeout(
+          () => fail(new Error(`${name} did not answer ${cmd} in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         pending.set(id, (reply) => {
           clearTimeout(timer);
           pending.delete(id);
           resolve(reply);
         });
-        child.send({ id, cmd } satisfies ChildRequest);
+        if (!child.connected) return fail(new Error(`${name} is gone`));
+        child.send({ id, cmd } satisfies ChildRequest, (err) => err && fail(err));
       });
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null || !child.connected) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.send({ id: 0, cmd: 'stop' } satisfies ChildRequest);
+      child.send({ id: 0, cmd: 'stop' } satisfies ChildRequest, (err) => err && child.kill('SIGKILL'));
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { loadConfig } from '../src/config';
 import { killChildren } from './child';
 import { type BenchEnv, type BenchOptions, createBenchEnv } from './env';
 import { profiled } from './profile';
@@ -56,11 +57,83 @@ async function serverVersions(env: BenchEnv) {
   return { postgres: rows[0]?.server_version ?? null, redis: /redis_version:(\S+)/.exec(info)?.[1] ?? null };
 }
 
+type Outcome = {
+  rows: Row[];
+  details: Record<string, unknown>;
+  errors: { scenario: string; error: string }[];
+};
+type Log = (message: string) => void;
+const loadAverage = () => os.loadavg().map((v) => Number(v.toFixed(2)));
+
+/** Runs the scenarios in order; one that throws is recorded and the next one still runs. */
+async function runScenarios(env: BenchEnv, selected: Scenario[], log: Log): Promise<Outcome> {
+  const outcome: Outcome = { rows: [], details: {}, errors: [] };
+  const ceilings: ScenarioContext['ceilings'] = new Map();
+  const profileDir = env.options.cpuProf ? env.options.profileDir : null;
+  for (const scenario of selected) {
+    log(`scenario ${scenario.name}`);
+    const t0 = performance.now();
+    const load0 = loadAverage();
+    try {
+      const result = await scenario.run({
+        env,
+        ceilings,
+        log: (m) => log(`  ${scenario.name}: ${m}`),
+        phase: (name, work) => profiled(profileDir, `${scenario.name}-${name}`, work),
+      });
+      outcome.rows.push(...result.rows);
+      outcome.details[scenario.name] = {
+        ...result.details,
+        wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        // Other work on the machine during the scenario: the figures are only as quiet as this.
+        loadAverage: { before: load0, after: loadAverage() },
+      };
+    } catch (err) {
+      const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log(`scenario ${scenario.name} FAILED: ${message}`);
+      outcome.errors.push({ scenario: scenario.name, error: message });
+      killChildren();
+    }
+  }
+  return outcome;
+}
+
+/** `bench/results.json` for a full run, `bench/results.tmp.json` (git-ignored) for a partial one. */
+async function writeResults(env: BenchEnv, started: Date, outcome: Outcome, table: string): Promise<string> {
+  const defaults = loadConfig({});
+  const results = {
+    date: started.toISOString(),
+    mode: env.options.quick ? 'quick' : 'full',
+    durationSeconds: Number(((Date.now() - started.getTime()) / 1000).toFixed(1)),
+    machine: { ...machineInfo(), ...(await serverVersions(env)) },
+    // The engine runs with its defaults except where the bench must differ (see bench/env.ts).
+    engineConfig: {
+      STEP_CONCURRENCY: defaults.STEP_CONCURRENCY,
+      QUEUE_HORIZON_SECONDS: defaults.QUEUE_HORIZON_SECONDS,
+      MAINTENANCE_INTERVAL_SECONDS: defaults.MAINTENANCE_INTERVAL_SECONDS,
+      databasePoolSize: 20,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+      RATE_LIMIT_PER_MINUTE: 'unlimited (the limiter is a policy, not a capacity)',
+    },
+    ...outcome,
+    table,
+  };
+  const full = !env.options.quick && env.options.only.length === 0;
+  const file = new URL(full ? './results.json' : './results.tmp.json', import.meta.url);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return fileURLToPath(file);
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  const unknown = options.only.filter((name) => !scenarios.some((s) => s.name === name));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`,
+    );
   const selected = scenarios.filter((s) => options.only.length === 0 || options.only.includes(s.name));
   const started = new Date();
-  const log = (message: string) =>
+  const log: Log = (message) =>
     process.stderr.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(1)}s] ${message}\n`);
   log(`${options.quick ? 'quick' : 'full'} run: ${selected.map((s) => s.name).join(', ')}`);
   const env = await createBenchEnv(options);
@@ -75,61 +148,18 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-
-  const rows: Row[] = [];
-  const details: Record<string, unknown> = {};
-  const errors: { scenario: string; error: string }[] = [];
-  const ceilings: ScenarioContext['ceilings'] = new Map();
-  const profileDir = options.cpuProf ? options.profileDir : null;
   try {
-    for (const scenario of selected) {
-      log(`scenario ${scenario.name}`);
-      const t0 = performance.now();
-      const load0 = os.loadavg().map((v) => Number(v.toFixed(2)));
-      try {
-        const result = await scenario.run({
-          env,
-          ceilings,
-          log: (m) => log(`  ${scenario.name}: ${m}`),
-          phase: (name, work) => profiled(profileDir, `${scenario.name}-${name}`, work),
-        });
-        rows.push(...result.rows);
-        details[scenario.name] = {
-          ...result.details,
-          wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
-          // Other work on the machine during the scenario: the figures are only as quiet as this.
-          loadAverage: { before: load0, after: os.loadavg().map((v) => Number(v.toFixed(2))) },
-        };
-      } catch (err) {
-        const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-        log(`scenario ${scenario.name} FAILED: ${message}`);
-        errors.push({ scenario: scenario.name, error: message });
-        killChildren();
-      }
-    }
-    const table = formatTable(rows);
+    const outcome = await runScenarios(env, selected, log);
+    const table = formatTable(outcome.rows);
     process.stdout.write(`\n${table}\n\n`);
-    const machine = { ...machineInfo(), ...(await serverVersions(env)) };
-    const results = {
-      date: started.toISOString(),
-      mode: options.quick ? 'quick' : 'full',
-      durationSeconds: Number(((Date.now() - started.getTime()) / 1000).toFixed(1)),
-      machine,
-      rows,
-      details,
-      errors,
-      table,
-    };
-    const full = !options.quick && options.only.length === 0;
-    const file = new URL(full ? './results.json' : './results.tmp.json', import.meta.url);
-    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    log(`wrote ${fileURLToPath(file)}${options.cpuProf ? `; profiles in ${options.profileDir}` : ''}`);
+    const file = await writeResults(env, started, outcome, table);
+    log(`wrote ${file}${options.cpuProf ? `; profiles in ${options.profileDir}` : ''}`);
+    if (outcome.errors.length > 0)
+      log(`${outcome.errors.length} scenario(s) failed: ${outcome.errors.map((e) => e.scenario).join(', ')}`);
+    return outcome.errors.length > 0 ? 1 : 0;
   } finally {
     await env.close();
   }
-  if (errors.length > 0)
-    log(`${errors.length} scenario(s) failed: ${errors.map((e) => e.scenario).join(', ')}`);
-  return errors.length > 0 ? 1 : 0;
 }
 
 main().then(

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Child } from './child';
-import { queryCount } from './query-counter';
+import { z } from 'zod';
+import { queryCount, statementCounts, statementsPerOperation } from './query-counter';
 
 /**
  * What a piece of work cost, counted rather than timed: statements sent to Postgres, CPU of the Node
@@ -47,16 +48,31 @@ const sumDelta = (before: Map<number, number>, after: Map<number, number>) =>
   [...after].reduce((sum, [pid, ms]) => sum + Math.max(0, ms - (before.get(pid) ?? 0)), 0);
 
 export type UsageProbe = { stop(operations: number): Promise<PerOperation> };
-export type PerOperation = { queries: number; nodeCpuMs: number; pgCpuMs: number };
+export type PerOperation = {
+  queries: number;
+  nodeCpuMs: number;
+  pgCpuMs: number;
+  /** The statements behind `queries`, by their first words. */
+  statements?: { statement: string; perOperation: number }[];
+};
 
-async function nodeReading(server: Child | null): Promise<{ queries: number; cpuMs: number }> {
+type NodeReading = { queries: number; cpuMs: number; statements: Map<string, number> };
+
+const StatementsReply = z.array(z.tuple([z.string(), z.number()]));
+
+async function nodeReading(server: Child | null): Promise<NodeReading> {
   if (!server) {
     const cpu = process.cpuUsage();
-    return { queries: queryCount(), cpuMs: (cpu.user + cpu.system) / 1000 };
+    return { queries: queryCount(), cpuMs: (cpu.user + cpu.system) / 1000, statements: statementCounts() };
   }
   const reply = await server.request('usage');
   const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
-  return { queries: num(reply.queries), cpuMs: num(reply.cpuMs) };
+  const statements = StatementsReply.safeParse(reply.statements);
+  return {
+    queries: num(reply.queries),
+    cpuMs: num(reply.cpuMs),
+    statements: new Map(statements.success ? statements.data : []),
+  };
 }
 
 /**
@@ -75,6 +91,7 @@ export async function startUsage(server: Child | null, databaseUrl: string): Pro
         queries: per(node1.queries - node0.queries),
         nodeCpuMs: per(node1.cpuMs - node0.cpuMs),
         pgCpuMs: per(sumDelta(pg0, pg1)),
+        statements: statementsPerOperation(node0.statements, node1.statements, operations),
       };
     },
   };

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import { createDeps } from '../../src/context';
 import { createLogger } from '../../src/logger';
 import { serveParent } from '../child';
-import { queryCount } from '../query-counter';
+import { queryCount, statementCounts } from '../query-counter';
 
 queryCount();
 
@@ -28,6 +28,13 @@ async function engineServer(): Promise<{ app: FastifyInstance; close(): Promise<
     app,
     async close() {
       await app.close();
+      // A load run ends by dropping its sockets while handlers are still at work; let them finish
+      // before the pool ends, or they fail on a closed pool. Bounded: 10 s at most.
+      const idle = () => deps.pool.totalCount === deps.pool.idleCount && deps.pool.waitingCount === 0;
+      for (let quiet = 0, i = 0; quiet < 5 && i < 100; i++) {
+        quiet = idle() ? quiet + 1 : 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await deps.close();
     },
   };
@@ -43,7 +50,11 @@ serveParent(
   typeof bound === 'object' && bound ? bound.port : 0,
   async () => {
     const cpu = process.cpuUsage();
-    return { queries: queryCount(), cpuMs: (cpu.user + cpu.system) / 1000 };
+    return {
+      queries: queryCount(),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      statements: [...statementCounts()],
+    };
   },
   () => server.close(),
 );
