@@ -20,6 +20,7 @@ COPY . .
 USER node
 EXPOSE 3000
 
-# `npm start` runs `tsx src/server.ts`. tsx is called directly here because npm does not forward
-# SIGTERM to its child: `docker stop` would kill npm and the engine would never drain its jobs.
-CMD ["node_modules/.bin/tsx", "src/server.ts"]
+# Node itself is PID 1's child of nothing: `node --import tsx` (what `npm start` runs) without npm,
+# because npm does not forward SIGTERM, and the tsx CLI force-kills a child that is slow to
+# acknowledge one; `docker stop` must reach the engine so it drains its jobs.
+CMD ["node", "--import", "tsx", "src/server.ts"]

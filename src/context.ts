@@ -24,7 +24,10 @@ export function createDeps(
   opts: { poolSize?: number } = {},
 ): Deps & { close(): Promise<void> } {
   // Each step in flight may hold a connection through its hand-off (see engine/liveness.ts).
-  const database = createDatabase(config.DATABASE_URL, opts.poolSize ?? Math.max(20, config.STEP_CONCURRENCY + 10));
+  const database = createDatabase(
+    config.DATABASE_URL,
+    opts.poolSize ?? Math.max(20, config.STEP_CONCURRENCY + 10),
+  );
   const redis = createRedis(config.REDIS_URL);
   const queues = createQueues(redis, config.QUEUE_PREFIX);
   return {

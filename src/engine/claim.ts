@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { stepRuns } from '../db/schema/index';
 import type { StepRunRow } from './channel';
@@ -40,5 +40,3 @@ export async function claimStepRun(
     .returning();
   return run ?? null;
 }
-
-export const stepRunById = (db: Db, id: string) => db.select().from(stepRuns).where(eq(stepRuns.id, id));

@@ -52,15 +52,16 @@ export type ServerProcess = {
 };
 
 /**
- * Runs the real entry point, `tsx src/server.ts`, with `env` on top of ours. The tsx binary is
- * called directly, not through npx: npm does not forward SIGTERM to its child (it dies and
- * orphans the engine), so only a direct parent lets a test observe the graceful shutdown.
+ * Runs the real entry point, `node --import tsx src/server.ts` (what `npm start` runs), with `env`
+ * on top of ours. Not through npx: npm does not forward SIGTERM to its child (it dies and orphans
+ * the engine), and the tsx CLI force-kills a child slow to acknowledge a signal, so only node
+ * itself as the direct child lets a test observe the graceful shutdown.
  * `viaNpx` runs it exactly as a user types it, for exits that involve no signal.
  */
 export function spawnServer(env: Record<string, string>, opts: { viaNpx?: boolean } = {}): ServerProcess {
   const [command, args] = opts.viaNpx
     ? ['npx', ['tsx', 'src/server.ts']]
-    : [join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/server.ts']];
+    : [process.execPath, ['--import', 'tsx', 'src/server.ts']];
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
