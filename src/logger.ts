@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths that may carry secrets or message bodies; never logged at any level. */
@@ -14,9 +15,28 @@ export const redactPaths = [
   '*.liAt',
 ];
 
+/**
+ * drizzle's query error carries every bound value (message bodies, reply texts, encrypted secrets)
+ * in `params` and in its message and stack; the logged copy keeps the SQL and Postgres' own error.
+ */
+export function withoutQueryParams(err: Error): Error {
+  if (!(err instanceof DrizzleQueryError)) return err;
+  const safe = new Error(`Failed query: ${err.query}`, { cause: err.cause });
+  safe.name = 'DrizzleQueryError';
+  const header = `${err.name}: ${err.message}`;
+  const frames = err.stack?.startsWith(header) ? err.stack.slice(header.length) : '';
+  safe.stack = `${safe.name}: ${safe.message}${frames}`;
+  return safe;
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
-    { level, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'outreach' } },
+    {
+      level,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      serializers: { err: (err: Error) => pino.stdSerializers.err(withoutQueryParams(err)) },
+      base: { service: 'outreach' },
+    },
     destination,
   );
 }
