@@ -9,6 +9,7 @@ import {
 import { addMailbox } from '../helpers/mailboxes';
 import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
+import { detailPaths } from './support/error-shape';
 
 /**
  * Addresses and names that end up in SMTP headers, sent through the API, the real engine and a real
@@ -32,8 +33,6 @@ describe('email addresses and names that reach SMTP headers', () => {
 
   const post = (ws: TestWorkspace, url: string, payload: object, method: 'POST' | 'PATCH' = 'POST') =>
     engine.app.inject({ method, url, headers: ws.auth, payload });
-  const pathsOf = (body: string) =>
-    (JSON.parse(body) as { error: { details?: { path: string }[] } }).error.details?.map((d) => d.path) ?? [];
 
   /** Sends one email step to one lead through a sequence, and returns what the SMTP server got. */
   async function sendOne(ws: TestWorkspace, leadId: string, step: { subject: string; body: string }) {
@@ -71,7 +70,7 @@ describe('email addresses and names that reach SMTP headers', () => {
     for (const [override, path] of cases) {
       const res = await post(ws, '/v1/mailboxes', { ...base, ...override });
       expect(res.statusCode, JSON.stringify(override)).toBe(400);
-      expect(pathsOf(res.body)).toContain(path);
+      expect(detailPaths(res.body)).toContain(path);
     }
     const mailbox = await addMailbox(engine, ws, sink);
     const patch = await post(
@@ -81,7 +80,7 @@ describe('email addresses and names that reach SMTP headers', () => {
       'PATCH',
     );
     expect(patch.statusCode).toBe(400);
-    expect(pathsOf(patch.body)).toEqual(['body.fromName']);
+    expect(detailPaths(patch.body)).toEqual(['body.fromName']);
   });
 
   it('refuses invalid lead addresses with the path, and fails only that row in bulk', async () => {
@@ -102,7 +101,7 @@ describe('email addresses and names that reach SMTP headers', () => {
     for (const email of invalid) {
       const res = await post(ws, '/v1/leads', { email });
       expect(res.statusCode, email).toBe(400);
-      expect(new Set(pathsOf(res.body)), email).toEqual(new Set(['body.email']));
+      expect(new Set(detailPaths(res.body)), email).toEqual(new Set(['body.email']));
     }
     const bulk = await post(ws, '/v1/leads/bulk', {
       leads: [{ email: 'good@example.test' }, ...invalid.map((email) => ({ email }))],

@@ -5,7 +5,7 @@ import { CSV_MAX_BYTES } from '../../src/modules/leads/csv-import';
 import { signedPost } from '../webhooks/support';
 import { discoverV1Routes, fillPath, routeName } from './support/api-routes';
 import { createFingerprinter } from './support/db-fingerprint';
-import { errorShapeProblem } from './support/error-shape';
+import { detailPaths, errorShapeProblem } from './support/error-shape';
 import { createTenant, type Tenant } from './support/fixtures';
 import { authModeOf } from './support/fuzz-route';
 
@@ -30,8 +30,7 @@ function expectRefused(res: Answer, status: number, path?: string) {
   expect(res.statusCode, res.body.slice(0, 300)).toBe(status);
   expect(errorShapeProblem(res.statusCode, res.body)).toBeNull();
   if (path) {
-    const details = (JSON.parse(res.body) as { error: { details?: { path: string }[] } }).error.details;
-    expect(details?.map((d) => d.path)).toContain(path);
+    expect(detailPaths(res.body)).toContain(path);
   }
 }
 

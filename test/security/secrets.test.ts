@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { messages } from '../../src/db/schema/index';
 import { type LinkedInSite, startLinkedInSite } from '../fixtures/linkedin-site/site';
 import {
@@ -14,6 +15,8 @@ import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
 import { fastRuntime } from '../linkedin/support';
 import { signedPost, startReceiver } from '../webhooks/support';
+
+const LogLine = z.object({ level: z.number() });
 
 const tag = randomBytes(4).toString('hex');
 /** Values that must never reach the logs; filled in as the flow creates them. */
@@ -69,6 +72,18 @@ describe('secrets and message bodies', () => {
   async function runFlow() {
     ws = await createTestWorkspace(engine.app, `secrets ${tag}`);
     Object.assign(secrets, { apiKey: ws.apiKey, webhookSecret: ws.webhookSecret, liAt: site.liAt });
+    await addChannels();
+    const { leadId, messageId } = await sendSequence();
+    await receiveReplies(leadId, messageId);
+    // An account whose cookie LinkedIn refuses: the failure path logs too.
+    await call('POST', '/v1/linkedin-accounts', { name: 'Stale', liAt: secrets.unusedLiAt });
+    await waitFor(async () => receiver.received.length >= 3, {
+      timeoutMs: 30_000,
+      what: 'outbound webhooks',
+    });
+  }
+
+  async function addChannels() {
     await call('POST', '/v1/mailboxes', {
       name: 'Sales',
       fromEmail: 'sales@sender.test',
@@ -84,22 +99,16 @@ describe('secrets and message bodies', () => {
     });
     const endpoint = await call('POST', '/v1/webhook-endpoints', { url: receiver.url, events: ['*'] });
     secrets.endpointSecret = String(endpoint.secret);
+  }
 
+  /** An email and a LinkedIn visit to one lead, and a bounce for another (its path logs a warning). */
+  async function sendSequence() {
     const slug = `secret-lead-${tag}`;
     const lead = await call('POST', '/v1/leads', {
       email: `lead.${tag}@example.test`,
       firstName: 'Lee',
       linkedinUrl: site.addProfile(slug),
     });
-    const sequenceId = await createActiveSequence(engine.app, ws, {
-      steps: [
-        { type: 'email', subject: 'Hello {{ firstName }}', body: `${bodies.emailBody} {{ firstName }}` },
-        { type: 'linkedin_visit' },
-        { type: 'wait', days: 3 },
-        { type: 'email', subject: 'x', body: 'never sent: the reply stops it', thread: 'reply' },
-      ],
-    });
-    // A second lead's server refuses the message: the bounce path logs a warning.
     const bouncing = await call('POST', '/v1/leads', {
       email: `bounce.${tag}@example.test`,
       firstName: 'Bo',
@@ -108,12 +117,19 @@ describe('secrets and message bodies', () => {
     sink.setBehaviour(({ envelopeTo }) =>
       envelopeTo.includes(`bounce.${tag}@example.test`) ? { code: 550, message: 'No such user' } : undefined,
     );
+    const sequenceId = await createActiveSequence(engine.app, ws, {
+      steps: [
+        { type: 'email', subject: 'Hello {{ firstName }}', body: `${bodies.emailBody} {{ firstName }}` },
+        { type: 'linkedin_visit' },
+        { type: 'wait', days: 3 },
+        { type: 'email', subject: 'x', body: 'never sent: the reply stops it', thread: 'reply' },
+      ],
+    });
     const { enrolled } = await enrollLeads(engine.app, ws, sequenceId, [
       String(lead.id),
       String(bouncing.id),
     ]);
     const bounced = enrolled.find((e) => e.leadId === bouncing.id)?.enrollmentId;
-
     await waitFor(async () => (await call('GET', `/v1/enrollments/${bounced}`)).status === 'bounced', {
       timeoutMs: 30_000,
       what: 'the bounce',
@@ -123,13 +139,17 @@ describe('secrets and message bodies', () => {
       what: 'the sequence email',
     });
     await waitFor(async () => site.received.visits.includes(slug), { timeoutMs: 30_000, what: 'the visit' });
+    return { leadId: String(lead.id), messageId: mail.parsed.messageId };
+  }
 
+  /** A signed inbound reply to the email, a reply marked through the API, a LinkedIn reply. */
+  async function receiveReplies(leadId: string, inReplyTo: string | undefined) {
     const replyBody = JSON.stringify({
       from: `Lee <lead.${tag}@example.test>`,
       to: ['sales@sender.test'],
       subject: 'Re: Hello Lee',
       text: bodies.replyText,
-      inReplyTo: mail.parsed.messageId,
+      inReplyTo,
     });
     const id = `msg_${tag}`;
     const at = new Date();
@@ -140,23 +160,17 @@ describe('secrets and message bodies', () => {
       signature: secrets.inboundSignature,
     });
     expect(reply.json()).toMatchObject({ status: 'matched' });
-    await call('POST', '/v1/replies', { leadId: lead.id, channel: 'linkedin', text: bodies.markedReply });
+    await call('POST', '/v1/replies', { leadId, channel: 'linkedin', text: bodies.markedReply });
     const linkedin = await signedPost(engine, ws, 'linkedin', {
       type: 'reply',
       linkedinUrl: site.addProfile(`other-${tag}`),
       text: bodies.linkedinReply,
     });
     expect(linkedin.statusCode).toBe(200);
-    // An account whose cookie LinkedIn refuses: the failure path logs too.
-    await call('POST', '/v1/linkedin-accounts', { name: 'Stale', liAt: secrets.unusedLiAt });
-    await waitFor(async () => receiver.received.length >= 3, {
-      timeoutMs: 30_000,
-      what: 'outbound webhooks',
-    });
   }
 
   it('captured the flow at info level', () => {
-    const levels = new Set(lines.map((l) => (JSON.parse(l) as { level: number }).level));
+    const levels = new Set(lines.map((l) => LogLine.parse(JSON.parse(l)).level));
     expect(levels).toContain(30);
     expect(levels).toContain(40);
     expect(lines.some((l) => l.includes('/v1/webhooks/'))).toBe(true);

@@ -37,3 +37,13 @@ export function errorShapeProblem(status: number, body: string): string | null {
   }
   return null;
 }
+
+const Details = z.object({
+  error: z.object({ details: z.array(z.object({ path: z.string() })).optional() }),
+});
+
+/** The failing paths an error body names (none when it is not an error with details). */
+export function detailPaths(body: string): string[] {
+  const parsed = Details.safeParse(JSON.parse(body));
+  return parsed.success ? (parsed.data.error.details ?? []).map((d) => d.path) : [];
+}

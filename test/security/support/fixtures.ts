@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { createTestWorkspace, type TestWorkspace } from '../../helpers/engine';
 
 /** The kinds of resource a `/v1/<kind>/{id}` route names, by the path's first segment. */
@@ -29,12 +30,12 @@ export function resourceOf(path: string, param: string): ResourceKind | 'workspa
   return resourceKinds.find((k) => k === segment) ?? null;
 }
 
-type Inject = (method: string, url: string, payload?: object) => Promise<Record<string, unknown>>;
+type Inject = (method: 'GET' | 'POST', url: string, payload?: object) => Promise<Record<string, unknown>>;
 
 function injector(app: FastifyInstance, ws: TestWorkspace): Inject {
   return async (method, url, payload) => {
     const res = await app.inject({
-      method: method as 'POST',
+      method,
       url,
       headers: ws.auth,
       ...(payload ? { payload } : {}),
@@ -43,6 +44,9 @@ function injector(app: FastifyInstance, ws: TestWorkspace): Inject {
     return res.json<Record<string, unknown>>();
   };
 }
+
+const Enrolled = z.object({ enrolled: z.array(z.object({ enrollmentId: z.string() })) });
+const WithStepRuns = z.object({ stepRuns: z.array(z.object({ id: z.string() })) });
 
 const idOf = (body: Record<string, unknown>, what: string): string => {
   if (typeof body.id !== 'string') throw new Error(`fixture ${what}: no id in ${JSON.stringify(body)}`);
@@ -77,10 +81,10 @@ export async function createTenant(app: FastifyInstance, tag: string): Promise<T
   const enrolled = await call('POST', `/v1/sequences/${sequenceId}/enrollments`, {
     leadIds: [idOf(lead, 'lead')],
   });
-  const enrollmentId = (enrolled.enrolled as { enrollmentId: string }[] | undefined)?.[0]?.enrollmentId;
+  const enrollmentId = Enrolled.parse(enrolled).enrolled[0]?.enrollmentId;
   if (!enrollmentId) throw new Error(`fixture enrollment: ${JSON.stringify(enrolled)}`);
   const enrollment = await call('GET', `/v1/enrollments/${enrollmentId}`);
-  const stepRunId = (enrollment.stepRuns as { id: string }[] | undefined)?.[0]?.id;
+  const stepRunId = WithStepRuns.parse(enrollment).stepRuns[0]?.id;
   if (!stepRunId) throw new Error(`fixture step run: ${JSON.stringify(enrollment)}`);
   const suppressedDomain = `blocked-${tag}.test`;
   const suppression = await call('POST', '/v1/suppressions', { domain: suppressedDomain });
