@@ -29,12 +29,32 @@ export function withoutQueryParams(err: Error): Error {
   return safe;
 }
 
+/** Unsubscribe and tracking links carry a token in the path: the log keeps the route, not the token. */
+export const scrubUrl = (url: string) => url.replace(/^\/(u|t\/o|t\/c)\/[^/?#]+/, '/$1/[token]');
+
+type RequestLike = {
+  method?: string;
+  url?: string;
+  hostname?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+};
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
       redact: { paths: redactPaths, censor: '[redacted]' },
-      serializers: { err: (err: Error) => pino.stdSerializers.err(withoutQueryParams(err)) },
+      serializers: {
+        err: (err: Error) => pino.stdSerializers.err(withoutQueryParams(err)),
+        req: (req: RequestLike) => ({
+          method: req.method,
+          url: scrubUrl(req.url ?? ''),
+          host: req.hostname,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
       base: { service: 'outreach' },
     },
     destination,

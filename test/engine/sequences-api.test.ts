@@ -35,6 +35,16 @@ describe('sequence validation and enrollment rules', () => {
     { name: 'a zero wait', steps: [{ type: 'wait', days: 0 }, email], path: 'body.steps.0.days' },
     { name: 'a negative wait', steps: [{ type: 'wait', hours: -1 }, email], path: 'body.steps.0.hours' },
     {
+      name: 'a wait under one second',
+      steps: [{ type: 'wait', days: 1e-300 }, email],
+      path: 'body.steps.0.days',
+    },
+    {
+      name: 'a stage step to a stage the pipeline lacks',
+      steps: [{ type: 'stage', stage: 'nowhere' }],
+      path: 'body.steps.0.stage',
+    },
+    {
       name: 'a wait beyond 365 days',
       steps: [{ type: 'wait', days: 366 }, email],
       path: 'body.steps.0.days',
@@ -68,6 +78,18 @@ describe('sequence validation and enrollment rules', () => {
       expect(body.error.details.map((d) => d.path)).toContain(r.path);
     });
   }
+
+  it('rejects onReply and onComplete stages the pipeline lacks', async () => {
+    const res = await create({
+      name: 'bad stages',
+      steps: [email],
+      settings: { onReply: { stage: 'meeting' }, onComplete: { stage: 'won' } },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details).toEqual([
+      { path: 'body.settings.onReply.stage', message: expect.stringContaining('meeting') },
+    ]);
+  });
 
   it('rejects a bad schedule window and time zone', async () => {
     const res = await create({

@@ -56,6 +56,14 @@ function unwrap<T>(result: SequenceResult<T>): T {
   if (result.ok) return result.value;
   if (result.error === 'not_found') throw notFound('sequence');
   if (result.error === 'name_taken') throw conflict('name_taken', 'a sequence with this name exists');
+  if (result.error === 'unknown_stage') {
+    throw new HttpError(
+      400,
+      'validation_failed',
+      result.details.map((d) => `${d.path}: ${d.message}`).join('; '),
+      result.details,
+    );
+  }
   throw new HttpError(409, 'sequence_archived', 'the sequence is archived');
 }
 

@@ -1,9 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { keyset } from '../../db/keyset';
 import type { Deps } from '../../context';
+import type { DbOrTx } from '../../db/client';
 import { type SequenceStatus, enrollments, sequences, sequenceVersions } from '../../db/schema/index';
 import { type Cursor } from '../../http/schemas';
 import { pauseEnrollments, resumeEnrollments } from '../enrollments/pause';
+import { listStages } from '../pipeline/pipeline.service';
 import { type ParsedDefinition, resolveDefinition, type SequenceDefinition } from './sequences.schemas';
 import { loadVersion } from './versions';
 
@@ -13,7 +15,28 @@ export type SequenceView = SequenceRow & { definition: SequenceDefinition };
 
 export type SequenceResult<T> =
   | { ok: true; value: T }
-  | { ok: false; error: 'not_found' | 'name_taken' | 'archived' };
+  | { ok: false; error: 'not_found' | 'name_taken' | 'archived' }
+  | { ok: false; error: 'unknown_stage'; details: { path: string; message: string }[] };
+
+/** Stage keys the definition names (stage steps, onReply, onComplete) that the workspace lacks. */
+async function unknownStages(db: DbOrTx, workspaceId: string, def: SequenceDefinition) {
+  const refs: { path: string; key: string }[] = [
+    ...def.steps.flatMap((step, i) =>
+      step.type === 'stage' ? [{ path: `body.steps.${i}.stage`, key: step.stage }] : [],
+    ),
+    ...(def.settings.onReply
+      ? [{ path: 'body.settings.onReply.stage', key: def.settings.onReply.stage }]
+      : []),
+    ...(def.settings.onComplete
+      ? [{ path: 'body.settings.onComplete.stage', key: def.settings.onComplete.stage }]
+      : []),
+  ];
+  if (refs.length === 0) return [];
+  const known = new Set((await listStages(db, workspaceId)).map((s) => s.key));
+  return refs
+    .filter((r) => !known.has(r.key))
+    .map((r) => ({ path: r.path, message: `no stage "${r.key}" in this workspace's pipeline` }));
+}
 
 async function withDefinition(deps: SeqDeps, row: SequenceRow): Promise<SequenceView> {
   const definition = await loadVersion(deps.db, row.id, row.currentVersion);
@@ -27,6 +50,8 @@ export async function createSequence(
   input: { name: string } & ParsedDefinition,
 ): Promise<SequenceResult<SequenceView>> {
   const definition = resolveDefinition(input);
+  const missing = await unknownStages(deps.db, workspaceId, definition);
+  if (missing.length > 0) return { ok: false, error: 'unknown_stage', details: missing };
   const row = await deps.db.transaction(async (tx) => {
     const [seq] = await tx
       .insert(sequences)
@@ -49,7 +74,9 @@ export async function updateSequence(
   input: { name?: string } & ParsedDefinition,
 ): Promise<SequenceResult<SequenceView>> {
   const definition = resolveDefinition(input);
-  return deps.db.transaction(async (tx) => {
+  const missing = await unknownStages(deps.db, workspaceId, definition);
+  if (missing.length > 0) return { ok: false, error: 'unknown_stage', details: missing };
+  return deps.db.transaction(async (tx): Promise<SequenceResult<SequenceView>> => {
     const [current] = await tx
       .select()
       .from(sequences)

@@ -48,8 +48,9 @@ export const WaitStep = z
   })
   .superRefine((step, ctx) => {
     const total = waitSeconds(step);
-    if (total <= 0)
-      ctx.addIssue({ code: 'custom', message: 'a wait must be longer than zero', path: ['days'] });
+    // Under a second is zero for a scheduler (and 1e-300 days is not a wait).
+    if (!(total >= 1))
+      ctx.addIssue({ code: 'custom', message: 'a wait must be at least 1 second', path: ['days'] });
     if (total > MAX_WAIT_SECONDS)
       ctx.addIssue({ code: 'custom', message: 'a wait cannot exceed 365 days', path: ['days'] });
     if (step.businessDays && (step.hours || step.minutes || step.seconds)) {
