@@ -4,6 +4,7 @@
  * `bench/results.json` (full run) or `bench/results.tmp.json` (--quick or --only).
  * Exits non-zero only when a scenario errors, never because a figure misses its target.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +99,22 @@ async function runScenarios(env: BenchEnv, selected: Scenario[], log: Log): Prom
   return outcome;
 }
 
+/** The commit measured, and whether the engine's code had uncommitted changes at the start. */
+function codeVersion() {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { encoding: 'utf8', timeout: 5000 }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const changes = git('status', '--porcelain', '--', 'src', 'workers', 'migrations');
+  return {
+    commit: git('rev-parse', '--short', 'HEAD'),
+    uncommittedEngineChanges: changes === null ? null : changes !== '',
+  };
+}
+
 /** `bench/results.json` for a full run, `bench/results.tmp.json` (git-ignored) for a partial one. */
 async function writeResults(env: BenchEnv, started: Date, outcome: Outcome, table: string): Promise<string> {
   const defaults = loadConfig({});
@@ -106,6 +123,7 @@ async function writeResults(env: BenchEnv, started: Date, outcome: Outcome, tabl
     mode: env.options.quick ? 'quick' : 'full',
     durationSeconds: Number(((Date.now() - started.getTime()) / 1000).toFixed(1)),
     machine: { ...machineInfo(), ...(await serverVersions(env)) },
+    code: codeVersion(),
     // The engine runs with its defaults except where the bench must differ (see bench/env.ts).
     engineConfig: {
       STEP_CONCURRENCY: defaults.STEP_CONCURRENCY,
