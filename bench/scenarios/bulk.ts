@@ -2,10 +2,18 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Throughput } from '../ceilings/bullmq';
 import { startBenchEngine } from '../engine';
+import type { Child } from '../child';
 import { startServer } from '../http';
 import { type PerOperation, startUsage } from '../usage';
 import { throughputRow } from '../report';
-import { perSecond, round, roundThroughput, type Scenario } from '../scenario';
+import {
+  perSecond,
+  round,
+  roundThroughput,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioResult,
+} from '../scenario';
 import { activeSequence, benchWorkspace } from '../seed';
 
 const steps = [
@@ -44,92 +52,22 @@ export const bulkScenario: Scenario = {
     try {
       const apiWs = await benchWorkspace(engine.deps, 'bulk api');
       const rawWs = await benchWorkspace(engine.deps, 'bulk raw');
-      const apiSequence = await activeSequence(engine.app, apiWs.apiKey, { name: 'bulk', steps });
-      const rawSequence = await activeSequence(engine.app, rawWs.apiKey, { name: 'bulk', steps });
-      const base = `http://127.0.0.1:${server.port}`;
-      const post = async (path: string, body: string) => {
-        const t0 = performance.now();
-        const res = await fetch(`${base}${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiWs.apiKey}`, 'content-type': 'application/json' },
-          body,
-        });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 300)}`);
-        return {
-          seconds: (performance.now() - t0) / 1000,
-          json: z.record(z.string(), z.unknown()).parse(JSON.parse(text)),
-        };
+      const api = {
+        post: httpPoster(`http://127.0.0.1:${server.port}`, apiWs.apiKey),
+        workspaceId: apiWs.id,
+        sequenceId: await activeSequence(engine.app, apiWs.apiKey, { name: 'bulk', steps }),
       };
-      const times = { leads: 0, enroll: 0, rawLeads: 0, rawEnroll: 0 };
-      const costs: Record<'leads' | 'enroll' | 'rawLeads' | 'rawEnroll', PerOperation[]> = {
-        leads: [],
-        enroll: [],
-        rawLeads: [],
-        rawEnroll: [],
+      const raw = {
+        workspaceId: rawWs.id,
+        sequenceId: await activeSequence(engine.app, rawWs.apiKey, { name: 'bulk', steps }),
       };
+      const tally = newTally();
       for (let b = 0; b < batches; b++) {
         const rows = leadRows(b, size);
-        // Serialised before the clock starts: the client's JSON is not the engine's cost.
-        const leadsBody = JSON.stringify({ leads: rows });
-        // The work happens in the server process: --cpu-prof profiles it there, not here.
-        const leadsUsage = await startUsage(server, stage.databaseUrl);
-        const leads = await post('/v1/leads/bulk', leadsBody);
-        costs.leads.push(await leadsUsage.stop(size));
-        if (leads.json.created !== size) throw new Error(`bulk created ${leads.json.created} of ${size}`);
-        times.leads += leads.seconds;
-        const ids = await leadIds(client, apiWs.id, rows);
-        const enrollBody = JSON.stringify({ leadIds: ids });
-        const enrollUsage = await startUsage(server, stage.databaseUrl);
-        const enrolled = await post(`/v1/sequences/${apiSequence}/enrollments`, enrollBody);
-        costs.enroll.push(await enrollUsage.stop(size));
-        const count = Array.isArray(enrolled.json.enrolled) ? enrolled.json.enrolled.length : 0;
-        if (count !== size) throw new Error(`enrolled ${count} of ${size}`);
-        times.enroll += enrolled.seconds;
-
-        const rawLeadsUsage = await startUsage(null, stage.databaseUrl);
-        const raw = await rawLeads(client, rawWs.id, rows);
-        costs.rawLeads.push(await rawLeadsUsage.stop(size));
-        const rawEnrollUsage = await startUsage(null, stage.databaseUrl);
-        const rawEnroll = await rawEnrollments(
-          client,
-          { workspaceId: rawWs.id, sequenceId: rawSequence },
-          raw.ids,
-        );
-        costs.rawEnroll.push(await rawEnrollUsage.stop(size));
-        times.rawLeads += raw.seconds;
-        times.rawEnroll += rawEnroll.seconds;
+        await apiBatch({ server, client, databaseUrl: stage.databaseUrl, ...api }, rows, tally);
+        await rawBatch(client, stage.databaseUrl, raw, rows, tally);
       }
-      const total = batches * size;
-      const rate = (seconds: number): Throughput => ({ count: total, seconds, perSecond: total / seconds });
-      const raw = { leads: rate(times.rawLeads), enroll: rate(times.rawEnroll) };
-      ctx.ceilings.set('leads-raw', raw.leads);
-      ctx.ceilings.set('enroll-raw', raw.enroll);
-      return {
-        rows: [
-          throughputRow(
-            `bulk leads, ${batches} × ${size.toLocaleString('en-US')} (HTTP)`,
-            perSecond(total / times.leads),
-            { ...perSecond(raw.leads.perSecond), what: 'raw INSERT' },
-            0.5,
-          ),
-          throughputRow(
-            `enrollment, ${batches} × ${size.toLocaleString('en-US')} (HTTP)`,
-            perSecond(total / times.enroll),
-            { ...perSecond(raw.enroll.perSecond), what: 'raw INSERT' },
-            null,
-          ),
-        ],
-        details: {
-          batches,
-          batchSize: size,
-          leadsPerSecond: round(total / times.leads),
-          enrollmentsPerSecond: round(total / times.enroll),
-          // Statements, server CPU and Postgres CPU per lead and per enrollment, batch by batch.
-          perRow: costs,
-          raw: { leads: roundThroughput(raw.leads), enrollments: roundThroughput(raw.enroll) },
-        },
-      };
+      return bulkResult(ctx, { batches, size }, tally);
     } finally {
       await client.end();
       await server.stop();
@@ -138,6 +76,117 @@ export const bulkScenario: Scenario = {
     }
   },
 };
+
+type Kind = 'leads' | 'enroll' | 'rawLeads' | 'rawEnroll';
+/** Seconds and per-row costs of each kind of write, summed over the batches. */
+type Tally = { seconds: Record<Kind, number>; costs: Record<Kind, PerOperation[]> };
+const newTally = (): Tally => ({
+  seconds: { leads: 0, enroll: 0, rawLeads: 0, rawEnroll: 0 },
+  costs: { leads: [], enroll: [], rawLeads: [], rawEnroll: [] },
+});
+
+/** POSTs a pre-serialised body (the client's JSON is not the engine's cost) and times the answer. */
+function httpPoster(base: string, apiKey: string) {
+  return async (path: string, body: string) => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      json: z.record(z.string(), z.unknown()).parse(JSON.parse(text)),
+    };
+  };
+}
+
+/** One batch through the API: the leads, then their enrollment. The work happens in the server process. */
+async function apiBatch(
+  api: {
+    server: Child;
+    client: pg.Client;
+    databaseUrl: string;
+    workspaceId: string;
+    sequenceId: string;
+    post: ReturnType<typeof httpPoster>;
+  },
+  rows: LeadRow[],
+  tally: Tally,
+): Promise<void> {
+  const leadsBody = JSON.stringify({ leads: rows });
+  const leadsUsage = await startUsage(api.server, api.databaseUrl);
+  const leads = await api.post('/v1/leads/bulk', leadsBody);
+  tally.costs.leads.push(await leadsUsage.stop(rows.length));
+  if (leads.json.created !== rows.length)
+    throw new Error(`bulk created ${leads.json.created} of ${rows.length}`);
+  tally.seconds.leads += leads.seconds;
+  const enrollBody = JSON.stringify({ leadIds: await leadIds(api.client, api.workspaceId, rows) });
+  const enrollUsage = await startUsage(api.server, api.databaseUrl);
+  const enrolled = await api.post(`/v1/sequences/${api.sequenceId}/enrollments`, enrollBody);
+  tally.costs.enroll.push(await enrollUsage.stop(rows.length));
+  const count = Array.isArray(enrolled.json.enrolled) ? enrolled.json.enrolled.length : 0;
+  if (count !== rows.length) throw new Error(`enrolled ${count} of ${rows.length}`);
+  tally.seconds.enroll += enrolled.seconds;
+}
+
+/** The same batch written raw by this process: the ceiling. */
+async function rawBatch(
+  client: pg.Client,
+  databaseUrl: string,
+  raw: { workspaceId: string; sequenceId: string },
+  rows: LeadRow[],
+  tally: Tally,
+): Promise<void> {
+  const leadsUsage = await startUsage(null, databaseUrl);
+  const leads = await rawLeads(client, raw.workspaceId, rows);
+  tally.costs.rawLeads.push(await leadsUsage.stop(rows.length));
+  const enrollUsage = await startUsage(null, databaseUrl);
+  const enrolled = await rawEnrollments(client, raw, leads.ids);
+  tally.costs.rawEnroll.push(await enrollUsage.stop(rows.length));
+  tally.seconds.rawLeads += leads.seconds;
+  tally.seconds.rawEnroll += enrolled.seconds;
+}
+
+function bulkResult(
+  ctx: ScenarioContext,
+  shape: { batches: number; size: number },
+  tally: Tally,
+): ScenarioResult {
+  const total = shape.batches * shape.size;
+  const label = `${shape.batches} × ${shape.size.toLocaleString('en-US')} (HTTP)`;
+  const rate = (seconds: number): Throughput => ({ count: total, seconds, perSecond: total / seconds });
+  const raw = { leads: rate(tally.seconds.rawLeads), enroll: rate(tally.seconds.rawEnroll) };
+  ctx.ceilings.set('leads-raw', raw.leads);
+  ctx.ceilings.set('enroll-raw', raw.enroll);
+  return {
+    rows: [
+      throughputRow(
+        `bulk leads, ${label}`,
+        perSecond(total / tally.seconds.leads),
+        { ...perSecond(raw.leads.perSecond), what: 'raw INSERT' },
+        0.5,
+      ),
+      throughputRow(
+        `enrollment, ${label}`,
+        perSecond(total / tally.seconds.enroll),
+        { ...perSecond(raw.enroll.perSecond), what: 'raw INSERT' },
+        null,
+      ),
+    ],
+    details: {
+      batches: shape.batches,
+      batchSize: shape.size,
+      leadsPerSecond: round(total / tally.seconds.leads),
+      enrollmentsPerSecond: round(total / tally.seconds.enroll),
+      // Statements, server CPU and Postgres CPU per lead and per enrollment, batch by batch.
+      perRow: tally.costs,
+      raw: { leads: roundThroughput(raw.leads), enrollments: roundThroughput(raw.enroll) },
+    },
+  };
+}
 
 async function leadIds(client: pg.Client, workspaceId: string, rows: LeadRow[]): Promise<string[]> {
   const { rows: found } = await client.query<{ id: string }>(

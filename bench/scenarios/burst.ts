@@ -1,13 +1,14 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client';
-import { bullmqCeiling } from '../ceilings/bullmq';
+import { bullmqCeiling, type Throughput } from '../ceilings/bullmq';
 import { pgClaimCeiling } from '../ceilings/pg-claim';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
 import { noopChannels, startBenchEngine } from '../engine';
+import type { Stage } from '../env';
 import { startUsage } from '../usage';
 import { sampleWaits } from '../waits';
-import { throughputRow } from '../report';
-import { perSecond, round, roundThroughput, type Scenario } from '../scenario';
+import { type Row, throughputRow } from '../report';
+import { perSecond, round, roundThroughput, type Scenario, type ScenarioContext } from '../scenario';
 import { activeSequence, benchWorkspace, lateness } from '../seed';
 import { waitUntil } from '../wait';
 
@@ -32,21 +33,7 @@ export const burstScenario: Scenario = {
     const engine = await startBenchEngine(stage);
     try {
       const concurrency = engine.config.STEP_CONCURRENCY;
-      ctx.log(`ceilings at concurrency ${concurrency}: raw BullMQ, raw Postgres claim (${count} each)`);
-      const bullmqUsage = await startUsage(null, stage.databaseUrl);
-      const bullmq = await ctx.phase('ceiling-bullmq', () =>
-        bullmqCeiling({ redisUrl: ctx.env.redisUrl, prefix: stage.prefix, count, concurrency }),
-      );
-      bullmq.cost = await bullmqUsage.stop(count);
-      const claim = await ctx.phase('ceiling-pg', () =>
-        pgClaimCeiling({ databaseUrl: stage.databaseUrl, count, concurrency }),
-      );
-      ctx.ceilings.set('bullmq', bullmq);
-      ctx.ceilings.set('pg-claim', claim);
-      const ceiling =
-        bullmq.perSecond < claim.perSecond
-          ? { ...bullmq, what: 'raw BullMQ' }
-          : { ...claim, what: 'raw PG claim' };
+      const { bullmq, claim, ceiling } = await burstCeilings(ctx, stage, { count, concurrency });
 
       ctx.log(`enrolling ${count} leads`);
       const ws = await benchWorkspace(engine.deps, 'burst');
@@ -69,30 +56,14 @@ export const burstScenario: Scenario = {
       const late = await lateness(engine.deps, { workspaceId: ws.id, stepIndex });
       const seconds = ((late.lastAt?.getTime() ?? Date.now()) - dueAt.getTime()) / 1000;
       const stepsPerSecond = count / seconds;
-      // Were the engine as fast as the ceiling, the last step would run count/ceiling s after the due time.
-      const idealP99 = (0.99 * count) / ceiling.perSecond;
       return {
-        rows: [
-          throughputRow(
-            `burst drain, ${count.toLocaleString('en-US')} due at once`,
-            perSecond(stepsPerSecond),
-            { ...perSecond(ceiling.perSecond), what: ceiling.what },
-            0.5,
-          ),
-          {
-            scenario: 'burst lateness p99 (executed − due)',
-            engine: { value: late.p99Ms / 1000, unit: 's' },
-            ceiling: { value: idealP99, unit: 's', what: 'drained at ceiling rate' },
-            ratio: idealP99 > 0 ? late.p99Ms / 1000 / idealP99 : null,
-            target: '< 10 s',
-            met: late.p99Ms < 10_000,
-          },
-        ],
+        rows: burstRows(count, stepsPerSecond, late.p99Ms, ceiling),
         details: {
           count,
           concurrency,
           drainSeconds: round(seconds),
-          // Statements to Postgres and CPU of this process per step while draining (loops and polling included).
+          // Statements to Postgres, CPU of this process and of Postgres per step while draining
+          // (the background loops and this scenario's polling included).
           perStep,
           postgresWaits,
           stepsPerSecond: round(stepsPerSecond),
@@ -112,4 +83,54 @@ async function sentCount(db: Db, workspaceId: string, stepIndex: number): Promis
     sql`select count(*)::int as n from step_runs where workspace_id = ${workspaceId} and step_index = ${stepIndex} and status = 'sent'`,
   );
   return rows[0]?.n ?? 0;
+}
+
+/** Raw BullMQ and raw Postgres claim at the engine's concurrency; the burst's ceiling is the lower. */
+async function burstCeilings(
+  ctx: ScenarioContext,
+  stage: Stage,
+  opts: { count: number; concurrency: number },
+) {
+  ctx.log(`ceilings at concurrency ${opts.concurrency}: raw BullMQ, raw Postgres claim (${opts.count} each)`);
+  const usage = await startUsage(null, stage.databaseUrl);
+  const bullmq = await ctx.phase('ceiling-bullmq', () =>
+    bullmqCeiling({ redisUrl: ctx.env.redisUrl, prefix: stage.prefix, ...opts }),
+  );
+  bullmq.cost = await usage.stop(opts.count);
+  const claim = await ctx.phase('ceiling-pg', () =>
+    pgClaimCeiling({ databaseUrl: stage.databaseUrl, ...opts }),
+  );
+  ctx.ceilings.set('bullmq', bullmq);
+  ctx.ceilings.set('pg-claim', claim);
+  const ceiling =
+    bullmq.perSecond < claim.perSecond
+      ? { ...bullmq, what: 'raw BullMQ' }
+      : { ...claim, what: 'raw PG claim' };
+  return { bullmq, claim, ceiling };
+}
+
+function burstRows(
+  count: number,
+  stepsPerSecond: number,
+  p99Ms: number,
+  ceiling: Throughput & { what: string },
+): Row[] {
+  // Were the engine as fast as the ceiling, the last step would run count/ceiling s after the due time.
+  const idealP99 = (0.99 * count) / ceiling.perSecond;
+  return [
+    throughputRow(
+      `burst drain, ${count.toLocaleString('en-US')} due at once`,
+      perSecond(stepsPerSecond),
+      { ...perSecond(ceiling.perSecond), what: ceiling.what },
+      0.5,
+    ),
+    {
+      scenario: 'burst lateness p99 (executed − due)',
+      engine: { value: p99Ms / 1000, unit: 's' },
+      ceiling: { value: idealP99, unit: 's', what: 'drained at ceiling rate' },
+      ratio: idealP99 > 0 ? p99Ms / 1000 / idealP99 : null,
+      target: '< 10 s',
+      met: p99Ms < 10_000,
+    },
+  ];
 }

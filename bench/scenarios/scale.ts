@@ -4,11 +4,12 @@ import type { Db } from '../../src/db/client';
 import { maintenancePass } from '../../src/engine/maintenance';
 import { createRedis } from '../../src/queue/connection';
 import { createQueues, enqueueStepRuns } from '../../src/queue/queues';
+import type { Throughput } from '../ceilings/bullmq';
 import { enrollFresh } from '../burst-setup';
-import { startBenchEngine } from '../engine';
+import { type BenchEngine, startBenchEngine } from '../engine';
 import { startPrivateRedis } from '../private-redis';
 import { percentile, type Row, throughputRow } from '../report';
-import { perSecond, round, type Scenario } from '../scenario';
+import { perSecond, round, type Scenario, type ScenarioContext } from '../scenario';
 import { activeSequence, benchWorkspace } from '../seed';
 
 const DAY_MS = 86_400_000;
@@ -33,91 +34,23 @@ export const scaleScenario: Scenario = {
       const stage = await ctx.env.stage('scale', { REDIS_URL: redis.url });
       const engine = await startBenchEngine(stage);
       try {
-        const ws = await benchWorkspace(engine.deps, 'scale');
-        const sequences: string[] = [];
-        for (let days = 1; days <= 30; days++) {
-          const steps = [
-            { type: 'wait', days },
-            { type: 'email', subject: 'Hello {{ company }}', body: 'Hi {{ firstName }}' },
-          ];
-          sequences.push(await activeSequence(engine.app, ws.apiKey, { name: `in ${days} days`, steps }));
-        }
         const before = await redis.usedMemory();
-        // Batches of 10,000 (the API maximum), each into the next sequence, so run times spread over 30 days.
-        const batch = Math.min(10_000, Math.ceil(count / 30));
-        let seconds = 0;
-        await ctx.phase('enroll', async () => {
-          for (let i = 0, b = 0; i < count; i += batch, b++) {
-            const sequenceId = sequences[b % sequences.length] ?? '';
-            const size = Math.min(batch, count - i);
-            const r = await enrollFresh(engine, {
-              workspaceId: ws.id,
-              sequenceId,
-              count: size,
-              firstIndex: i,
-            });
-            seconds += r.seconds;
-            if (b % 10 === 9) ctx.log(`${i + size} enrolled, ${Math.round((i + size) / seconds)}/s`);
-          }
-        });
+        const enrolled = await ctx.phase('enroll', () => enrollSpread(ctx, engine, count));
         const after = await redis.usedMemory();
         const bytesPerStep = Math.max(0, after - before) / count;
         await engine.deps.db.execute(sql`analyze enrollments, step_runs, events`);
-        const passes: number[] = [];
-        await ctx.phase('reconcile', async () => {
-          for (let i = 0; i < 3; i++) {
-            const t0 = performance.now();
-            await maintenancePass(engine.deps);
-            passes.push(performance.now() - t0);
-          }
-        });
+        const passes = await ctx.phase('reconcile', () => reconcilerPasses(engine, 3));
         const sizes = await tableSizes(engine.deps.db);
         const totalBytes = sizes
           .filter((t) => enrollmentTables.includes(t.name))
           .reduce((sum, t) => sum + t.totalBytes, 0);
-        const raw = ctx.ceilings.get('enroll-raw');
-        const reconcileMs = percentile(
-          [...passes].sort((a, b) => a - b),
-          0.5,
-        );
-        const rows: Row[] = [
-          throughputRow(
-            `enroll ${count.toLocaleString('en-US')} (batches of ${batch.toLocaleString('en-US')})`,
-            perSecond(count / seconds),
-            raw ? { ...perSecond(raw.perSecond), what: 'raw INSERT, 10k rows' } : null,
-            null,
-          ),
-          {
-            scenario: `Redis per scheduled step, ${count.toLocaleString('en-US')} 1–30 days out`,
-            engine: { value: bytesPerStep, unit: 'B' },
-            ceiling: { value: naive, unit: 'B', what: 'naive delayed BullMQ job' },
-            ratio: naive > 0 ? bytesPerStep / naive : null,
-            target: '≤ 300 B',
-            met: bytesPerStep <= 300,
-          },
-          {
-            scenario: 'Postgres per enrollment (tables + indexes)',
-            engine: { value: totalBytes / count, unit: 'B' },
-            ceiling: null,
-            ratio: null,
-            target: null,
-            met: null,
-          },
-          {
-            scenario: `reconciler pass at ${count.toLocaleString('en-US')} scheduled`,
-            engine: { value: reconcileMs, unit: 'ms' },
-            ceiling: null,
-            ratio: null,
-            target: null,
-            met: null,
-          },
-        ];
+        const measured = { count, ...enrolled, bytesPerStep, naive, perEnrollment: totalBytes / count };
         return {
-          rows,
+          rows: scaleRows(measured, passes, ctx.ceilings.get('enroll-raw')),
           details: {
             count,
-            enrollSeconds: round(seconds),
-            enrollmentsPerSecond: round(count / seconds),
+            enrollSeconds: round(enrolled.seconds),
+            enrollmentsPerSecond: round(count / enrolled.seconds),
             redis: { usedMemoryBefore: before, usedMemoryAfter: after, bytesPerStep: round(bytesPerStep) },
             naive: {
               jobs: naiveCount,
@@ -137,6 +70,91 @@ export const scaleScenario: Scenario = {
     }
   },
 };
+
+/**
+ * Enrolls `count` leads into 30 sequences waiting 1 to 30 days, batch by batch (10,000 at most, the
+ * API maximum), so the scheduled runs spread over a month. Returns the time spent in `enrollLeads`.
+ */
+async function enrollSpread(ctx: ScenarioContext, engine: BenchEngine, count: number) {
+  const ws = await benchWorkspace(engine.deps, 'scale');
+  const sequences: string[] = [];
+  for (let days = 1; days <= 30; days++) {
+    const steps = [
+      { type: 'wait', days },
+      { type: 'email', subject: 'Hello {{ company }}', body: 'Hi {{ firstName }}' },
+    ];
+    sequences.push(await activeSequence(engine.app, ws.apiKey, { name: `in ${days} days`, steps }));
+  }
+  const batch = Math.min(10_000, Math.ceil(count / 30));
+  let seconds = 0;
+  for (let i = 0, b = 0; i < count; i += batch, b++) {
+    const size = Math.min(batch, count - i);
+    const sequenceId = sequences[b % sequences.length] ?? '';
+    const r = await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count: size, firstIndex: i });
+    seconds += r.seconds;
+    if (b % 10 === 9) ctx.log(`${i + size} enrolled, ${Math.round((i + size) / seconds)}/s`);
+  }
+  return { seconds, batch };
+}
+
+/** Times whole maintenance passes (feed, requeue, expire leases, resume), one after the other. */
+async function reconcilerPasses(engine: BenchEngine, times: number): Promise<number[]> {
+  const passes: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    await maintenancePass(engine.deps);
+    passes.push(performance.now() - t0);
+  }
+  return passes;
+}
+
+function scaleRows(
+  m: {
+    count: number;
+    seconds: number;
+    batch: number;
+    bytesPerStep: number;
+    naive: number;
+    perEnrollment: number;
+  },
+  passes: number[],
+  raw: Throughput | undefined,
+): Row[] {
+  const n = m.count.toLocaleString('en-US');
+  const figureOnly = (scenario: string, value: number, unit: string): Row => ({
+    scenario,
+    engine: { value, unit },
+    ceiling: null,
+    ratio: null,
+    target: null,
+    met: null,
+  });
+  return [
+    throughputRow(
+      `enroll ${n} (batches of ${m.batch.toLocaleString('en-US')})`,
+      perSecond(m.count / m.seconds),
+      raw ? { ...perSecond(raw.perSecond), what: 'raw INSERT, bulk batches' } : null,
+      null,
+    ),
+    {
+      scenario: `Redis per scheduled step, ${n} 1–30 days out`,
+      engine: { value: m.bytesPerStep, unit: 'B' },
+      ceiling: { value: m.naive, unit: 'B', what: 'naive delayed BullMQ job' },
+      ratio: m.naive > 0 ? m.bytesPerStep / m.naive : null,
+      target: '≤ 300 B',
+      met: m.bytesPerStep <= 300,
+    },
+    figureOnly('Postgres per enrollment (tables + indexes)', m.perEnrollment, 'B'),
+    figureOnly(
+      `reconciler pass at ${n} scheduled`,
+      percentile(
+        [...passes].sort((a, b) => a - b),
+        0.5,
+      ),
+      'ms',
+    ),
+  ];
+}
 
 /**
  * The naive design, measured: every run enqueued as a delayed job through the engine's own queue
