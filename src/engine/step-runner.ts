@@ -9,7 +9,7 @@ import type { StepJob } from '../queue/queues';
 import { leadTimezone, scheduleNextStep, windowed } from './advance';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
 import { claimStepRun } from './claim';
-import { dispatchRuns, type RunRef } from './dispatch';
+import { dispatchRuns } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
 import { handOffWhileAllowed } from './liveness';
 import { inTransaction } from '../db/transaction';
