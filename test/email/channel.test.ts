@@ -147,6 +147,23 @@ describe('email channel against a real SMTP server', () => {
     expect(sink.mailTo(to)[0]?.parsed.messageId).toBe(rows[0]?.messageId);
   });
 
+  it('retries, and sends once, when the database fails at the hand-off before anything reached SMTP', async () => {
+    const { ws } = await setup();
+    const seq = await storeSequence(engine, ws.id, twoSteps);
+    let ctx = await claimedContext(engine, ws.id, seq);
+    const to = (ctx.lead.email ?? '').toLowerCase();
+    const broken: typeof ctx = {
+      ...ctx,
+      handOff: () => Promise.reject(new Error('Connection terminated unexpectedly')),
+    };
+    const first = await channel.send(broken);
+    expect(first).toMatchObject({ kind: 'retry_later', reason: 'handoff_check_failed' });
+    expect((await messageRows(ctx.run.id)).map((r) => r.status)).toEqual(['canceled']);
+    ctx = await nextAttempt(engine, ctx);
+    expect((await channel.send(ctx)).kind).toBe('sent');
+    expect(sink.mailTo(to)).toHaveLength(1);
+  });
+
   it('gives up after the last attempt with the reason', async () => {
     const limited = createEmailChannel(engine.deps, { maxAttempts: 2 });
     try {

@@ -210,6 +210,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       // The database failed around the hand-off. Before SMTP: nothing went out, retry. After: unknown.
       if (handedToSmtp)
         throw new AmbiguousSendError(`database error after the SMTP hand-off: ${String(err)}`);
+      // Nothing reached SMTP: release the `sending` row, or the retry would take it for a possible send.
+      await markMessage(messageRowId, 'canceled');
       return {
         kind: 'retry_later',
         reason: 'handoff_check_failed',
