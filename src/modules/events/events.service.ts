@@ -1,9 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
-import { events } from '../../db/schema/index';
-import { inChunks } from '../../lib/chunks';
-import { applyEventScores } from '../pipeline/scoring.service';
-import { queueEventDeliveries } from '../webhook-endpoints/fan-out';
+import { PROMOTE_FROM, unscoredEventTypes } from '../../engine/scoring';
+import { promoteScored } from '../pipeline/scoring.service';
+import { outboxInsert } from '../webhook-endpoints/fan-out';
 
 export type EventInput = {
   workspaceId: string;
@@ -16,13 +15,13 @@ export type EventInput = {
 };
 
 /** Event types that count as lead activity for the `staleDays` filter and clean-up. */
-const activityTypes = new Set([
+const activityTypes = [
   'message.sent',
   'lead.replied',
   'email.opened',
   'email.clicked',
   'linkedin.invite_accepted',
-]);
+];
 
 /**
  * Records an event on the activity timeline, inside the caller's transaction, so the event exists
@@ -34,48 +33,61 @@ export async function recordEvent(db: DbOrTx, input: EventInput): Promise<number
   return id;
 }
 
-/** Bulk form of `recordEvent` (one statement), for enrollment batches and other set-based writes. */
+/**
+ * Bulk form of `recordEvent`. One statement writes the events, moves their leads' activity forward
+ * (to the event's own time: an imported, backdated event stays old), adds their scoring points, and
+ * queues a webhook delivery per subscribed endpoint (the outbox). Only a lead whose new score reaches
+ * the qualification threshold costs more statements: its promotion. Returns the ids in input order.
+ */
 export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<number[]> {
   if (inputs.length === 0) return [];
   const now = new Date();
-  const rows = await inChunks(inputs, 5000, (chunk) =>
-    db
-      .insert(events)
-      .values(
-        chunk.map((input) => ({
-          workspaceId: input.workspaceId,
-          type: input.type,
-          leadId: input.leadId ?? null,
-          enrollmentId: input.enrollmentId ?? null,
-          stepRunId: input.stepRunId ?? null,
-          data: input.data ?? {},
-          at: input.at ?? now,
-        })),
-      )
-      .returning({ id: events.id }),
-  );
-  // Activity moves forward only, to the event's own time (an imported, backdated event stays old).
-  const latest = new Map<string, Date>();
-  for (const input of inputs) {
-    if (!input.leadId || !activityTypes.has(input.type)) continue;
-    const at = input.at ?? now;
-    const seen = latest.get(input.leadId);
-    if (!seen || at > seen) latest.set(input.leadId, at);
-  }
-  if (latest.size > 0) {
-    await db.execute(sql`
-      update leads l set last_activity_at = greatest(l.last_activity_at, a.at)
-      from unnest(${sql.param([...latest.keys()])}::uuid[], ${sql.param([...latest.values()].map((d) => d.toISOString()))}::timestamptz[]) as a(id, at)
-      where l.id = a.id`);
-  }
-  // The webhook outbox: deliveries for subscribed endpoints, committed with the events themselves.
-  await queueEventDeliveries(
-    db,
-    inputs,
-    rows.map((r) => r.id),
-    now,
-  );
-  // Scoring adds each event's points to its lead and may promote it (which records more events).
-  await applyEventScores(db, inputs);
-  return rows.map((r) => r.id);
+  const rows = inputs.map((input, ord) => ({
+    ord,
+    workspace_id: input.workspaceId,
+    type: input.type,
+    lead_id: input.leadId ?? null,
+    enrollment_id: input.enrollmentId ?? null,
+    step_run_id: input.stepRunId ?? null,
+    data: input.data ?? {},
+    at: input.at ?? now,
+  }));
+  const input = sql`input`;
+  const { rows: result } = await db.execute<{ ids: number[] | null; promote: Promotion[] | null }>(sql`
+    with input as materialized (
+      select nextval('events_id_seq') as id, x.*
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid, type text,
+        lead_id uuid, enrollment_id uuid, step_run_id uuid, data jsonb, at timestamptz)
+    ), written as (
+      insert into events (id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at)
+      select id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at from input
+    ), per_lead as (
+      select i.lead_id,
+        max(i.at) filter (where i.type = any(${sql.param(activityTypes)}::text[])) as active_at,
+        coalesce(sum((w.settings #>> array['scoring', 'events', i.type])::int)
+          filter (where i.type <> all(${sql.param([...unscoredEventTypes])}::text[])), 0)::int as points
+      from input i join workspaces w on w.id = i.workspace_id
+      where i.lead_id is not null
+      group by i.lead_id
+    ), touched as (
+      update leads l set
+        last_activity_at = greatest(l.last_activity_at, p.active_at),
+        score = l.score + case when l.erased_at is null then p.points else 0 end
+      from per_lead p
+      where l.id = p.lead_id and (p.active_at is not null or p.points <> 0)
+      returning l.id, l.workspace_id, l.score, l.stage, l.erased_at, p.points
+    ), outbox as (${outboxInsert(input)})
+    select
+      (select array_agg(id order by ord) from input) as ids,
+      (select json_agg(json_build_object('workspaceId', t.workspace_id, 'leadId', t.id))
+        from touched t join workspaces w on w.id = t.workspace_id
+        where t.points <> 0 and t.erased_at is null and t.stage = ${PROMOTE_FROM}
+          and t.score >= (w.settings #>> '{scoring,qualifyThreshold}')::int) as promote`);
+  const ids = (result[0]?.ids ?? []).map(Number);
+  if (ids.length !== inputs.length) throw new Error(`recorded ${ids.length} of ${inputs.length} events`);
+  // A promotion records `lead.stage_changed`, which is never scored: this recursion ends.
+  await promoteScored(db, result[0]?.promote ?? []);
+  return ids;
 }
+
+type Promotion = { workspaceId: string; leadId: string };

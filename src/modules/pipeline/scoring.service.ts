@@ -3,11 +3,9 @@ import type { DbOrTx } from '../../db/client';
 import { leads, stages, workspaces } from '../../db/schema/index';
 import {
   emptyScoringRules,
-  eventPoints,
   PROMOTE_FROM,
   PROMOTE_TO,
   type ScoringRules,
-  shouldQualify,
   unscoredEventTypes,
 } from '../../engine/scoring';
 import { bulkChangeStage } from './pipeline.service';
@@ -96,37 +94,16 @@ function fieldSql(field: string): SQL {
   return columns[field] ?? sql`null`;
 }
 
-/**
- * Adds the points of newly recorded events to their leads' scores (one statement per workspace) and
- * promotes leads that reach the threshold. Called by `recordEvents`, inside its transaction.
- */
-export async function applyEventScores(
+/** Promotes the leads `recordEvents` found at or above their workspace's threshold, per workspace. */
+export async function promoteScored(
   db: DbOrTx,
-  recorded: { workspaceId: string; leadId?: string | null; type: string }[],
+  found: { workspaceId: string; leadId: string }[],
 ): Promise<void> {
-  const byWorkspace = new Map<string, { leadId: string; type: string }[]>();
-  for (const e of recorded) {
-    if (!e.leadId || unscoredEventTypes.has(e.type)) continue;
-    const list = byWorkspace.get(e.workspaceId) ?? [];
-    list.push({ leadId: e.leadId, type: e.type });
-    byWorkspace.set(e.workspaceId, list);
-  }
-  for (const [workspaceId, list] of byWorkspace) {
-    const rules = await loadScoringRules(db, workspaceId);
-    const deltas = new Map<string, number>();
-    for (const e of list) deltas.set(e.leadId, (deltas.get(e.leadId) ?? 0) + eventPoints(rules, e.type));
-    // In id order, so two transactions scoring overlapping leads lock them in the same order.
-    const changed = [...deltas].filter(([, points]) => points !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
-    if (changed.length === 0) continue;
-    const scored = await db.execute<{ id: string; score: number; stage: string }>(sql`
-      update leads l set score = l.score + d.points
-      from unnest(${sql.param(changed.map(([id]) => id))}::uuid[], ${sql.param(changed.map(([, p]) => p))}::int[])
-        as d(id, points)
-      where l.id = d.id and l.workspace_id = ${workspaceId} and l.erased_at is null
-      returning l.id, l.score, l.stage`);
-    const qualified = scored.rows.filter((lead) => shouldQualify(rules, lead)).map((lead) => lead.id);
-    await promoteQualified(db, workspaceId, qualified);
-  }
+  const byWorkspace = new Map<string, string[]>();
+  for (const { workspaceId, leadId } of found)
+    byWorkspace.set(workspaceId, [...(byWorkspace.get(workspaceId) ?? []), leadId]);
+  // In id order, so two transactions promoting overlapping leads lock them in the same order.
+  for (const [workspaceId, ids] of byWorkspace) await promoteQualified(db, workspaceId, ids.sort());
 }
 
 /**
