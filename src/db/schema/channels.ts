@@ -26,6 +26,14 @@ export const mailboxes = pgTable(
     status: text('status').$type<'active' | 'paused' | 'deleted'>().notNull().default('active'),
     /** Last reserved send slot: the spacing rule is enforced against it. */
     lastSlotAt: tstz('last_slot_at'),
+    /**
+     * Send slots taken in the day `[dayStart, dayEnd)` (the workspace's calendar day): its outbound
+     * messages `sending` or `sent`, kept with them in the same statements. Another day's bounds mean
+     * the count is stale and is taken again from `messages`.
+     */
+    dayStart: tstz('day_start'),
+    dayEnd: tstz('day_end'),
+    daySlots: integer('day_slots').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
