@@ -16,13 +16,15 @@ const pgCode = (err: unknown): string | undefined => {
  * A reply locks the lead's enrollments while a step claim may hold them in another order, and
  * Postgres breaks such a cycle by aborting one side; nothing of ours was committed.
  */
-export async function inTransaction<T>(
-  deps: Pick<Deps, 'db' | 'log'>,
-  work: (tx: Tx) => Promise<T>,
-): Promise<T> {
+export function inTransaction<T>(deps: Pick<Deps, 'db' | 'log'>, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return retryingAborts(deps, () => deps.db.transaction(work));
+}
+
+/** `inTransaction` for work that is one statement (its own transaction): runs it again when aborted. */
+export async function retryingAborts<T>(deps: Pick<Deps, 'log'>, work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.db.transaction(work);
+      return await work();
     } catch (err) {
       const code = pgCode(err);
       if (attempt >= 3 || !retryable.has(code ?? '')) throw err;

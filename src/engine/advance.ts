@@ -6,7 +6,7 @@ import { changeStage } from '../modules/pipeline/pipeline.service';
 import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
 import type { EnrollmentRow, LeadRow } from './channel';
 import type { RunRef } from './dispatch';
-import { channelStepTypes, nextActionStep } from './plan';
+import { channelStepTypes, nextActionStep, type PlannedStep } from './plan';
 import { computeRunAt, nextWindowTime, resolveTimezone } from './schedule';
 
 export type ScheduleInput = {
@@ -40,19 +40,12 @@ export function windowed(at: Date, stepType: string, def: SequenceDefinition, tz
  * the enrollment row lock and has checked it is still live. Returns the run to dispatch after commit.
  */
 export async function scheduleNextStep(tx: Tx, input: ScheduleInput): Promise<RunRef | null> {
-  const planned = nextActionStep(input.definition, input.fromIndex);
-  if (!planned) {
+  const next = planNextRun(input);
+  if (!next) {
     await completeEnrollment(tx, input);
     return null;
   }
-  const tz = leadTimezone(input.lead, input.definition, input.workspaceTimezone);
-  const runAt = computeRunAt({
-    base: input.base,
-    waits: planned.waits,
-    schedule: input.definition.schedule,
-    tz,
-    applyWindow: channelStepTypes.has(planned.step.type),
-  });
+  const { planned, runAt } = next;
   const [run] = await tx
     .insert(stepRuns)
     .values({
@@ -72,6 +65,23 @@ export async function scheduleNextStep(tx: Tx, input: ScheduleInput): Promise<Ru
     .set({ currentStepId: planned.step.id, nextRunAt: runAt, updatedAt: new Date() })
     .where(eq(enrollments.id, input.enrollment.id));
   return run ?? null;
+}
+
+/** The next step that does something and when it runs (waits and the sending window applied). */
+export function planNextRun(
+  input: Omit<ScheduleInput, 'enrollment'>,
+): { planned: PlannedStep; runAt: Date } | null {
+  const planned = nextActionStep(input.definition, input.fromIndex);
+  if (!planned) return null;
+  const tz = leadTimezone(input.lead, input.definition, input.workspaceTimezone);
+  const runAt = computeRunAt({
+    base: input.base,
+    waits: planned.waits,
+    schedule: input.definition.schedule,
+    tz,
+    applyWindow: channelStepTypes.has(planned.step.type),
+  });
+  return { planned, runAt };
 }
 
 async function completeEnrollment(tx: Tx, input: ScheduleInput): Promise<void> {

@@ -3,8 +3,20 @@ import type { Schedule } from '../modules/sequences/sequences.schemas';
 
 /** The first valid IANA zone among the candidates (lead, sequence, workspace), else UTC. */
 export function resolveTimezone(...candidates: (string | null | undefined)[]): string {
-  for (const tz of candidates) if (tz && IANAZone.isValidZone(tz)) return tz;
+  for (const tz of candidates) if (tz && isValidZone(tz)) return tz;
   return 'UTC';
+}
+
+/** luxon builds an `Intl.DateTimeFormat` to check a zone; the answer never changes, so keep it. */
+const validZones = new Map<string, boolean>();
+function isValidZone(tz: string): boolean {
+  let valid = validZones.get(tz);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(tz);
+    if (validZones.size >= 10_000) validZones.clear();
+    validZones.set(tz, valid);
+  }
+  return valid;
 }
 
 export type Wait = { seconds: number; businessDays: boolean; days: number };

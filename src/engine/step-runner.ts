@@ -1,14 +1,15 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
-import { enrollments, leads, stepRuns, workspaces } from '../db/schema/index';
+import { enrollments, stepRuns } from '../db/schema/index';
 import { recordEvent } from '../modules/events/events.service';
 import { loadVersion } from '../modules/sequences/versions';
 import { bounceLead } from '../modules/suppressions/suppressions.service';
 import type { StepJob } from '../queue/queues';
-import { leadTimezone, scheduleNextStep, windowed } from './advance';
+import { leadTimezone, planNextRun, scheduleNextStep, windowed } from './advance';
+import { advanceInOne, type Outcome } from './advance-in-one';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
-import { claimStepRun } from './claim';
+import { type ClaimedRun, claimStepRun } from './claim';
 import { dispatchRuns } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
 import { handOffWhileAllowed } from './liveness';
@@ -28,18 +29,19 @@ const sentEventType: Record<string, string> = {
 
 /** Claim → execute → advance for one step job. Safe to call any number of times for one job. */
 export async function runStep(deps: Deps, channels: Channels, job: StepJob): Promise<RunOutcome> {
-  const run = await claimStepRun(deps.db, {
+  const claimed = await claimStepRun(deps.db, {
     stepRunId: job.stepRunId,
     generation: job.generation,
     leaseSeconds: deps.config.STEP_LEASE_SECONDS,
   });
-  if (!run) {
+  if (!claimed) {
     await stopIfLeadBlocked(deps.db, job.stepRunId);
     return 'noop';
   }
+  const { run, qualifyThreshold } = claimed;
   let ctx: StepContext;
   try {
-    ctx = await loadContext(deps, run);
+    ctx = await loadContext(deps, claimed);
   } catch (err) {
     // Nothing reached a channel yet: give the run back rather than let its lease make it ambiguous.
     await releaseClaim(deps, run).catch(() => {});
@@ -47,14 +49,19 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
   }
   const log = deps.log.child({ stepRunId: run.id, enrollmentId: run.enrollmentId, stepType: run.stepType });
 
-  if (internalStepTypes.has(ctx.step.type)) return advance(deps, ctx, null);
+  if (internalStepTypes.has(ctx.step.type)) return advance(deps, ctx, null, qualifyThreshold);
   const channel = channels.get(ctx.step.type);
   if (!channel) {
-    return advance(deps, ctx, {
-      kind: 'retry_later',
-      at: new Date(Date.now() + 15 * 60_000),
-      reason: 'channel_unavailable',
-    });
+    return advance(
+      deps,
+      ctx,
+      {
+        kind: 'retry_later',
+        at: new Date(Date.now() + 15 * 60_000),
+        reason: 'channel_unavailable',
+      },
+      qualifyThreshold,
+    );
   }
   let result: ChannelResult;
   try {
@@ -84,7 +91,7 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
     });
     return 'ambiguous';
   }
-  const outcome = await advance(deps, ctx, result);
+  const outcome = await advance(deps, ctx, result, qualifyThreshold);
   log.debug({ outcome }, 'step run finished');
   return outcome;
 }
@@ -104,20 +111,17 @@ async function releaseClaim(deps: Deps, run: StepRunRow): Promise<void> {
     .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')));
 }
 
-async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
-  const [row] = await deps.db
-    .select({ enrollment: enrollments, lead: leads, workspaceTimezone: workspaces.timezone })
-    .from(enrollments)
-    .innerJoin(leads, eq(leads.id, enrollments.leadId))
-    .innerJoin(workspaces, eq(workspaces.id, enrollments.workspaceId))
-    .where(eq(enrollments.id, run.enrollmentId));
-  const definition = row && (await loadVersion(deps.db, row.enrollment.sequenceId, row.enrollment.version));
+async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext> {
+  const { run, enrollment, lead, workspaceTimezone } = claimed;
+  const definition = await loadVersion(deps.db, enrollment.sequenceId, enrollment.version);
   const step = definition?.steps[run.stepIndex];
-  if (!row || !definition || !step) throw new Error(`step run ${run.id} has no complete context`);
+  if (!definition || !step) throw new Error(`step run ${run.id} has no complete context`);
   return {
     deps,
     run,
-    ...row,
+    enrollment,
+    lead,
+    workspaceTimezone,
     definition,
     step,
     stepIndex: run.stepIndex,
@@ -126,7 +130,18 @@ async function loadContext(deps: Deps, run: StepRunRow): Promise<StepContext> {
 }
 
 /** Records the outcome and schedules what comes next, in one transaction; dispatches after commit. */
-async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | null): Promise<RunOutcome> {
+async function advance(
+  deps: Deps,
+  ctx: StepContext,
+  result: ChannelResult | null,
+  qualifyThreshold: number | null,
+): Promise<RunOutcome> {
+  const common = commonOutcome(ctx, result, qualifyThreshold);
+  if (common) {
+    const next = await advanceInOne(deps, ctx, common);
+    if (next) await dispatchRuns(deps, [next]);
+    return common.status;
+  }
   // Replies and advances lock the same rows; Postgres may abort one as a deadlock victim, and
   // since nothing of a rolled-back advance happened, running it again is safe.
   const { outcome, next } = await inTransaction(deps, async (tx) => {
@@ -235,6 +250,57 @@ async function advance(deps: Deps, ctx: StepContext, result: ChannelResult | nul
   });
   if (next) await dispatchRuns(deps, [next]);
   return outcome;
+}
+
+/**
+ * The outcome as `advanceInOne` takes it, when it is the common case: a channel step sent or failed
+ * (not a bounce) with another step after it. Null sends the advance down the general path.
+ */
+function commonOutcome(
+  ctx: StepContext,
+  result: ChannelResult | null,
+  qualifyThreshold: number | null,
+): Outcome | null {
+  if (result === null || (result.kind !== 'sent' && result.kind !== 'failed')) return null;
+  if (result.kind === 'failed' && result.stop) return null;
+  const next = planNextRun({
+    lead: ctx.lead,
+    definition: ctx.definition,
+    workspaceTimezone: ctx.workspaceTimezone,
+    fromIndex: ctx.run.stepIndex + 1,
+    base: new Date(),
+  });
+  if (!next) return null;
+  const base = {
+    workspaceId: ctx.enrollment.workspaceId,
+    leadId: ctx.enrollment.leadId,
+    enrollmentId: ctx.enrollment.id,
+    stepRunId: ctx.run.id,
+  };
+  if (result.kind === 'failed') {
+    return {
+      status: 'failed',
+      reason: result.reason,
+      data: {},
+      event: { ...base, type: 'step.failed', data: { stepId: ctx.step.id, reason: result.reason } },
+      next,
+      qualifyThreshold,
+    };
+  }
+  const data = result.data ?? {};
+  return {
+    status: 'sent',
+    reason: null,
+    data,
+    event: {
+      ...base,
+      type: sentEventType[ctx.step.type] ?? 'step.completed',
+      data: { stepId: ctx.step.id, stepType: ctx.step.type, ...data },
+    },
+    enrollmentPatch: result.enrollmentPatch,
+    next,
+    qualifyThreshold,
+  };
 }
 
 function scheduleFrom(tx: Tx, ctx: StepContext, enrollment: StepContext['enrollment'], fromIndex: number) {

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { PROMOTE_FROM, unscoredEventTypes } from '../../engine/scoring';
 import { promoteScored } from '../pipeline/scoring.service';
@@ -41,6 +41,22 @@ export async function recordEvent(db: DbOrTx, input: EventInput): Promise<number
  */
 export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<number[]> {
   if (inputs.length === 0) return [];
+  const recorded = eventsSql(inputs);
+  const { rows } = await db.execute<RecordedEvents>(
+    sql`with ${recorded.ctes} select ${recorded.ids} as ids, ${recorded.promote} as promote`,
+  );
+  return settleRecordedEvents(db, inputs.length, rows[0]);
+}
+
+export type RecordedEvents = { ids: (number | string)[] | null; promote: Promotion[] | null };
+type Promotion = { workspaceId: string; leadId: string };
+
+/**
+ * The CTEs (`ev_input`, `ev_written`, `ev_per_lead`, `ev_touched`, `ev_outbox`) that record events,
+ * for a statement that does more in the same round trip; `ids` and `promote` are the scalar
+ * sub-selects whose values `settleRecordedEvents` takes.
+ */
+export function eventsSql(inputs: EventInput[]): { ctes: SQL; ids: SQL; promote: SQL } {
   const now = new Date();
   const rows = inputs.map((input, ord) => ({
     ord,
@@ -52,42 +68,49 @@ export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<nu
     data: input.data ?? {},
     at: input.at ?? now,
   }));
-  const input = sql`input`;
-  const { rows: result } = await db.execute<{ ids: number[] | null; promote: Promotion[] | null }>(sql`
-    with input as materialized (
+  const ctes = sql`
+    ev_input as materialized (
       select nextval('events_id_seq') as id, x.*
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid, type text,
         lead_id uuid, enrollment_id uuid, step_run_id uuid, data jsonb, at timestamptz)
-    ), written as (
+    ), ev_written as (
       insert into events (id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at)
-      select id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at from input
-    ), per_lead as (
+      select id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at from ev_input
+    ), ev_per_lead as (
       select i.lead_id,
         max(i.at) filter (where i.type = any(${sql.param(activityTypes)}::text[])) as active_at,
         coalesce(sum((w.settings #>> array['scoring', 'events', i.type])::int)
           filter (where i.type <> all(${sql.param([...unscoredEventTypes])}::text[])), 0)::int as points
-      from input i join workspaces w on w.id = i.workspace_id
+      from ev_input i join workspaces w on w.id = i.workspace_id
       where i.lead_id is not null
       group by i.lead_id
-    ), touched as (
+    ), ev_touched as (
       update leads l set
         last_activity_at = greatest(l.last_activity_at, p.active_at),
         score = l.score + case when l.erased_at is null then p.points else 0 end
-      from per_lead p
+      from ev_per_lead p
       where l.id = p.lead_id and (p.active_at is not null or p.points <> 0)
       returning l.id, l.workspace_id, l.score, l.stage, l.erased_at, p.points
-    ), outbox as (${outboxInsert(input)})
-    select
-      (select array_agg(id order by ord) from input) as ids,
-      (select json_agg(json_build_object('workspaceId', t.workspace_id, 'leadId', t.id))
-        from touched t join workspaces w on w.id = t.workspace_id
-        where t.points <> 0 and t.erased_at is null and t.stage = ${PROMOTE_FROM}
-          and t.score >= (w.settings #>> '{scoring,qualifyThreshold}')::int) as promote`);
-  const ids = (result[0]?.ids ?? []).map(Number);
-  if (ids.length !== inputs.length) throw new Error(`recorded ${ids.length} of ${inputs.length} events`);
-  // A promotion records `lead.stage_changed`, which is never scored: this recursion ends.
-  await promoteScored(db, result[0]?.promote ?? []);
-  return ids;
+    ), ev_outbox as (${outboxInsert(sql`ev_input`)})`;
+  return {
+    ctes,
+    ids: sql`(select array_agg(id order by ord) from ev_input)`,
+    promote: sql`(select json_agg(json_build_object('workspaceId', t.workspace_id, 'leadId', t.id))
+      from ev_touched t join workspaces w on w.id = t.workspace_id
+      where t.points <> 0 and t.erased_at is null and t.stage = ${PROMOTE_FROM}
+        and t.score >= (w.settings #>> '{scoring,qualifyThreshold}')::int)`,
+  };
 }
 
-type Promotion = { workspaceId: string; leadId: string };
+/** Checks every event was written and promotes the leads that reached their threshold. */
+export async function settleRecordedEvents(
+  db: DbOrTx,
+  expected: number,
+  row: RecordedEvents | undefined,
+): Promise<number[]> {
+  const ids = (row?.ids ?? []).map(Number);
+  if (ids.length !== expected) throw new Error(`recorded ${ids.length} of ${expected} events`);
+  // A promotion records `lead.stage_changed`, which is never scored: this recursion ends.
+  await promoteScored(db, row?.promote ?? []);
+  return ids;
+}
