@@ -58,3 +58,34 @@ export function capacityDecision(input: {
   if (nextSlot && now < nextSlot) return { ok: false, at: nextSlot, why: 'spacing' };
   return { ok: true };
 }
+
+/**
+ * Whether a mailbox, as read, may take a slot at `now`, with the day's limit it was judged by. The
+ * day's count is `recount` when given, else the mailbox's counter (which is for `day`).
+ */
+export function judge(
+  state: {
+    mailbox: {
+      id: string;
+      dailyLimit: number;
+      warmup: WarmupRamp | null;
+      createdAt: Date;
+      lastSlotAt: Date | null;
+      minIntervalSeconds: number;
+      daySlots: number;
+    };
+    recount: number | null;
+  },
+  at: { now: Date; day: { end: Date }; timeZone: string },
+): ({ ok: true } | Extract<CapacityDecision, { ok: false }>) & { limit: number } {
+  const { mailbox } = state;
+  const limit = effectiveDailyLimit(mailbox, at.now, at.timeZone);
+  const decision = capacityDecision({
+    now: at.now,
+    sentToday: state.recount ?? mailbox.daySlots,
+    limit,
+    nextSlot: nextSlotAt(mailbox.lastSlotAt, mailbox.minIntervalSeconds, mailbox.id),
+    dayEnd: at.day.end,
+  });
+  return { ...decision, limit };
+}

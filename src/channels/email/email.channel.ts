@@ -1,15 +1,26 @@
-import { eq } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import { messages, workspaces } from '../../db/schema/index';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
+import type { HandOff } from '../../engine/liveness';
 import { emailDomain } from '../../lib/identity';
 import type { EmailStep } from '../../modules/sequences/steps.schemas';
 import { applyTracking } from '../../modules/tracking/tracking.service';
 import { unsubscribeMailto, unsubscribeUrl } from '../../modules/unsubscribe/unsubscribe.tokens';
+import { dayBounds, judge } from './capacity';
 import { type ComposedEmail, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
-import { type MessageDraft, priorMessage, type Reservation, reserveSlot } from './reservation';
-import type { HandOff } from '../../engine/liveness';
+import {
+  type Day,
+  type MailboxState,
+  markSent,
+  type Offer,
+  readSendState,
+  recountDay,
+  releaseMessage,
+  type Reserved,
+  type SenderFields,
+  type SharedDraft,
+  takeSlot,
+} from './reservation';
 import { AmbiguousSendError, classifySmtpError, MAX_SEND_ATTEMPTS, retryDelayMs } from './smtp-errors';
 import { createTransportPool, type SmtpTimeouts, smtpTimeouts } from './transports';
 
@@ -20,9 +31,12 @@ export type EmailChannel = Channel & {
 
 export type EmailChannelOptions = { maxAttempts?: number; timeouts?: SmtpTimeouts };
 
-type Prepared = { reservation: Extract<Reservation, { kind: 'reserved' }>; composed: ComposedEmail };
+type Prepared = { reservation: Reserved; composed: ComposedEmail };
 
 const NO_MAILBOX_DELAY_MS = 5 * 60_000;
+/** Read-then-take rounds before a run gives way to others on a contended mailbox. */
+const TAKE_ROUNDS = 4;
+const CONTENDED_DELAY_MS = 5_000;
 const PREPARE_RETRY_MS = 30_000;
 const PAUSED_MAILBOX_DELAY_MS = 15 * 60_000;
 const later = (ms: number) => new Date(Date.now() + ms);
@@ -64,24 +78,70 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
 
   /** Everything before SMTP: checks, rendering, the capacity slot and the `sending` message row. */
   async function prepare(ctx: StepContext): Promise<Prepared | ChannelResult> {
-    const { step, lead, run } = ctx;
+    const { step, lead } = ctx;
     if (step.type !== 'email') return { kind: 'failed', reason: `unsupported_step:${step.type}` };
     const to = lead.email?.trim();
     if (!to || /[\r\n]/.test(to)) return { kind: 'failed', reason: 'no_email' };
-    const prior = await priorMessage(deps.db, lead.id, run.id);
-    // At most once: a run whose message left already is reported as sent, never sent again.
-    if (prior?.status === 'sent' && prior.messageId)
-      return sentResult(ctx, prior.messageId, prior.subject ?? '', prior.mailboxId, null);
-    if (prior?.status === 'sending')
-      return { kind: 'failed', reason: 'ambiguous: an earlier attempt may have been delivered' };
     const thread =
       ctx.enrollment.threadMessageId && step.thread === 'reply' ? ctx.enrollment.threadMessageId : null;
-    let composed: ComposedEmail;
+    const composed = render(ctx, step, thread);
+    const timeZone = ctx.workspaceTimezone;
+    // Reading and taking are two statements with no lock between them: a slot taken, a counter
+    // moved or a mailbox edited in between makes the take refuse, and the next round reads again.
+    for (let round = 0; round < TAKE_ROUNDS; round++) {
+      const now = new Date();
+      const day = dayBounds(now, timeZone);
+      const state = await readSendState(deps.db, {
+        workspaceId: lead.workspaceId,
+        leadId: lead.id,
+        stepRunId: ctx.run.id,
+        pinned: [ctx.enrollment.mailboxId, step.mailboxId].filter((id): id is string => !!id),
+        day,
+      });
+      const { prior } = state;
+      // At most once: a run whose message left already is reported as sent, never sent again.
+      if (prior?.status === 'sent' && prior.messageId)
+        return sentResult(ctx, prior.messageId, prior.subject ?? '', prior.mailboxId, null);
+      if (prior?.status === 'sending')
+        return { kind: 'failed', reason: 'ambiguous: an earlier attempt may have been delivered' };
+      if ('kind' in composed) return composed;
+      const choice = chooseMailboxes(state.rows, {
+        enrollmentMailboxId: ctx.enrollment.mailboxId,
+        stepMailboxId: step.mailboxId,
+      });
+      if (choice.kind === 'none') return deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS));
+      if (choice.kind === 'paused') return deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS));
+      const judged = await judgeAll(ctx, choice.mailboxes, { now, day, timeZone });
+      if (judged.offers.length === 0) return deferral('capacity', judged.earliest);
+      const draft = sharedDraft(ctx, { to, thread, composed });
+      // First pass over mailboxes another worker is taking a slot from right now; then wait for them.
+      for (const skipLocked of [true, false]) {
+        const reservation = await takeSlot(deps.db, {
+          workspaceId: lead.workspaceId,
+          now,
+          day,
+          priorMessageRowId: prior?.id ?? null,
+          draft,
+          offers: judged.offers,
+          skipLocked,
+        });
+        if (reservation) return { reservation, composed };
+      }
+    }
+    return deferral('capacity', later(CONTENDED_DELAY_MS));
+  }
+
+  /** The rendered email, or the failure a template that does not render is. */
+  function render(
+    ctx: StepContext,
+    step: EmailStep,
+    thread: string | null,
+  ): ComposedEmail | Extract<ChannelResult, { kind: 'failed' }> {
     try {
-      composed = composeEmail({
+      return composeEmail({
         step,
-        lead,
-        seed: run.id,
+        lead: ctx.lead,
+        seed: ctx.run.id,
         threadSubject: thread ? ctx.enrollment.threadSubject : null,
       });
     } catch (err) {
@@ -90,74 +150,77 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         reason: `template_error: ${err instanceof Error ? err.message.split('\n')[0] : 'render failed'}`,
       };
     }
-    const reservation = await reserve(ctx, step, { to, thread, composed, priorRowId: prior?.id ?? null });
-    if (reservation.kind !== 'reserved') return reservation.result;
-    return { reservation, composed };
   }
 
-  async function reserve(
+  /**
+   * Which mailboxes have room now (in the given order) and, if none, when the first one will. A
+   * mailbox refused on its day count is recounted from `messages` before it is refused: the counter
+   * is kept exact, and this keeps a drifted one from ever holding a mailbox back.
+   */
+  async function judgeAll(
     ctx: StepContext,
-    step: EmailStep,
-    input: { to: string; thread: string | null; composed: ComposedEmail; priorRowId: string | null },
-  ): Promise<Extract<Reservation, { kind: 'reserved' }> | { kind: 'wait'; result: ChannelResult }> {
-    const choice = await chooseMailboxes(deps.db, {
-      workspaceId: ctx.lead.workspaceId,
-      enrollmentMailboxId: ctx.enrollment.mailboxId,
-      stepMailboxId: step.mailboxId,
-    });
-    if (choice.kind === 'none')
-      return {
-        kind: 'wait',
-        result: deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS)),
-      };
-    if (choice.kind === 'paused')
-      return {
-        kind: 'wait',
-        result: deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS)),
-      };
-    const timeZone = await workspaceTimeZone(ctx.lead.workspaceId);
-    let earliest: Date | null = null;
-    for (const mailbox of choice.mailboxes) {
-      const r = await reserveSlot(deps.db, {
-        workspaceId: ctx.lead.workspaceId,
-        mailboxId: mailbox.id,
-        timeZone,
-        now: new Date(),
-        priorMessageRowId: input.priorRowId,
-        draft: (locked) => messageDraft(ctx, locked, input),
+    states: MailboxState[],
+    at: { now: Date; day: Day; timeZone: string },
+  ): Promise<{ offers: Offer[]; earliest: Date }> {
+    let verdicts = states.map((s) => ({ state: s, decision: judge(s, at) }));
+    const fromCounter = verdicts.filter(
+      (v) => !v.decision.ok && v.decision.why === 'daily_limit' && v.state.recount === null,
+    );
+    if (!verdicts.some((v) => v.decision.ok) && fromCounter.length > 0) {
+      const counted = await recountDay(
+        deps.db,
+        fromCounter.map((v) => v.state.mailbox.id),
+        at.day,
+      );
+      verdicts = verdicts.map((v) => {
+        const recount = counted.get(v.state.mailbox.id);
+        if (recount === undefined || v.state.recount !== null) return v;
+        const state = { ...v.state, recount };
+        return { state, decision: judge(state, at) };
       });
-      if (r.kind === 'reserved') return r;
-      if (r.kind === 'deferred' && (!earliest || r.at < earliest)) earliest = r.at;
     }
-    const result: ChannelResult = earliest
-      ? deferral('capacity', earliest)
-      : deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS));
-    return { kind: 'wait', result };
+    const offers: Offer[] = [];
+    let earliest: Date | null = null;
+    let unsubscribe: string | null = null;
+    for (const { state, decision } of verdicts) {
+      if (decision.ok) {
+        unsubscribe ??= unsubscribeUrl(deps, { workspaceId: ctx.lead.workspaceId, leadId: ctx.lead.id });
+        offers.push({
+          ...state,
+          limit: decision.limit,
+          sender: senderFields(ctx, state.mailbox, unsubscribe),
+        });
+      } else if (!earliest || decision.at < earliest) earliest = decision.at;
+    }
+    return { offers, earliest: earliest ?? later(NO_MAILBOX_DELAY_MS) };
   }
 
-  function messageDraft(
+  function sharedDraft(
     ctx: StepContext,
-    mailbox: MailboxRow,
     input: { to: string; thread: string | null; composed: ComposedEmail },
-  ): MessageDraft {
-    const { composed } = input;
+  ): SharedDraft {
     return {
       leadId: ctx.lead.id,
       enrollmentId: ctx.enrollment.id,
       stepRunId: ctx.run.id,
       direction: 'outbound',
       channel: 'email',
-      // Our own id, known before the hand-off: replies and DSNs find the lead through it.
-      messageId: `<${ctx.run.id}@${emailDomain(mailbox.fromEmail) || 'localhost'}>`,
       inReplyTo: input.thread,
       references: input.thread,
-      fromAddress: mailbox.fromEmail,
       toAddress: input.to,
-      subject: composed.subject,
-      bodyText: composed.text,
-      bodyHtml: composed.html,
+      subject: input.composed.subject,
+      bodyText: input.composed.text,
+      bodyHtml: input.composed.html,
+    };
+  }
+
+  function senderFields(ctx: StepContext, mailbox: MailboxRow, unsubscribe: string): SenderFields {
+    return {
+      // Our own id, known before the hand-off: replies and DSNs find the lead through it.
+      messageId: `<${ctx.run.id}@${emailDomain(mailbox.fromEmail) || 'localhost'}>`,
+      fromAddress: mailbox.fromEmail,
       headers: {
-        'List-Unsubscribe': `<${unsubscribeUrl(deps, { workspaceId: ctx.lead.workspaceId, leadId: ctx.lead.id })}>, <${unsubscribeMailto(mailbox.fromEmail)}>`,
+        'List-Unsubscribe': `<${unsubscribe}>, <${unsubscribeMailto(mailbox.fromEmail)}>`,
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       },
     };
@@ -165,7 +228,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
 
   async function deliver(
     ctx: StepContext,
-    reservation: Extract<Reservation, { kind: 'reserved' }>,
+    reservation: Reserved,
     composed: ComposedEmail,
   ): Promise<ChannelResult> {
     const { mailbox, draft, messageRowId } = reservation;
@@ -211,7 +274,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       if (handedToSmtp)
         throw new AmbiguousSendError(`database error after the SMTP hand-off: ${String(err)}`);
       // Nothing reached SMTP: release the `sending` row, or the retry would take it for a possible send.
-      await markMessage(messageRowId, 'canceled');
+      await recordStatus(messageRowId, 'canceled');
       return {
         kind: 'retry_later',
         reason: 'handoff_check_failed',
@@ -220,11 +283,11 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       };
     }
     if (!handed.allowed) {
-      await markMessage(messageRowId, 'canceled');
+      await recordStatus(messageRowId, 'canceled');
       return { kind: 'stopped', reason: 'stopped_before_send' };
     }
     if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err);
-    await markMessage(messageRowId, 'sent');
+    await recordStatus(messageRowId, 'sent');
     return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant);
   }
 
@@ -238,7 +301,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     // The server may have the message: the row stays `sending` (it still counts against the limit
     // and still threads a reply), and the engine records the run as ambiguous, never to be resent.
     if (failure.kind === 'ambiguous') throw new AmbiguousSendError(failure.reason);
-    await markMessage(messageRowId, 'failed');
+    await recordStatus(messageRowId, 'failed');
     if (failure.kind === 'bounce') return { kind: 'failed', reason: failure.reason, stop: 'bounced' };
     // The claim counted this attempt already, so `attempts` is 1 on the first try.
     const attempt = ctx.run.attempts;
@@ -252,23 +315,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     };
   }
 
-  /** A lost status write must not turn a delivered email into a retry: the row then stays `sending`. */
-  async function markMessage(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
-    await deps.db
-      .update(messages)
-      .set({ status })
-      .where(eq(messages.id, id))
-      .catch((err: unknown) =>
-        deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
-      );
-  }
-
-  async function workspaceTimeZone(workspaceId: string): Promise<string> {
-    const [ws] = await deps.db
-      .select({ tz: workspaces.timezone })
-      .from(workspaces)
-      .where(eq(workspaces.id, workspaceId));
-    return ws?.tz ?? 'UTC';
+  /**
+   * `sent`, or `failed`/`canceled` with the slot given back. A lost status write must not turn a
+   * delivered email into a retry: the row then stays `sending` (and keeps its slot).
+   */
+  async function recordStatus(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
+    await (status === 'sent' ? markSent(deps.db, id) : releaseMessage(deps.db, id, status)).catch(
+      (err: unknown) => deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
+    );
   }
 
   return { stepTypes: ['email'], send, close: async () => transports.close() };
