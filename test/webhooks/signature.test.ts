@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollments, events, messages } from '../../src/db/schema/index';
+import { enrollments, events, messages, workspaces } from '../../src/db/schema/index';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 import { type Enrolled, enrolledLeads, signedPost } from './support';
 
@@ -105,6 +105,33 @@ describe('inbound webhook signatures', () => {
     const res = await signedPost(engine, ws, 'email', raw, { id, at, signature: `v1,b2xkLXNpZw== ${good}` });
     expect(res.statusCode).toBe(200);
     expect(await effects(lead.id)).toMatchObject({ inbound: 1, replied: 1 });
+  });
+
+  it('notices a secret changed elsewhere: the old one is refused at once, the new one accepted', async () => {
+    const other = await createTestWorkspace(engine.app, 'Rotating');
+    const { leads } = await enrolledLeads(engine, other, { count: 3 });
+    const post = (i: number, secret: string) => {
+      const lead = leads[i];
+      if (!lead) throw new Error(`no lead ${i}`);
+      const body = { from: lead.email, text: 'Yes', inReplyTo: lead.messageId };
+      return signedPost(engine, other, 'email', body, { secret });
+    };
+    // This process has now seen (and remembers) the first secret.
+    expect((await post(0, other.webhookSecret)).statusCode).toBe(200);
+    // Another process changes it: nothing tells this one.
+    const changed = `whsec_${Buffer.from('a brand new secret of 32 bytes!!').toString('base64')}`;
+    await engine.deps.db
+      .update(workspaces)
+      .set({ webhookSecretEnc: engine.deps.secrets.encrypt(changed) })
+      .where(eq(workspaces.id, other.id));
+    const stale = await post(1, other.webhookSecret);
+    expect(stale.statusCode).toBe(401);
+    expect(stale.json().error.code).toBe('invalid_signature');
+    expect(await effects(leads[1]?.id ?? '')).toEqual(untouched);
+    expect((await post(1, changed)).statusCode).toBe(200);
+    expect(await effects(leads[1]?.id ?? '')).toEqual({ inbound: 1, status: 'replied', replied: 1 });
+    expect((await post(2, other.webhookSecret)).statusCode).toBe(401);
+    expect(await effects(leads[2]?.id ?? '')).toEqual(untouched);
   });
 
   it('answers a replayed webhook id 200 with one effect, even when the replays race', async () => {

@@ -1,7 +1,7 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
-import { leads, type StageKind, stageEvents, stages } from '../../db/schema/index';
-import { recordEvent, recordEvents } from '../events/events.service';
+import { type StageKind, stages } from '../../db/schema/index';
+import { type EventInput, recordEvents } from '../events/events.service';
 
 export type StageChangeSource = 'api' | 'engine' | 'reply' | 'score' | 'cleanup' | 'import';
 
@@ -10,14 +10,6 @@ export type StageChange =
   | { ok: false; error: 'unknown_stage' | 'lead_not_found' };
 
 export type StageView = { key: string; name: string; kind: StageKind; position: number };
-
-async function stageExists(db: DbOrTx, workspaceId: string, key: string): Promise<boolean> {
-  const [stage] = await db
-    .select({ key: stages.key })
-    .from(stages)
-    .where(and(eq(stages.workspaceId, workspaceId), eq(stages.key, key)));
-  return stage !== undefined;
-}
 
 /** The workspace's stages in pipeline order. */
 export async function listStages(db: DbOrTx, workspaceId: string): Promise<StageView[]> {
@@ -28,9 +20,83 @@ export async function listStages(db: DbOrTx, workspaceId: string): Promise<Stage
     .orderBy(asc(stages.position));
 }
 
+export type StageMoveInput = {
+  workspaceId: string;
+  leadIds: string[];
+  toStage: string;
+  reason?: string | null;
+  source: StageChangeSource;
+  /** Move only leads currently in one of these stages. */
+  onlyFrom?: string[];
+  at?: Date;
+};
+
+/** What `moveStage` found: whether the stage exists, and each live lead with its stage before. */
+export type StageMove = {
+  known: boolean;
+  leads: { id: string; stage: string; moved: boolean }[];
+  at: Date;
+};
+
+/**
+ * One statement: checks the stage exists, locks the given live leads (in id order, so two moves never
+ * deadlock each other), moves those not at `toStage` (and, with `onlyFrom`, only from those stages)
+ * and writes their stage events. It records no `lead.stage_changed` event: the caller does, through
+ * `stageChangedEvents`, in the same `recordEvents` call as its own events.
+ */
+export async function moveStage(db: DbOrTx, input: StageMoveInput): Promise<StageMove> {
+  const at = input.at ?? new Date();
+  const fromFilter = input.onlyFrom
+    ? sql`and locked.stage = any(${sql.param(input.onlyFrom)}::text[])`
+    : sql``;
+  const { rows } = await db.execute<{
+    known: boolean;
+    id: string | null;
+    stage: string | null;
+    moved: boolean;
+  }>(sql`
+    with target as (
+      select exists(select 1 from stages where workspace_id = ${input.workspaceId} and key = ${input.toStage}) as known
+    ), locked as (
+      select id, stage from leads
+      where workspace_id = ${input.workspaceId} and id = any(${sql.param(input.leadIds)}::uuid[])
+        and erased_at is null and (select known from target)
+      order by id
+      for update
+    ), moved as (
+      update leads l set stage = ${input.toStage}, updated_at = ${at}
+      from locked where l.id = locked.id and locked.stage <> ${input.toStage} ${fromFilter}
+      returning l.id, locked.stage as from_stage
+    ), history as (
+      insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
+      select ${input.workspaceId}, id, from_stage, ${input.toStage}, ${input.reason ?? null}, ${input.source}, ${at}
+      from moved
+    )
+    select t.known, l.id, l.stage, m.id is not null as moved
+    from target t left join locked l on true left join moved m on m.id = l.id`);
+  const leadRows = rows.flatMap((r) =>
+    r.id !== null && r.stage !== null ? [{ id: r.id, stage: r.stage, moved: r.moved }] : [],
+  );
+  return { known: rows[0]?.known ?? false, leads: leadRows, at };
+}
+
+/** The `lead.stage_changed` events of a `moveStage`, one per lead it moved. */
+export function stageChangedEvents(input: StageMoveInput, move: StageMove): EventInput[] {
+  const reason = input.reason ?? null;
+  return move.leads
+    .filter((lead) => lead.moved)
+    .map((lead) => ({
+      workspaceId: input.workspaceId,
+      type: 'lead.stage_changed',
+      leadId: lead.id,
+      data: { from: lead.stage, to: input.toStage, reason, source: input.source },
+      at: move.at,
+    }));
+}
+
 /**
  * Moves a lead to a stage and records the stage event (and a `lead.stage_changed` event), in the
- * caller's transaction. The one function every single stage change goes through: API, engine,
+ * caller's transaction. Every single stage change goes through it or `moveStage`: API, engine,
  * replies, scoring. An erased lead is not found: it no longer moves.
  */
 export async function changeStage(
@@ -44,34 +110,13 @@ export async function changeStage(
     at?: Date;
   },
 ): Promise<StageChange> {
-  if (!(await stageExists(db, input.workspaceId, input.toStage)))
-    return { ok: false, error: 'unknown_stage' };
-  const [lead] = await db
-    .select({ stage: leads.stage })
-    .from(leads)
-    .where(and(eq(leads.id, input.leadId), eq(leads.workspaceId, input.workspaceId), isNull(leads.erasedAt)))
-    .for('update');
+  const move = { ...input, leadIds: [input.leadId] };
+  const result = await moveStage(db, move);
+  if (!result.known) return { ok: false, error: 'unknown_stage' };
+  const [lead] = result.leads;
   if (!lead) return { ok: false, error: 'lead_not_found' };
-  if (lead.stage === input.toStage) return { ok: true, changed: false, from: lead.stage, to: input.toStage };
-  const at = input.at ?? new Date();
-  await db.update(leads).set({ stage: input.toStage, updatedAt: at }).where(eq(leads.id, input.leadId));
-  await db.insert(stageEvents).values({
-    workspaceId: input.workspaceId,
-    leadId: input.leadId,
-    fromStage: lead.stage,
-    toStage: input.toStage,
-    reason: input.reason ?? null,
-    source: input.source,
-    at,
-  });
-  await recordEvent(db, {
-    workspaceId: input.workspaceId,
-    type: 'lead.stage_changed',
-    leadId: input.leadId,
-    data: { from: lead.stage, to: input.toStage, reason: input.reason ?? null, source: input.source },
-    at,
-  });
-  return { ok: true, changed: true, from: lead.stage, to: input.toStage };
+  await recordEvents(db, stageChangedEvents(move, result));
+  return { ok: true, changed: lead.moved, from: lead.stage, to: input.toStage };
 }
 
 export type BulkStageChange =
@@ -83,52 +128,10 @@ export type BulkStageChange =
  * removed stages): one statement locks, moves and writes the stage events, one more writes the
  * `lead.stage_changed` events. Leads already at `toStage`, erased, or (with `onlyFrom`) elsewhere are skipped.
  */
-export async function bulkChangeStage(
-  db: DbOrTx,
-  input: {
-    workspaceId: string;
-    leadIds: string[];
-    toStage: string;
-    reason?: string | null;
-    source: StageChangeSource;
-    onlyFrom?: string[];
-    at?: Date;
-  },
-): Promise<BulkStageChange> {
-  if (!(await stageExists(db, input.workspaceId, input.toStage)))
-    return { ok: false, error: 'unknown_stage' };
-  if (input.leadIds.length === 0) return { ok: true, moved: [] };
-  const at = input.at ?? new Date();
-  const reason = input.reason ?? null;
-  const fromFilter = input.onlyFrom ? sql`and stage = any(${sql.param(input.onlyFrom)}::text[])` : sql``;
-  // Locking in id order keeps two concurrent bulk moves from deadlocking each other.
-  const result = await db.execute<{ id: string; from_stage: string }>(sql`
-    with locked as (
-      select id, stage from leads
-      where workspace_id = ${input.workspaceId} and id = any(${sql.param(input.leadIds)}::uuid[])
-        and erased_at is null and stage <> ${input.toStage} ${fromFilter}
-      order by id
-      for update
-    ), moved as (
-      update leads l set stage = ${input.toStage}, updated_at = ${at}
-      from locked where l.id = locked.id
-      returning l.id, locked.stage as from_stage
-    ), history as (
-      insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
-      select ${input.workspaceId}, id, from_stage, ${input.toStage}, ${reason}, ${input.source}, ${at}
-      from moved
-    )
-    select id, from_stage from moved`);
-  const moved = result.rows.map((r) => ({ leadId: r.id, from: r.from_stage }));
-  await recordEvents(
-    db,
-    moved.map((m) => ({
-      workspaceId: input.workspaceId,
-      type: 'lead.stage_changed',
-      leadId: m.leadId,
-      data: { from: m.from, to: input.toStage, reason, source: input.source },
-      at,
-    })),
-  );
+export async function bulkChangeStage(db: DbOrTx, input: StageMoveInput): Promise<BulkStageChange> {
+  const result = await moveStage(db, input);
+  if (!result.known) return { ok: false, error: 'unknown_stage' };
+  await recordEvents(db, stageChangedEvents(input, result));
+  const moved = result.leads.filter((l) => l.moved).map((l) => ({ leadId: l.id, from: l.stage }));
   return { ok: true, moved };
 }

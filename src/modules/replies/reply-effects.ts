@@ -1,12 +1,12 @@
-import { and, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Tx } from '../../db/client';
-import { enrollments, leads, workspaces } from '../../db/schema/index';
+import { leads, workspaces } from '../../db/schema/index';
 import type { CalendarDate, ReplyClass } from '../../engine/classify-reply';
 import { pauseEnrollments } from '../enrollments/pause';
-import { stopLeadEnrollments } from '../enrollments/stop-rules';
-import { recordEvent } from '../events/events.service';
-import { changeStage } from '../pipeline/pipeline.service';
+import { type StopInput, stopEnrollments, stopForReply, stoppedEvents } from '../enrollments/stop-rules';
+import { recordEvent, recordEvents } from '../events/events.service';
+import { moveStage, type StageMoveInput, stageChangedEvents } from '../pipeline/pipeline.service';
 import { loadVersion } from '../sequences/versions';
 import { bounceLead, unsubscribeLead } from '../suppressions/suppressions.service';
 
@@ -72,95 +72,75 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
  * A human reply: `lead.replied` (scoring and webhooks hang off it), every live enrollment of the
  * lead ends `replied`, colleagues on the same company domain stop when the sequence asks, and the
  * stage moves by the sequence's `onReply` rule, else from `lead`/`qualified` to `contacted`.
+ *
+ * Enrollments are stopped (and so locked) before the lead, and all the reply's events are recorded
+ * in one `recordEvents` call at the end. Scoring therefore sees the lead after its reply stage move:
+ * the reply's points cannot also promote it to `qualified` on the way to the reply's stage.
  */
 export async function applyHumanReply(tx: Tx, target: ReplyTarget): Promise<ReplyEffects> {
-  const [lead] = await tx
-    .select({ stage: leads.stage, companyDomain: leads.companyDomain })
-    .from(leads)
-    .where(eq(leads.id, target.leadId));
-  if (!lead) return { kind: 'none' };
-  const live = await tx
-    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, version: enrollments.version })
-    .from(enrollments)
-    .where(and(eq(enrollments.leadId, target.leadId), inArray(enrollments.status, ['active', 'paused'])));
-  const context = await replyContext(tx, target);
-  await recordEvent(tx, {
-    workspaceId: target.workspaceId,
-    type: 'lead.replied',
-    leadId: target.leadId,
-    enrollmentId: context?.id ?? null,
-    stepRunId: target.stepRunId,
-    data: {
-      channel: target.channel,
-      messageId: target.inboundMessageId,
-      sequenceId: context?.sequenceId ?? null,
-    },
-    at: target.at,
-  });
-  const { enrollmentIds } = await stopLeadEnrollments(tx, {
-    workspaceId: target.workspaceId,
-    leadIds: [target.leadId],
-    status: 'replied',
-    reason: 'replied',
-  });
-  const settings = await Promise.all(live.map((e) => loadVersion(tx, e.sequenceId, e.version)));
+  const { stopped, context } = await stopForReply(tx, target);
+  const stopEvents = stoppedEvents(
+    { workspaceId: target.workspaceId, status: 'replied', reason: 'replied' },
+    stopped,
+  );
+  const settings = await Promise.all(stopped.map((e) => loadVersion(tx, e.sequenceId, e.version)));
   if (settings.some((d) => d?.settings.stopCompanyOnReply)) {
-    enrollmentIds.push(...(await stopCompany(tx, target, lead.companyDomain)));
+    const colleagues = await stopCompany(tx, target);
+    stopped.push(...colleagues.stopped);
+    stopEvents.push(...colleagues.events);
   }
   const onReply = context
     ? (await loadVersion(tx, context.sequenceId, context.version))?.settings.onReply
     : undefined;
-  const toStage = onReply?.stage ?? (EARLY_STAGES.has(lead.stage) ? 'contacted' : null);
-  let stage: string | null = null;
-  if (toStage) {
-    const change = await changeStage(tx, {
-      workspaceId: target.workspaceId,
-      leadId: target.leadId,
-      toStage,
-      reason: 'replied',
-      source: 'reply',
-      at: target.at,
-    });
-    if (change.ok) stage = change.to;
-  }
-  return { kind: 'replied', stopped: enrollmentIds, stage };
-}
-
-/** The enrollment a reply answers: the matched one, else the lead's most recent. */
-async function replyContext(tx: Tx, target: ReplyTarget) {
-  const [row] = await tx
-    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, version: enrollments.version })
-    .from(enrollments)
-    .where(
-      target.enrollmentId
-        ? and(eq(enrollments.id, target.enrollmentId), eq(enrollments.leadId, target.leadId))
-        : eq(enrollments.leadId, target.leadId),
-    )
-    .orderBy(desc(enrollments.createdAt))
-    .limit(1);
-  return row ?? null;
-}
-
-async function stopCompany(tx: Tx, target: ReplyTarget, domain: string | null): Promise<string[]> {
-  if (!domain || FREE_MAIL.has(domain)) return [];
-  const colleagues = await tx
-    .select({ id: leads.id })
-    .from(leads)
-    .where(
-      and(
-        eq(leads.workspaceId, target.workspaceId),
-        eq(leads.companyDomain, domain),
-        ne(leads.id, target.leadId),
-        isNull(leads.erasedAt),
-      ),
-    );
-  const { enrollmentIds } = await stopLeadEnrollments(tx, {
+  const move: StageMoveInput = {
     workspaceId: target.workspaceId,
-    leadIds: colleagues.map((c) => c.id),
+    leadIds: [target.leadId],
+    toStage: onReply?.stage ?? 'contacted',
+    // Without an `onReply` rule only early stages move: a lead in `proposal` stays there.
+    onlyFrom: onReply ? undefined : [...EARLY_STAGES],
+    reason: 'replied',
+    source: 'reply',
+    at: target.at,
+  };
+  const moved = await moveStage(tx, move);
+  const lead = moved.leads[0];
+  await recordEvents(tx, [
+    {
+      workspaceId: target.workspaceId,
+      type: 'lead.replied',
+      leadId: target.leadId,
+      enrollmentId: context?.id ?? null,
+      stepRunId: target.stepRunId,
+      data: {
+        channel: target.channel,
+        messageId: target.inboundMessageId,
+        sequenceId: context?.sequenceId ?? null,
+      },
+      at: target.at,
+    },
+    ...stopEvents,
+    ...stageChangedEvents(move, moved),
+  ]);
+  // The stage the reply put the lead in: moved there, or already there by the sequence's own rule.
+  const stage = lead?.moved || (onReply && lead?.stage === move.toStage) ? move.toStage : null;
+  return { kind: 'replied', stopped: stopped.map((e) => e.id), stage };
+}
+
+/** Stops the enrollments of the lead's colleagues (same company domain, not a free-mail one). */
+async function stopCompany(tx: Tx, target: ReplyTarget) {
+  const colleagues = await tx.execute<{ id: string }>(sql`
+    select c.id from leads l
+    join leads c on c.workspace_id = l.workspace_id and c.company_domain = l.company_domain
+    where l.id = ${target.leadId} and c.id <> l.id and c.erased_at is null
+      and l.company_domain <> all(${sql.param([...FREE_MAIL])}::text[])`);
+  const input: StopInput = {
+    workspaceId: target.workspaceId,
+    leadIds: colleagues.rows.map((c) => c.id),
     status: 'stopped',
     reason: 'company_replied',
-  });
-  return enrollmentIds;
+  };
+  const stopped = await stopEnrollments(tx, input);
+  return { stopped, events: stoppedEvents(input, stopped) };
 }
 
 /** An auto-reply pauses the lead's active enrollments until its return date, else for a week. */

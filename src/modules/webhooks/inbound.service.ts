@@ -9,7 +9,7 @@ import { applyReplyEffects } from '../replies/reply-effects';
 import { inTransaction } from '../../db/transaction';
 import type { InboundEmail } from './inbound-email';
 import { type InboundMatch, matchEmail, matchLinkedIn } from './inbound-match';
-import { claimReceipt } from './receipts';
+import { claimReceipt, type WebhookReceipt } from './receipts';
 import type { InboundResult } from './webhooks.schemas';
 
 type InboundDeps = Pick<Deps, 'db' | 'log'>;
@@ -23,7 +23,7 @@ const duplicate: InboundResult = { status: 'duplicate', classification: null, le
  */
 export async function ingestEmail(
   deps: InboundDeps,
-  input: { workspaceId: string; email: InboundEmail; webhookId?: string },
+  input: { workspaceId: string; email: InboundEmail; receipt?: WebhookReceipt },
 ): Promise<InboundResult> {
   const { workspaceId, email } = input;
   const cls = classifyReply(
@@ -36,7 +36,7 @@ export async function ingestEmail(
     email.receivedAt,
   );
   return inTransaction(deps, async (tx) => {
-    if (input.webhookId && !(await claimReceipt(tx, workspaceId, input.webhookId))) return duplicate;
+    if (input.receipt && !(await claimReceipt(tx, workspaceId, input.receipt))) return duplicate;
     if (email.messageId && (await seenBefore(tx, workspaceId, email.messageId))) return duplicate;
     const match = await matchEmail(tx, workspaceId, email, cls);
     const [row] = await tx
@@ -91,7 +91,7 @@ export type LinkedInEvent = {
 export async function ingestLinkedInEvent(
   deps: InboundDeps,
   input: LinkedInEvent,
-  opts: { webhookId?: string } = {},
+  opts: { receipt?: WebhookReceipt } = {},
 ): Promise<InboundResult> {
   const { workspaceId } = input;
   const at = input.at && input.at <= new Date() ? input.at : new Date();
@@ -100,7 +100,7 @@ export async function ingestLinkedInEvent(
   const cls: ReplyClass | null =
     classified && classified.kind !== 'unsubscribe' ? { kind: 'human' } : classified;
   return inTransaction(deps, async (tx) => {
-    if (opts.webhookId && !(await claimReceipt(tx, workspaceId, opts.webhookId))) return duplicate;
+    if (opts.receipt && !(await claimReceipt(tx, workspaceId, opts.receipt))) return duplicate;
     const match = await matchLinkedIn(tx, workspaceId, profileUrl);
     if (input.type === 'invite_accepted' && match) {
       await recordAcceptance(tx, workspaceId, match, profileUrl, at);

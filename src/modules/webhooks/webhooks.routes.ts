@@ -4,10 +4,11 @@ import { z } from 'zod';
 import type { Deps } from '../../context';
 import { badRequest, HttpError } from '../../http/errors';
 import { wellFormed } from '../../http/unicode-text';
-import { workspaceWebhookSecret } from '../workspaces/workspaces.service';
 import { emailFromJson, emailFromRaw } from './inbound-email';
 import { ingestEmail, ingestLinkedInEvent } from './inbound.service';
+import { StaleWebhookSecret, type WebhookReceipt } from './receipts';
 import { verifySignature } from './signature';
+import { webhookSecrets } from './webhook-secrets';
 import { InboundEmailBody, InboundResult, LinkedInEventBody, WorkspaceParams } from './webhooks.schemas';
 
 /** Inbound webhooks are small; anything above 1 MiB is refused with 413 before it is read further. */
@@ -32,7 +33,8 @@ const WorkspaceId = z.uuid();
 export const webhooksRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
   async (app) => {
-    const verified = new WeakMap<FastifyRequest, string>();
+    const verified = new WeakMap<FastifyRequest, WebhookReceipt>();
+    const secrets = webhookSecrets(deps);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       '*',
@@ -40,17 +42,28 @@ export const webhooksRoutes =
       (_request, body, done) => done(null, body),
     );
 
+    /** Checks the signature with the workspace's secret: the cached one, else (or if it fails) a fresh read. */
+    const verify = async (
+      workspaceId: string,
+      raw: Buffer,
+      request: FastifyRequest,
+    ): Promise<WebhookReceipt> => {
+      const cached = secrets.cached(workspaceId);
+      const quick = cached && verifySignature(cached.secret, raw, request.headers);
+      if (cached && quick?.ok) return { webhookId: quick.webhookId, sealedSecret: cached.sealed };
+      const key = await secrets.load(workspaceId);
+      // An unknown workspace looks like a bad signature: no oracle for which workspace ids exist.
+      if (!key) throw invalidSignature('no matching signature found');
+      const result = verifySignature(key.secret, raw, request.headers);
+      if (!result.ok) throw invalidSignature(result.reason);
+      return { webhookId: result.webhookId, sealedSecret: key.sealed };
+    };
+
     app.addHook('preValidation', async (request) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const { workspaceId } = request.params as { workspaceId?: string };
-      // An unknown workspace looks like a bad signature: no oracle for which workspace ids exist.
-      const secret = WorkspaceId.safeParse(workspaceId).success
-        ? await workspaceWebhookSecret(deps, workspaceId ?? '')
-        : null;
-      if (!secret) throw invalidSignature('no matching signature found');
-      const result = verifySignature(secret, raw, request.headers);
-      if (!result.ok) throw invalidSignature(result.reason);
-      verified.set(request, result.webhookId);
+      const workspaceId = WorkspaceId.safeParse((request.params as { workspaceId?: string }).workspaceId);
+      if (!workspaceId.success) throw invalidSignature('no matching signature found');
+      verified.set(request, await verify(workspaceId.data, raw, request));
       if (request.routeOptions.url?.endsWith('/raw')) return;
       try {
         // Made well-formed as app.ts does for other JSON bodies (this plugin parses its own).
@@ -59,7 +72,20 @@ export const webhooksRoutes =
         throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
       }
     });
-    const webhookIdOf = (request: FastifyRequest) => verified.get(request);
+
+    /** Runs the ingest with the request's receipt; a secret changed meanwhile makes it a 401. */
+    const ingest = async <T>(
+      request: FastifyRequest<{ Params: { workspaceId: string } }>,
+      work: (receipt: WebhookReceipt | undefined) => Promise<T>,
+    ): Promise<T> => {
+      try {
+        return await work(verified.get(request));
+      } catch (err) {
+        if (!(err instanceof StaleWebhookSecret)) throw err;
+        secrets.forget(request.params.workspaceId);
+        throw invalidSignature('no matching signature found');
+      }
+    };
 
     app.post(
       '/webhooks/:workspaceId/email',
@@ -77,11 +103,13 @@ export const webhooksRoutes =
         },
       },
       async (request) =>
-        ingestEmail(deps, {
-          workspaceId: request.params.workspaceId,
-          email: emailFromJson(request.body),
-          webhookId: webhookIdOf(request),
-        }),
+        ingest(request, (receipt) =>
+          ingestEmail(deps, {
+            workspaceId: request.params.workspaceId,
+            email: emailFromJson(request.body),
+            receipt,
+          }),
+        ),
     );
 
     app.post(
@@ -104,11 +132,9 @@ export const webhooksRoutes =
         }
         const email = await emailFromRaw(request.body);
         if (!email.from && !email.messageId) throw badRequest('body', 'has no From or Message-ID header');
-        return ingestEmail(deps, {
-          workspaceId: request.params.workspaceId,
-          email,
-          webhookId: webhookIdOf(request),
-        });
+        return ingest(request, (receipt) =>
+          ingestEmail(deps, { workspaceId: request.params.workspaceId, email, receipt }),
+        );
       },
     );
 
@@ -128,16 +154,18 @@ export const webhooksRoutes =
         },
       },
       async (request) =>
-        ingestLinkedInEvent(
-          deps,
-          {
-            workspaceId: request.params.workspaceId,
-            type: request.body.type,
-            linkedinUrl: request.body.linkedinUrl,
-            text: request.body.text ?? null,
-            at: request.body.at ? new Date(request.body.at) : undefined,
-          },
-          { webhookId: webhookIdOf(request) },
+        ingest(request, (receipt) =>
+          ingestLinkedInEvent(
+            deps,
+            {
+              workspaceId: request.params.workspaceId,
+              type: request.body.type,
+              linkedinUrl: request.body.linkedinUrl,
+              text: request.body.text ?? null,
+              at: request.body.at ? new Date(request.body.at) : undefined,
+            },
+            { receipt },
+          ),
         ),
     );
   };
