@@ -40,6 +40,23 @@ describe('dayBounds', () => {
     expect(day.start.toISOString()).toBe(start);
     expect(day.end.toISOString()).toBe(end);
   });
+
+  it('answers each instant with its own day when asked about several days in turn', () => {
+    // The last day per zone is remembered: a later, an earlier and a boundary instant must miss it.
+    const asked: [string, string][] = [
+      ['2024-06-10T12:00:00Z', '2024-06-09T22:00:00.000Z'],
+      ['2024-06-10T21:59:59.999Z', '2024-06-09T22:00:00.000Z'],
+      ['2024-06-10T22:00:00Z', '2024-06-10T22:00:00.000Z'],
+      ['2024-06-10T12:00:00Z', '2024-06-09T22:00:00.000Z'],
+      ['2024-06-09T21:59:59.999Z', '2024-06-08T22:00:00.000Z'],
+    ];
+    for (const [now, start] of asked)
+      expect(dayBounds(at(now), 'Europe/Paris').start.toISOString()).toBe(start);
+    // A caller changing its copy does not change the next answer.
+    const day = dayBounds(at('2024-06-10T12:00:00Z'), 'UTC');
+    day.end = at('2024-06-10T13:00:00Z');
+    expect(dayBounds(at('2024-06-10T14:00:00Z'), 'UTC').end.toISOString()).toBe('2024-06-11T00:00:00.000Z');
+  });
 });
 
 describe('effectiveDailyLimit (warm-up ramp)', () => {

@@ -5,10 +5,18 @@ import { hashFraction } from './deterministic';
 /** Spacing is `minIntervalSeconds` stretched by up to this fraction, so sends do not tick like a clock. */
 export const SPACING_JITTER = 0.5;
 
+/** The last day computed per time zone: every send asks, and the answer holds for the whole day. */
+const knownDays = new Map<string, { start: Date; end: Date }>();
+
 /** The calendar day a mailbox counts its sends in, in the workspace's time zone (DST-aware). */
 export function dayBounds(now: Date, timeZone: string): { start: Date; end: Date } {
+  const known = knownDays.get(timeZone);
+  if (known && now >= known.start && now < known.end) return { ...known };
   const start = DateTime.fromJSDate(now, { zone: timeZone }).startOf('day');
-  return { start: start.toJSDate(), end: start.plus({ days: 1 }).toJSDate() };
+  const day = { start: start.toJSDate(), end: start.plus({ days: 1 }).toJSDate() };
+  if (knownDays.size >= 1000) knownDays.clear();
+  knownDays.set(timeZone, day);
+  return { ...day };
 }
 
 /**
