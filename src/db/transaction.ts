@@ -4,7 +4,8 @@ import type { Tx } from './client';
 /** Deadlock and serialisation failure: Postgres aborted the transaction, so running it again is safe. */
 const retryable = new Set(['40P01', '40001']);
 
-const pgCode = (err: unknown): string | undefined => {
+/** The SQLSTATE of a Postgres error (possibly wrapped, as drizzle does), if it is one. */
+export const pgCode = (err: unknown): string | undefined => {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = 'code' in err ? err.code : undefined;
   if (typeof code === 'string') return code;

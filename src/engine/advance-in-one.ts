@@ -1,7 +1,6 @@
-import { getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
-import { enrollments } from '../db/schema/index';
 import { inTransaction, retryingAborts } from '../db/transaction';
 import {
   type EventInput,
@@ -9,76 +8,109 @@ import {
   type RecordedEvents,
   settleRecordedEvents,
 } from '../modules/events/events.service';
-import type { ChannelResult, StepContext } from './channel';
+import type { ChannelResult } from './channel';
 import type { RunRef } from './dispatch';
 import type { PlannedStep } from './plan';
 
+export type EnrollmentPatch = NonNullable<Extract<ChannelResult, { kind: 'sent' }>['enrollmentPatch']>;
+
 export type Outcome = {
+  workspaceId: string;
+  enrollmentId: string;
+  runId: string;
   status: 'sent' | 'failed';
   reason: string | null;
   data: Record<string, unknown>;
   event: EventInput;
-  enrollmentPatch?: Extract<ChannelResult, { kind: 'sent' }>['enrollmentPatch'];
+  enrollmentPatch?: EnrollmentPatch;
   next: { planned: PlannedStep; runAt: Date };
   /** The workspace's scoring threshold: when set, the event may promote the lead. */
   qualifyThreshold: number | null;
 };
 
-const columns = getTableColumns(enrollments);
-
 /**
- * The common advance, a step done with another one after it, as ONE statement: lock the enrollment,
- * record the run's outcome and its event (activity, score, webhook outbox), and, if the enrollment is
- * still live, insert the next run and point the enrollment at it. A single statement is its own
- * transaction, so it is exactly as atomic as the general path in `step-runner.ts`, in one round trip
- * instead of about eight. The enrollment row is locked first (`FOR UPDATE` in the first CTE), so a
- * reply that stopped it committed before (the next run is not written) or waits until this commits
- * (and then cancels the next run like any scheduled one). When the workspace has a qualification
- * threshold, the promotion that the event may trigger joins it in one transaction.
+ * The common advance, a step done with another one after it, for a batch of runs (of distinct
+ * enrollments) in ONE statement: lock the enrollments, record each run's outcome and its event
+ * (activity, score, webhook outbox), and, for each enrollment still live, insert the next run and
+ * point the enrollment at it. A statement is its own transaction, so this is exactly as atomic as
+ * the general path in `step-runner.ts`, in one round trip and one commit instead of about eight
+ * each. The enrollment rows are locked first (`FOR UPDATE`, in id order), so a reply that stopped
+ * one committed before (its next run is not written) or waits until this commits (and then cancels
+ * the next run like any scheduled one). When a workspace has a qualification threshold, the
+ * promotions the events may trigger join the statement in one transaction.
+ * Returns, per outcome, the next run to dispatch (null when the enrollment was no longer live).
  */
-export async function advanceInOne(deps: Deps, ctx: StepContext, outcome: Outcome): Promise<RunRef | null> {
-  const { planned, runAt } = outcome.next;
-  const patch = Object.entries(outcome.enrollmentPatch ?? {}).flatMap(([key, value]): SQL[] => {
-    const column = columns[key as keyof typeof columns];
-    return column && value !== undefined ? [sql`${sql.identifier(column.name)} = ${value}`] : [];
-  });
-  const events = eventsSql([outcome.event]);
-  const variant = typeof outcome.data.variant === 'number' ? outcome.data.variant : null;
+export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(RunRef | null)[]> {
+  const rows = outcomes.map((o, ord) => ({
+    ord,
+    workspace_id: o.workspaceId,
+    enrollment_id: o.enrollmentId,
+    run_id: o.runId,
+    status: o.status,
+    reason: o.reason,
+    result: o.data,
+    variant: typeof o.data.variant === 'number' ? o.data.variant : null,
+    step_id: o.next.planned.step.id,
+    step_index: o.next.planned.index,
+    step_type: o.next.planned.step.type,
+    run_at: o.next.runAt,
+    patch: o.enrollmentPatch ?? {},
+  }));
+  const events = eventsSql(outcomes.map((o) => o.event));
   const statement = sql`
-    with e as (
-      select id, status in ('active', 'paused') as live from enrollments where id = ${ctx.enrollment.id} for update
+    with x as materialized (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid,
+        enrollment_id uuid, run_id uuid, status text, reason text, result jsonb, variant int,
+        step_id text, step_index int, step_type text, run_at timestamptz, patch jsonb)
+    ), e as (
+      select id, status in ('active', 'paused') as live from enrollments
+      where id in (select enrollment_id from x)
+      order by id
+      for update
     ), done as (
-      update step_runs set status = ${outcome.status}, reason = ${outcome.reason},
-        result = ${JSON.stringify(outcome.data)}::jsonb, variant = ${variant}, executed_at = now(),
-        lease_until = null, updated_at = now()
-      where id = ${ctx.run.id} and status in ('claimed', 'ambiguous')
+      update step_runs sr set status = x.status, reason = x.reason, result = x.result, variant = x.variant,
+        executed_at = now(), lease_until = null, updated_at = now()
+      from x
+      where sr.id = x.run_id and sr.status in ('claimed', 'ambiguous')
     ), next_run as (
       insert into step_runs (workspace_id, enrollment_id, step_id, step_index, step_type, run_at, due_at)
-      select ${ctx.enrollment.workspaceId}, e.id, ${planned.step.id}, ${planned.index}, ${planned.step.type},
-        ${runAt}, ${runAt}
-      from e where e.live
+      select x.workspace_id, x.enrollment_id, x.step_id, x.step_index, x.step_type, x.run_at, x.run_at
+      from x join e on e.id = x.enrollment_id
+      where e.live
       -- The (enrollment, step) pair is unique: a step is in the ledger at most once, ever.
       on conflict do nothing
-      returning id, run_at, generation
+      returning id, enrollment_id, run_at, generation
     ), moved as (
       update enrollments en set
-        ${patch.length > 0 ? sql`${sql.join(patch, sql`, `)},` : sql``}
-        current_step_id = case when e.live then ${planned.step.id} else en.current_step_id end,
-        next_run_at = case when e.live then ${runAt}::timestamptz else en.next_run_at end,
+        thread_message_id = case when x.patch ? 'threadMessageId' then x.patch ->> 'threadMessageId'
+          else en.thread_message_id end,
+        thread_subject = case when x.patch ? 'threadSubject' then x.patch ->> 'threadSubject'
+          else en.thread_subject end,
+        mailbox_id = case when x.patch ? 'mailboxId' then (x.patch ->> 'mailboxId')::uuid else en.mailbox_id end,
+        linkedin_account_id = case when x.patch ? 'linkedinAccountId' then (x.patch ->> 'linkedinAccountId')::uuid
+          else en.linkedin_account_id end,
+        current_step_id = case when e.live then x.step_id else en.current_step_id end,
+        next_run_at = case when e.live then x.run_at else en.next_run_at end,
         updated_at = case when e.live then now() else en.updated_at end
-      from e where en.id = e.id and (e.live or ${patch.length > 0})
+      from x join e on e.id = x.enrollment_id
+      where en.id = x.enrollment_id and (e.live or x.patch <> '{}'::jsonb)
     ), ${events.ctes}
-    select (select row_to_json(next_run) from next_run) as next_run, ${events.ids} as ids,
-      ${events.promote} as promote`;
+    select (select json_agg(json_build_object('enrollmentId', enrollment_id, 'id', id, 'runAt', run_at,
+        'generation', generation)) from next_run) as next_runs,
+      ${events.ids} as ids, ${events.promote} as promote`;
   const run = async (db: DbOrTx) => {
-    const { rows } = await db.execute<RecordedEvents & { next_run: NextRunJson | null }>(statement);
-    await settleRecordedEvents(db, 1, rows[0]);
-    const next = rows[0]?.next_run;
-    return next ? { id: next.id, runAt: new Date(next.run_at), generation: next.generation } : null;
+    const result = await db.execute<RecordedEvents & { next_runs: NextRunJson[] | null }>(statement);
+    const row = result.rows[0];
+    await settleRecordedEvents(db, outcomes.length, row);
+    const next = new Map((row?.next_runs ?? []).map((r) => [r.enrollmentId, r]));
+    return outcomes.map((o): RunRef | null => {
+      const r = next.get(o.enrollmentId);
+      return r ? { id: r.id, runAt: new Date(r.runAt), generation: r.generation } : null;
+    });
   };
-  return outcome.qualifyThreshold === null
+  return outcomes.every((o) => o.qualifyThreshold === null)
     ? retryingAborts(deps, () => run(deps.db))
     : inTransaction(deps, (tx) => run(tx));
 }
 
-type NextRunJson = { id: string; run_at: string; generation: number };
+type NextRunJson = { enrollmentId: string; id: string; runAt: string; generation: number };

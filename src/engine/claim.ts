@@ -14,18 +14,22 @@ export type ClaimedRun = {
   qualifyThreshold: number | null;
 };
 
+export type ClaimRequest = { stepRunId: string; generation: number };
+
 /**
- * Atomically claims a run: it must still be `scheduled` at this generation and due, its enrollment
+ * Atomically claims runs: each must still be `scheduled` at its generation and due, its enrollment
  * and sequence `active`, its lead active and not suppressed. The enrollment and lead rows are read
  * `FOR SHARE`, so a reply or unsubscribe that commits first always wins: its update makes this
- * statement re-check the rows and find nothing. The same statement returns what the step needs
- * (enrollment, lead, workspace time zone), so a claim is one round trip. Returns null when the job
- * has nothing to do.
+ * statement re-check the rows and leave that run alone. The same statement returns what each step
+ * needs (enrollment, lead, workspace time zone): claiming is one round trip and one commit for a
+ * whole batch (`step-batches.ts` gathers the jobs that start together). The map holds the runs
+ * claimed; a request missing from it has nothing to do.
  */
-export async function claimStepRun(
+export async function claimStepRuns(
   db: Db,
-  input: { stepRunId: string; generation: number; leaseSeconds: number },
-): Promise<ClaimedRun | null> {
+  requests: ClaimRequest[],
+  leaseSeconds: number,
+): Promise<Map<string, ClaimedRun>> {
   const { rows } = await db.execute<{
     run: Record<string, unknown>;
     enrollment: Record<string, unknown>;
@@ -35,19 +39,20 @@ export async function claimStepRun(
   }>(sql`
     with claimed as (
       update step_runs set status = 'claimed', claimed_at = now(),
-        lease_until = now() + make_interval(secs => ${input.leaseSeconds}),
+        lease_until = now() + make_interval(secs => ${leaseSeconds}),
         attempts = attempts + 1, updated_at = now()
-      where id = (
+      where id in (
         select sr.id
-        from step_runs sr
+        from unnest(${sql.param(requests.map((r) => r.stepRunId))}::uuid[],
+          ${sql.param(requests.map((r) => r.generation))}::int[]) as want(id, generation)
+        join step_runs sr on sr.id = want.id and sr.generation = want.generation
         join enrollments e on e.id = sr.enrollment_id
         join leads l on l.id = e.lead_id
         join sequences s on s.id = e.sequence_id
-        where sr.id = ${input.stepRunId}
-          and sr.status = 'scheduled'
-          and sr.generation = ${input.generation}
+        where sr.status = 'scheduled'
           and sr.run_at <= now() + interval '2 seconds'
           and ${stepAllowed}
+        order by sr.id
         for update of sr for share of e, l
       )
       returning *
@@ -59,13 +64,16 @@ export async function claimStepRun(
     join enrollments e on e.id = c.enrollment_id
     join leads l on l.id = e.lead_id
     join workspaces w on w.id = e.workspace_id`);
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    run: fromJsonRow(stepRuns, row.run),
-    enrollment: fromJsonRow(enrollments, row.enrollment),
-    lead: fromJsonRow(leads, row.lead),
-    workspaceTimezone: row.workspace_timezone,
-    qualifyThreshold: row.qualify_threshold,
-  };
+  const claimed = new Map<string, ClaimedRun>();
+  for (const row of rows) {
+    const run = fromJsonRow(stepRuns, row.run);
+    claimed.set(run.id, {
+      run,
+      enrollment: fromJsonRow(enrollments, row.enrollment),
+      lead: fromJsonRow(leads, row.lead),
+      workspaceTimezone: row.workspace_timezone,
+      qualifyThreshold: row.qualify_threshold,
+    });
+  }
+  return claimed;
 }

@@ -7,9 +7,10 @@ import { loadVersion } from '../modules/sequences/versions';
 import { bounceLead } from '../modules/suppressions/suppressions.service';
 import type { StepJob } from '../queue/queues';
 import { leadTimezone, planNextRun, scheduleNextStep, windowed } from './advance';
-import { advanceInOne, type Outcome } from './advance-in-one';
+import type { Outcome } from './advance-in-one';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
-import { type ClaimedRun, claimStepRun } from './claim';
+import type { ClaimedRun } from './claim';
+import { stepBatches } from './step-batches';
 import { dispatchRuns } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
 import { handOffWhileAllowed } from './liveness';
@@ -29,11 +30,7 @@ const sentEventType: Record<string, string> = {
 
 /** Claim → execute → advance for one step job. Safe to call any number of times for one job. */
 export async function runStep(deps: Deps, channels: Channels, job: StepJob): Promise<RunOutcome> {
-  const claimed = await claimStepRun(deps.db, {
-    stepRunId: job.stepRunId,
-    generation: job.generation,
-    leaseSeconds: deps.config.STEP_LEASE_SECONDS,
-  });
+  const claimed = await stepBatches(deps).claim({ stepRunId: job.stepRunId, generation: job.generation });
   if (!claimed) {
     await stopIfLeadBlocked(deps.db, job.stepRunId);
     return 'noop';
@@ -138,7 +135,7 @@ async function advance(
 ): Promise<RunOutcome> {
   const common = commonOutcome(ctx, result, qualifyThreshold);
   if (common) {
-    const next = await advanceInOne(deps, ctx, common);
+    const next = await stepBatches(deps).advance(common);
     if (next) await dispatchRuns(deps, [next]);
     return common.status;
   }
@@ -277,8 +274,10 @@ function commonOutcome(
     enrollmentId: ctx.enrollment.id,
     stepRunId: ctx.run.id,
   };
+  const ids = { workspaceId: base.workspaceId, enrollmentId: base.enrollmentId, runId: ctx.run.id };
   if (result.kind === 'failed') {
     return {
+      ...ids,
       status: 'failed',
       reason: result.reason,
       data: {},
@@ -289,6 +288,7 @@ function commonOutcome(
   }
   const data = result.data ?? {};
   return {
+    ...ids,
     status: 'sent',
     reason: null,
     data,

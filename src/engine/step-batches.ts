@@ -1,0 +1,76 @@
+import DataLoader from 'dataloader';
+import type { Deps } from '../context';
+import { pgCode, retryingAborts } from '../db/transaction';
+import { advanceRuns, type Outcome } from './advance-in-one';
+import { type ClaimedRun, type ClaimRequest, claimStepRuns } from './claim';
+import type { RunRef } from './dispatch';
+
+/** At most this many runs share one claim or one advance statement. */
+const MAX_BATCH = 50;
+
+export type StepBatches = {
+  claim(request: ClaimRequest): Promise<ClaimedRun | null>;
+  advance(outcome: Outcome): Promise<RunRef | null>;
+};
+
+const perProcess = new WeakMap<Deps, StepBatches>();
+
+/**
+ * Group commit for the step engine: the claims (and the advances) that the concurrent step jobs of
+ * this process issue in the same turn of the event loop go to Postgres as one statement, so a burst
+ * costs one round trip and one WAL flush per batch instead of per step. A lone job is a batch of
+ * one and waits for nothing. If Postgres refuses a batch for another reason than a deadlock (which
+ * is retried whole), each of its items is run alone, so one bad row cannot fail the others.
+ */
+export function stepBatches(deps: Deps): StepBatches {
+  let batches = perProcess.get(deps);
+  if (!batches) {
+    const claims = loader<ClaimRequest, ClaimedRun | null>(
+      async (requests) => {
+        const claimed = await retryingAborts(deps, () =>
+          claimStepRuns(deps.db, requests, deps.config.STEP_LEASE_SECONDS),
+        );
+        return requests.map((r) => claimed.get(r.stepRunId) ?? null);
+      },
+      // Two requests for one run never share a statement: alone, the second finds it claimed.
+      { key: (r) => r.stepRunId },
+    );
+    // Two runs of one enrollment never share a statement (its row is updated once per statement).
+    const advances = loader<Outcome, RunRef | null>((outcomes) => advanceRuns(deps, outcomes), {
+      key: (o) => o.enrollmentId,
+    });
+    batches = { claim: (r) => claims.load(r), advance: (o) => advances.load(o) };
+    perProcess.set(deps, batches);
+  }
+  return batches;
+}
+
+function loader<K, V>(
+  run: (items: K[]) => Promise<V[]>,
+  opts: { key?: (item: K) => string } = {},
+): DataLoader<K, V> {
+  return new DataLoader<K, V>(
+    async (items) => {
+      const duplicates = opts.key ? new Set(items.map(opts.key)).size < items.length : false;
+      try {
+        if (!duplicates) return await run([...items]);
+      } catch (err) {
+        // Only a statement Postgres refused is known to have changed nothing; after a lost
+        // connection it may have committed, and running its items again would repeat their events.
+        if (items.length === 1 || !pgCode(err)) throw err;
+      }
+      // Alone, each item succeeds or fails on its own.
+      return Promise.all(
+        items.map((item) =>
+          run([item]).then(
+            (v) => v[0] as V,
+            (e: unknown) => toError(e),
+          ),
+        ),
+      );
+    },
+    { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (flush) => setImmediate(flush) },
+  );
+}
+
+const toError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
