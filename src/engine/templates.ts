@@ -5,9 +5,24 @@ export const liquid = new Liquid({ cache: 500, strictFilters: true, ownPropertyO
 
 export type TemplateVars = Record<string, unknown>;
 
+/**
+ * Sequences hold a handful of templates that thousands of leads render or check: each is parsed
+ * once per process. Parsed templates are read-only data (rendering keeps no state in them), and
+ * the maps start over past a bound so a workspace editing templates all day cannot grow them.
+ */
+const MAX_CACHED = 1000;
+const parsed = new Map<string, Template[]>();
+const required = new Map<string, readonly string[]>();
+
+function remember<T>(cache: Map<string, T>, source: string, value: T): T {
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(source, value);
+  return value;
+}
+
 /** Parses a template; throws liquidjs's error (with line and column) when it does not parse. */
 export function parseTemplate(source: string): Template[] {
-  return liquid.parse(source);
+  return parsed.get(source) ?? remember(parsed, source, liquid.parse(source));
 }
 
 /** Returns the parse error message, or null when the template is valid Liquid. */
@@ -24,14 +39,18 @@ export function templateError(source: string): string | null {
  * Variables a template prints without a `default` filter, as dotted paths (`firstName`, `custom.industry`).
  * Variables used only inside tags (`if`, `for`) are optional by construction and not listed.
  */
-export function requiredVariables(source: string): string[] {
-  const required = new Set<string>();
+export function requiredVariables(source: string): readonly string[] {
+  return required.get(source) ?? remember(required, source, Object.freeze(findRequired(source)));
+}
+
+function findRequired(source: string): string[] {
+  const found = new Set<string>();
   for (const node of parseTemplate(source)) {
     if (!(node instanceof Output)) continue;
     if (node.value.filters.some((f) => f.name === 'default')) continue;
     for (const variables of Object.values(analyzeSync([node]).globals)) {
       for (const variable of variables) {
-        required.add(
+        found.add(
           variable
             .toArray()
             .filter((s) => typeof s === 'string')
@@ -40,21 +59,27 @@ export function requiredVariables(source: string): string[] {
       }
     }
   }
-  return [...required];
+  return [...found];
 }
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 /** The first required variable that `vars` lacks, or null. */
 export function missingVariable(sources: string[], vars: TemplateVars): string | null {
-  for (const source of sources) {
-    for (const path of requiredVariables(source)) {
-      let value: unknown = vars;
-      for (const segment of path.split('.')) {
-        value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
-      }
-      if (isBlank(value)) return path;
+  return firstMissing(
+    sources.flatMap((source) => requiredVariables(source)),
+    vars,
+  );
+}
+
+/** The first of these dotted paths (from `requiredVariables`) that `vars` lacks or has blank, or null. */
+export function firstMissing(paths: readonly string[], vars: TemplateVars): string | null {
+  for (const path of paths) {
+    let value: unknown = vars;
+    for (const segment of path.split('.')) {
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
     }
+    if (isBlank(value)) return path;
   }
   return null;
 }

@@ -1,13 +1,13 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import { enrollments, leads, sequences, stepRuns } from '../../db/schema/index';
+import type { Tx } from '../../db/client';
+import { leads, sequences } from '../../db/schema/index';
 import { leadTimezone } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
-import { dispatchRuns } from '../../engine/dispatch';
-import { channelStepTypes, nextActionStep, reachableSteps } from '../../engine/plan';
+import { dispatchRuns, type RunRef } from '../../engine/dispatch';
+import { channelStepTypes, nextActionStep, type PlannedStep, reachableSteps } from '../../engine/plan';
 import { computeRunAt } from '../../engine/schedule';
-import { leadVariables, missingVariable } from '../../engine/templates';
-import { inChunks } from '../../lib/chunks';
+import { firstMissing, leadVariables, requiredVariables } from '../../engine/templates';
 import { recordEvents } from '../events/events.service';
 import { suppressedLeadIds } from '../suppressions/suppressions.service';
 import { type SequenceDefinition, templateFields } from '../sequences/sequences.schemas';
@@ -24,15 +24,39 @@ export type EnrollResult =
 
 type EnrollDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
 
+/** What a lead must have to enter the sequence, for the steps its own data lets it reach. */
+type Requirements = { email: boolean; linkedinUrl: boolean; variables: readonly string[] };
+
+/**
+ * The requirements of each kind of lead: reachable steps depend only on whether the lead has an
+ * email and a LinkedIn URL, so a batch of thousands computes them (and reads the templates) at most
+ * four times.
+ */
+function requirementsFor(def: SequenceDefinition) {
+  const known = new Map<string, Requirements>();
+  return (lead: LeadRow): Requirements => {
+    const key = `${Boolean(lead.email)}:${Boolean(lead.linkedinUrl)}`;
+    const hit = known.get(key);
+    if (hit) return hit;
+    const steps = reachableSteps(def, lead);
+    const templates = steps.flatMap((s) => templateFields(s).map(([, source]) => source));
+    const found = {
+      email: steps.some((s) => s.type === 'email'),
+      linkedinUrl: steps.some(isLinkedInStep),
+      variables: [...new Set(templates.flatMap((t) => requiredVariables(t)))],
+    };
+    known.set(key, found);
+    return found;
+  };
+}
+
 /** Why a lead cannot enter the sequence, or null when it can. Order matters: the first reason wins. */
-function skipReason(lead: LeadRow, def: SequenceDefinition, suppressed: Set<string>): string | null {
+function skipReason(lead: LeadRow, needs: Requirements, suppressed: Set<string>): string | null {
   if (lead.status !== 'active') return lead.status;
   if (suppressed.has(lead.id)) return 'suppressed';
-  const steps = reachableSteps(def, lead);
-  if (!lead.email && steps.some((s) => s.type === 'email')) return 'missing_email';
-  if (!lead.linkedinUrl && steps.some(isLinkedInStep)) return 'missing_linkedin_url';
-  const templates = steps.flatMap((s) => templateFields(s).map(([, source]) => source));
-  const missing = missingVariable(templates, leadVariables(lead));
+  if (!lead.email && needs.email) return 'missing_email';
+  if (!lead.linkedinUrl && needs.linkedinUrl) return 'missing_linkedin_url';
+  const missing = firstMissing(needs.variables, leadVariables(lead));
   return missing ? `missing_variable:${missing}` : null;
 }
 
@@ -59,21 +83,22 @@ export async function enrollLeads(
   const batch = await deps.db
     .select()
     .from(leads)
-    .where(and(eq(leads.workspaceId, workspaceId), inArray(leads.id, unique), isNull(leads.erasedAt)));
-  const byId = new Map(batch.map((l) => [l.id, l]));
-  const live = await deps.db
-    .select({ leadId: enrollments.leadId })
-    .from(enrollments)
     .where(
       and(
-        eq(enrollments.sequenceId, sequenceId),
-        inArray(enrollments.leadId, unique),
-        sql`${enrollments.status} in ('active', 'paused')`,
+        eq(leads.workspaceId, workspaceId),
+        sql`${leads.id} = any(${sql.param(unique)}::uuid[])`,
+        isNull(leads.erasedAt),
       ),
     );
-  const already = new Set(live.map((e) => e.leadId));
+  const byId = new Map(batch.map((l) => [l.id, l]));
+  const live = await deps.db.execute<{ lead_id: string }>(sql`
+    select lead_id from enrollments
+    where sequence_id = ${sequenceId} and lead_id = any(${sql.param(unique)}::uuid[])
+      and status in ('active', 'paused')`);
+  const already = new Set(live.rows.map((e) => e.lead_id));
   const suppressed = await suppressedLeadIds(deps.db, workspaceId, batch);
 
+  const needs = requirementsFor(definition);
   const skipped: { leadId: string; reason: string }[] = [];
   const accepted: LeadRow[] = [];
   for (const leadId of unique) {
@@ -82,74 +107,114 @@ export async function enrollLeads(
       ? 'not_found'
       : already.has(leadId)
         ? 'already_enrolled'
-        : skipReason(lead, definition, suppressed);
+        : skipReason(lead, needs(lead), suppressed);
     if (lead && !reason) accepted.push(lead);
     else skipped.push({ leadId, reason: reason ?? 'not_found' });
   }
   const first = nextActionStep(definition, 0);
   if (!first) throw new Error('validated sequences always have an action step');
 
-  const { enrolled, runs } = await deps.db.transaction(async (tx) => {
+  const enrolled = await deps.db.transaction(async (tx) => {
     const [ws] = await tx
       .execute<{ timezone: string }>(sql`select timezone from workspaces where id = ${workspaceId}`)
       .then((r) => r.rows);
     const now = new Date();
-    const runAtOf = (lead: LeadRow) =>
+    const runAts = accepted.map((lead) =>
       computeRunAt({
         base: now,
         waits: first.waits,
         schedule: definition.schedule,
         tz: leadTimezone(lead, definition, ws?.timezone ?? 'UTC'),
         applyWindow: channelStepTypes.has(first.step.type),
-      });
-    const inserted = await inChunks(accepted, 5000, (chunk) =>
-      tx
-        .insert(enrollments)
-        .values(
-          chunk.map((l) => ({
-            workspaceId,
-            sequenceId,
-            version: sequence.currentVersion,
-            leadId: l.id,
-            currentStepId: first.step.id,
-            nextRunAt: runAtOf(l),
-          })),
-        )
-        // A concurrent request enrolling the same lead loses here, on the live-enrollment index.
-        .onConflictDoNothing()
-        .returning({ id: enrollments.id, leadId: enrollments.leadId, nextRunAt: enrollments.nextRunAt }),
+      }).toISOString(),
     );
-    const runs = await inChunks(inserted, 5000, (chunk) =>
-      tx
-        .insert(stepRuns)
-        .values(
-          chunk.map((e) => ({
-            workspaceId,
-            enrollmentId: e.id,
-            stepId: first.step.id,
-            stepIndex: first.index,
-            stepType: first.step.type,
-            runAt: e.nextRunAt ?? now,
-            dueAt: e.nextRunAt ?? now,
-          })),
-        )
-        .returning({ id: stepRuns.id, runAt: stepRuns.runAt, generation: stepRuns.generation }),
-    );
+    const rows = await insertEnrollments(tx, {
+      workspaceId,
+      sequenceId,
+      version: sequence.currentVersion,
+      first,
+      leadIds: accepted.map((l) => l.id),
+      runAts,
+    });
     await recordEvents(
       tx,
-      inserted.map((e) => ({
+      rows.map((e) => ({
         workspaceId,
         type: 'enrollment.started',
         leadId: e.leadId,
-        enrollmentId: e.id,
+        enrollmentId: e.enrollmentId,
         data: { sequenceId, version: sequence.currentVersion },
       })),
     );
-    return { enrolled: inserted, runs };
+    return rows;
   });
   const enrolledLeads = new Set(enrolled.map((e) => e.leadId));
   for (const lead of accepted)
     if (!enrolledLeads.has(lead.id)) skipped.push({ leadId: lead.id, reason: 'already_enrolled' });
-  await dispatchRuns(deps, runs);
-  return { ok: true, enrolled: enrolled.map((e) => ({ leadId: e.leadId, enrollmentId: e.id })), skipped };
+  await dispatchRuns(
+    deps,
+    enrolled.map((e) => e.run),
+  );
+  return {
+    ok: true,
+    enrolled: enrolled.map((e) => ({ leadId: e.leadId, enrollmentId: e.enrollmentId })),
+    skipped,
+  };
+}
+
+type EnrolledRow = { leadId: string; enrollmentId: string; run: RunRef };
+
+/**
+ * One statement writes the enrollments and their first runs, from two parallel arrays (no per-row
+ * parameters), and returns them in the order of `leadIds`.
+ */
+async function insertEnrollments(
+  tx: Tx,
+  input: {
+    workspaceId: string;
+    sequenceId: string;
+    version: number;
+    first: PlannedStep;
+    leadIds: string[];
+    runAts: string[];
+  },
+): Promise<EnrolledRow[]> {
+  if (input.leadIds.length === 0) return [];
+  const { step, index } = input.first;
+  const { rows } = await tx.execute<{
+    lead_id: string;
+    enrollment_id: string;
+    run_id: string;
+    run_at: string;
+    generation: number;
+  }>(sql`
+    with input as (
+      select * from unnest(${sql.param(input.leadIds)}::uuid[], ${sql.param(input.runAts)}::timestamptz[])
+        as x(lead_id, run_at)
+    ), enrolled as (
+      insert into enrollments (workspace_id, sequence_id, version, lead_id, current_step_id, next_run_at)
+      select ${input.workspaceId}, ${input.sequenceId}, ${input.version}, lead_id, ${step.id}, run_at from input
+      -- A concurrent request enrolling the same lead loses here, on the live-enrollment index.
+      on conflict do nothing
+      returning id, lead_id, next_run_at
+    ), runs as (
+      insert into step_runs (workspace_id, enrollment_id, step_id, step_index, step_type, run_at, due_at)
+      select ${input.workspaceId}, id, ${step.id}, ${index}, ${step.type}, next_run_at, next_run_at from enrolled
+      returning id, enrollment_id, run_at, generation
+    )
+    select e.lead_id, e.id as enrollment_id, r.id as run_id, r.run_at, r.generation
+    from enrolled e join runs r on r.enrollment_id = e.id`);
+  const byLead = new Map(rows.map((r) => [r.lead_id, r]));
+  return input.leadIds.flatMap((leadId) => {
+    const r = byLead.get(leadId);
+    return r
+      ? [
+          {
+            leadId,
+            enrollmentId: r.enrollment_id,
+            run: { id: r.run_id, runAt: new Date(r.run_at), generation: r.generation },
+          },
+        ]
+      : [];
+  });
 }
