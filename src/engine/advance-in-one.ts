@@ -57,6 +57,10 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
     patch: o.enrollmentPatch ?? {},
   }));
   const events = eventsSql(outcomes.map((o) => o.event));
+  // Every row is reached through its primary key as `= any(array)`, never through a join the
+  // planner could turn into a scan when statistics are stale (right after a bulk enrollment).
+  const enrollmentIds = sql`${sql.param(outcomes.map((o) => o.enrollmentId))}::uuid[]`;
+  const runIds = sql`${sql.param(outcomes.map((o) => o.runId))}::uuid[]`;
   const statement = sql`
     with x as materialized (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid,
@@ -64,14 +68,14 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
         step_id text, step_index int, step_type text, run_at timestamptz, patch jsonb)
     ), e as (
       select id, status in ('active', 'paused') as live from enrollments
-      where id in (select enrollment_id from x)
+      where id = any(${enrollmentIds})
       order by id
       for update
     ), done as (
       update step_runs sr set status = x.status, reason = x.reason, result = x.result, variant = x.variant,
         executed_at = now(), lease_until = null, updated_at = now()
       from x
-      where sr.id = x.run_id and sr.status in ('claimed', 'ambiguous')
+      where sr.id = x.run_id and sr.id = any(${runIds}) and sr.status in ('claimed', 'ambiguous')
     ), next_run as (
       insert into step_runs (workspace_id, enrollment_id, step_id, step_index, step_type, run_at, due_at)
       select x.workspace_id, x.enrollment_id, x.step_id, x.step_index, x.step_type, x.run_at, x.run_at
@@ -93,7 +97,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
         next_run_at = case when e.live then x.run_at else en.next_run_at end,
         updated_at = case when e.live then now() else en.updated_at end
       from x join e on e.id = x.enrollment_id
-      where en.id = x.enrollment_id and (e.live or x.patch <> '{}'::jsonb)
+      where en.id = x.enrollment_id and en.id = any(${enrollmentIds}) and (e.live or x.patch <> '{}'::jsonb)
     ), ${events.ctes}
     select (select json_agg(json_build_object('enrollmentId', enrollment_id, 'id', id, 'runAt', run_at,
         'generation', generation)) from next_run) as next_runs,

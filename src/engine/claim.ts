@@ -30,6 +30,8 @@ export async function claimStepRuns(
   requests: ClaimRequest[],
   leaseSeconds: number,
 ): Promise<Map<string, ClaimedRun>> {
+  const ids = requests.map((r) => r.stepRunId);
+  const generations = requests.map((r) => r.generation);
   const { rows } = await db.execute<{
     run: Record<string, unknown>;
     enrollment: Record<string, unknown>;
@@ -42,14 +44,17 @@ export async function claimStepRuns(
         lease_until = now() + make_interval(secs => ${leaseSeconds}),
         attempts = attempts + 1, updated_at = now()
       where id in (
+        -- Runs are looked up by id first, and the sequence through its enrollment (the subqueries
+        -- with offset 0 keep the planner from reordering): right after a bulk enrollment the
+        -- statistics are stale, and a plan starting from the sequence's enrollments or from the
+        -- due index would walk every run of the burst for each claim.
         select sr.id
-        from unnest(${sql.param(requests.map((r) => r.stepRunId))}::uuid[],
-          ${sql.param(requests.map((r) => r.generation))}::int[]) as want(id, generation)
-        join step_runs sr on sr.id = want.id and sr.generation = want.generation
+        from (select * from step_runs where id = any(${sql.param(ids)}::uuid[]) offset 0) sr
         join enrollments e on e.id = sr.enrollment_id
         join leads l on l.id = e.lead_id
-        join sequences s on s.id = e.sequence_id
-        where sr.status = 'scheduled'
+        cross join lateral (select status from sequences where id = e.sequence_id offset 0) s
+        where sr.generation = (${sql.param(generations)}::int[])[array_position(${sql.param(ids)}::uuid[], sr.id)]
+          and sr.status = 'scheduled'
           and sr.run_at <= now() + interval '2 seconds'
           and ${stepAllowed}
         order by sr.id

@@ -20,7 +20,6 @@ describe('step batches', () => {
     engine = await startTestEngine();
     workspaceId = (await createTestWorkspace(engine.app)).id;
     seq = await storeSequence(engine, workspaceId, {
-      name: 'two emails',
       steps: [
         { type: 'email', subject: 'Hi', body: 'Hello' },
         { type: 'email', subject: 'Again', body: 'Hello again' },

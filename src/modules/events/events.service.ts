@@ -68,6 +68,8 @@ export function eventsSql(inputs: EventInput[]): { ctes: SQL; ids: SQL; promote:
     data: input.data ?? {},
     at: input.at ?? now,
   }));
+  // Leads are reached by primary key (`= any`), so stale statistics cannot turn this into a scan.
+  const leadIds = sql`${sql.param([...new Set(inputs.flatMap((i) => (i.leadId ? [i.leadId] : [])))])}::uuid[]`;
   const ctes = sql`
     ev_input as materialized (
       select nextval('events_id_seq') as id, x.*
@@ -89,9 +91,9 @@ export function eventsSql(inputs: EventInput[]): { ctes: SQL; ids: SQL; promote:
         last_activity_at = greatest(l.last_activity_at, p.active_at),
         score = l.score + case when l.erased_at is null then p.points else 0 end
       from ev_per_lead p
-      where l.id = p.lead_id and (p.active_at is not null or p.points <> 0)
+      where l.id = p.lead_id and l.id = any(${leadIds}) and (p.active_at is not null or p.points <> 0)
       returning l.id, l.workspace_id, l.score, l.stage, l.erased_at, p.points
-    ), ev_outbox as (${outboxInsert(sql`ev_input`)})`;
+    ), ev_outbox as (${outboxInsert(sql`ev_input`, leadIds)})`;
   return {
     ctes,
     ids: sql`(select array_agg(id order by ord) from ev_input)`,

@@ -10,9 +10,9 @@ import { ALL_EVENTS, outboundEventTypes } from './event-types';
  *
  * The payload is the Standard Webhooks shape `{type, timestamp, data}`; `data` carries the event's
  * own fields (from/to for a stage change, channel for a reply…) next to the ids and the lead as it
- * stood before this statement.
+ * stood before this statement. `leadIds` (a `uuid[]`) holds the events' leads.
  */
-export function outboxInsert(events: SQL): SQL {
+export function outboxInsert(events: SQL, leadIds: SQL): SQL {
   return sql`
     insert into webhook_deliveries (workspace_id, endpoint_id, event_id, event_type, payload)
     select ev.workspace_id, ep.id, ev.id, ev.type, jsonb_build_object(
@@ -30,7 +30,7 @@ export function outboxInsert(events: SQL): SQL {
     from ${events} ev
     join webhook_endpoints ep on ep.workspace_id = ev.workspace_id and ep.deleted_at is null
       and (ev.type = any(ep.events) or ${ALL_EVENTS} = any(ep.events))
-    left join leads l on l.id = ev.lead_id
+    left join leads l on l.id = ev.lead_id and l.id = any(${leadIds})
     where ev.type = any(${sql.param([...outboundEventTypes])}::text[])`;
 }
 
