@@ -38,7 +38,7 @@ export async function cannon(opts: autocannon.Options): Promise<HttpFigures> {
 /** Starts an HTTP child server (`empty` bare Fastify, or the engine app) with profiling if asked. */
 export function startServer(
   options: BenchOptions,
-  mode: 'empty' | 'engine',
+  mode: 'empty' | 'durable' | 'engine',
   label: string,
   env: Record<string, string> = {},
 ): Promise<Child> {
@@ -68,6 +68,35 @@ export async function emptyRouteCeiling(
       connections,
       duration: seconds,
     });
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Reference for webhooks that are acknowledged durably: bare Fastify committing one row per POST
+ * into `databaseUrl`, at `connections` for `seconds`. Not the issue's ceiling (the empty route is),
+ * but what one commit per request costs on the same machine.
+ */
+export async function durableRouteCeiling(
+  options: BenchOptions,
+  databaseUrl: string,
+  connections: number,
+  seconds: number,
+): Promise<HttpFigures> {
+  const server = await startServer(options, 'durable', `durable-route-${connections}`, {
+    DATABASE_URL: databaseUrl,
+  });
+  try {
+    const request = {
+      url: `http://127.0.0.1:${server.port}/durable`,
+      method: 'POST' as const,
+      body: JSON.stringify({ type: 'reply', text: 'Interested, call me Tuesday.' }),
+      headers: { 'content-type': 'application/json' },
+      connections,
+    };
+    await cannon({ ...request, duration: 1 });
+    return await cannon({ ...request, duration: seconds });
   } finally {
     await server.stop();
   }

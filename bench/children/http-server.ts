@@ -1,9 +1,12 @@
 /**
  * An HTTP server in its own process, on 127.0.0.1 and a free port, so the load generator in the
  * parent never shares an event loop with what it measures. `empty`: bare Fastify answering an empty
- * route (the ceiling). `engine`: the product's app from `buildApp`, configured by the environment.
+ * route (the ceiling). `durable`: bare Fastify committing one row per POST into `DATABASE_URL` (the
+ * least a webhook that is acknowledged durably can cost). `engine`: the product's app from
+ * `buildApp`, configured by the environment.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createDeps } from '../../src/context';
@@ -18,6 +21,25 @@ async function emptyServer(): Promise<{ app: FastifyInstance; close(): Promise<v
   app.get('/empty', async () => ({}));
   app.post('/empty', async () => ({}));
   return { app, close: () => app.close() };
+}
+
+async function durableServer(): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  await pool.query(
+    'create table if not exists bench_durable (id bigserial primary key, body jsonb not null)',
+  );
+  const app = Fastify();
+  app.post('/durable', async (request) => {
+    await pool.query('insert into bench_durable (body) values ($1)', [JSON.stringify(request.body ?? {})]);
+    return {};
+  });
+  return {
+    app,
+    async close() {
+      await app.close();
+      await pool.end();
+    },
+  };
 }
 
 async function engineServer(): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
@@ -41,7 +63,8 @@ async function engineServer(): Promise<{ app: FastifyInstance; close(): Promise<
 }
 
 const mode = process.argv[2];
-const server = mode === 'engine' ? await engineServer() : await emptyServer();
+const server =
+  mode === 'engine' ? await engineServer() : mode === 'durable' ? await durableServer() : await emptyServer();
 await server.app.listen({ port: 0, host: '127.0.0.1' });
 const bound = server.app.server.address();
 // Statements sent to Postgres and CPU used so far, for per-request figures that contention on a

@@ -3,7 +3,7 @@ import type { Db } from '../../src/db/client';
 import { messages } from '../../src/db/schema/index';
 import { enrollFresh } from '../burst-setup';
 import { startBenchEngine } from '../engine';
-import { cannon, emptyRouteCeiling, startServer } from '../http';
+import { cannon, durableRouteCeiling, emptyRouteCeiling, startServer } from '../http';
 import { startUsage } from '../usage';
 import { sampleWaits } from '../waits';
 import { throughputRow } from '../report';
@@ -31,6 +31,13 @@ export const repliesScenario: Scenario = {
     const ceiling = await emptyRouteCeiling(ctx.env.options, CONNECTIONS, ctx.env.options.quick ? 2 : 10);
     ctx.log(`empty route: ${Math.round(ceiling.perSecond)}/s, p99 ${ceiling.p99Ms} ms`);
     const stage = await ctx.env.stage('replies');
+    const durable = await durableRouteCeiling(
+      ctx.env.options,
+      stage.databaseUrl,
+      CONNECTIONS,
+      ctx.env.options.quick ? 2 : 10,
+    );
+    ctx.log(`durable route: ${Math.round(durable.perSecond)}/s, p99 ${durable.p99Ms} ms`);
     const engine = await startBenchEngine(stage);
     const server = await startServer(ctx.env.options, 'engine', 'replies-engine', stage.env);
     try {
@@ -78,6 +85,17 @@ export const repliesScenario: Scenario = {
             { ...perSecond(ceiling.perSecond), what: `empty route, p99 ${Math.round(ceiling.p99Ms)} ms` },
             0.25,
           ),
+          {
+            scenario: 'reply webhooks vs one committed INSERT per request',
+            engine: perSecond(result.perSecond),
+            ceiling: {
+              ...perSecond(durable.perSecond),
+              what: `durable route, p99 ${Math.round(durable.p99Ms)} ms`,
+            },
+            ratio: result.perSecond / durable.perSecond,
+            target: '—',
+            met: null,
+          },
         ],
         details: {
           count,
@@ -89,6 +107,7 @@ export const repliesScenario: Scenario = {
           postgresWaits,
           replied,
           ceiling: { perSecond: round(ceiling.perSecond), p50Ms: ceiling.p50Ms, p99Ms: ceiling.p99Ms },
+          durableRoute: { perSecond: round(durable.perSecond), p50Ms: durable.p50Ms, p99Ms: durable.p99Ms },
         },
       };
     } finally {
