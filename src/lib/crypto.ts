@@ -23,7 +23,16 @@ export type Secrets = {
 export function createSecrets(encryptionKey: string | undefined): Secrets {
   const key = encryptionKey ? decodeKey(encryptionKey) : DEV_KEY;
   if (!key) throw new Error('ENCRYPTION_KEY must be 32 bytes');
-  const subkey = (purpose: string) => createHmac('sha256', key).update(`purpose:${purpose}`).digest();
+  // A handful of purposes (unsubscribe, tracking…) sign on every send: derive each key once.
+  const subkeys = new Map<string, Buffer>();
+  const subkey = (purpose: string) => {
+    let derived = subkeys.get(purpose);
+    if (!derived) {
+      derived = createHmac('sha256', key).update(`purpose:${purpose}`).digest();
+      subkeys.set(purpose, derived);
+    }
+    return derived;
+  };
   const sign = (purpose: string, data: string) =>
     createHmac('sha256', subkey(purpose)).update(data).digest('base64url');
   return {
