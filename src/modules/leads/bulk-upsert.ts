@@ -4,7 +4,7 @@ import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { leads } from '../../db/schema/index';
 import { attributePoints, type ScoringRules, type ScoredLead } from '../../engine/scoring';
-import { emailDomain, emailKey } from '../../lib/identity';
+import { emailKey } from '../../lib/identity';
 import { bulkChangeStage, listStages, type StageChangeSource } from '../pipeline/pipeline.service';
 import { loadScoringRules, promoteQualified } from '../pipeline/scoring.service';
 import { type BatchRow, type Group, planBatch, type RowFailure } from './batch-merge';
@@ -134,18 +134,21 @@ const scoredLead = (v: LeadInput, base?: LeadRow): ScoredLead => ({
 });
 
 /** The columns both statements take from an input, as the JSON `jsonb_to_recordset` reads. */
-const identityColumns = (v: LeadInput) => ({
-  email: v.email ?? null,
-  email_key: v.email ? emailKey(v.email) : null,
-  company_domain: v.email ? emailDomain(v.email) : null,
-  linkedin_url: v.linkedinUrl ?? null,
-  first_name: v.firstName ?? null,
-  last_name: v.lastName ?? null,
-  company: v.company ?? null,
-  title: v.title ?? null,
-  timezone: v.timezone ?? null,
-  custom_fields: v.customFields ?? null,
-});
+const identityColumns = (v: LeadInput) => {
+  const key = v.email ? emailKey(v.email) : null;
+  return {
+    email: v.email ?? null,
+    email_key: key,
+    company_domain: key === null ? null : (key.split('@')[1] ?? ''),
+    linkedin_url: v.linkedinUrl ?? null,
+    first_name: v.firstName ?? null,
+    last_name: v.lastName ?? null,
+    company: v.company ?? null,
+    title: v.title ?? null,
+    timezone: v.timezone ?? null,
+    custom_fields: v.customFields ?? null,
+  };
+};
 
 const recordColumns = sql`email text, email_key text, company_domain text, linkedin_url text,
   first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb`;
@@ -169,7 +172,8 @@ async function insertLeads(
     ...identityColumns(value),
     stage: value.stage ?? firstStage,
     status: value.status ?? 'active',
-    score: attributePoints(rules, scoredLead(value)),
+    // Most workspaces have no attribute rules: no lead copy to score against them.
+    score: rules.attributes.length > 0 ? attributePoints(rules, scoredLead(value)) : 0,
   }));
   await db.execute(sql`
     with x as (
@@ -199,9 +203,10 @@ async function updateLeads(
   const records = updates.map(({ leadId, group }) => {
     const old = existing.get(leadId);
     // Keep the score invariant (see engine/scoring.ts): add the attribute points the edit changes.
-    const delta = old
-      ? attributePoints(rules, scoredLead(group.value, old)) - attributePoints(rules, scoredLead({}, old))
-      : 0;
+    const delta =
+      old && rules.attributes.length > 0
+        ? attributePoints(rules, scoredLead(group.value, old)) - attributePoints(rules, scoredLead({}, old))
+        : 0;
     return { id: leadId, ...identityColumns(group.value), score_delta: delta };
   });
   await db.execute(sql`
