@@ -145,6 +145,12 @@ describe('replies stop cadences on the running engine', () => {
     for (let round = 0; round < 3; round++) {
       const people = await enroll(sequenceId, 15);
       await waitFor(async () => people.every((p) => sink.mailTo(p.email).length >= 1), { timeoutMs: 20_000 });
+      // The second run is written by the advance that follows the first send, a moment after the
+      // sink has the mail: wait for all of them, so each reply can be timed to its run's due time.
+      await waitFor(async () => (await secondRuns(people)).length === people.length, {
+        timeoutMs: 20_000,
+        what: 'every second step scheduled',
+      });
       const pending = await secondRuns(people);
       // Each reply is posted at the moment its lead's second step falls due.
       const answered = await Promise.all(
