@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
 import { enrollments, stepRuns } from '../db/schema/index';
-import { recordEvent } from '../modules/events/events.service';
+import { type EventInput, recordEvent } from '../modules/events/events.service';
 import { loadVersion } from '../modules/sequences/versions';
 import { bounceLead } from '../modules/suppressions/suppressions.service';
 import type { StepJob } from '../queue/queues';
@@ -199,14 +199,7 @@ async function advance(
       data = result.data ?? {};
       if (result.enrollmentPatch)
         await tx.update(enrollments).set(result.enrollmentPatch).where(eq(enrollments.id, enrollment.id));
-      await recordEvent(tx, {
-        workspaceId: enrollment.workspaceId,
-        type: sentEventType[ctx.step.type] ?? 'step.completed',
-        leadId: enrollment.leadId,
-        enrollmentId: enrollment.id,
-        stepRunId: ctx.run.id,
-        data: { stepId: ctx.step.id, stepType: ctx.step.type, ...data },
-      });
+      await recordEvent(tx, outcomeEvent(ctx, { status: 'sent', data }));
     } else {
       status = 'failed';
       reason = result.reason;
@@ -225,14 +218,7 @@ async function advance(
       })
       .where(mine);
     if (status === 'failed') {
-      await recordEvent(tx, {
-        workspaceId: enrollment.workspaceId,
-        type: 'step.failed',
-        leadId: enrollment.leadId,
-        enrollmentId: enrollment.id,
-        stepRunId: ctx.run.id,
-        data: { stepId: ctx.step.id, reason },
-      });
+      await recordEvent(tx, outcomeEvent(ctx, { status: 'failed', reason }));
     }
     if (result?.kind === 'failed' && result.stop === 'bounced') {
       await bounceLead(tx, {
@@ -268,23 +254,10 @@ function commonOutcome(
     base: new Date(),
   });
   if (!next) return null;
-  const base = {
-    workspaceId: ctx.enrollment.workspaceId,
-    leadId: ctx.enrollment.leadId,
-    enrollmentId: ctx.enrollment.id,
-    stepRunId: ctx.run.id,
-  };
-  const ids = { workspaceId: base.workspaceId, enrollmentId: base.enrollmentId, runId: ctx.run.id };
+  const ids = { workspaceId: ctx.enrollment.workspaceId, enrollmentId: ctx.enrollment.id, runId: ctx.run.id };
   if (result.kind === 'failed') {
-    return {
-      ...ids,
-      status: 'failed',
-      reason: result.reason,
-      data: {},
-      event: { ...base, type: 'step.failed', data: { stepId: ctx.step.id, reason: result.reason } },
-      next,
-      qualifyThreshold,
-    };
+    const event = outcomeEvent(ctx, { status: 'failed', reason: result.reason });
+    return { ...ids, status: 'failed', reason: result.reason, data: {}, event, next, qualifyThreshold };
   }
   const data = result.data ?? {};
   return {
@@ -292,15 +265,31 @@ function commonOutcome(
     status: 'sent',
     reason: null,
     data,
-    event: {
-      ...base,
-      type: sentEventType[ctx.step.type] ?? 'step.completed',
-      data: { stepId: ctx.step.id, stepType: ctx.step.type, ...data },
-    },
+    event: outcomeEvent(ctx, { status: 'sent', data }),
     enrollmentPatch: result.enrollmentPatch,
     next,
     qualifyThreshold,
   };
+}
+
+/** The timeline event a step's outcome leaves, on either advance path: its sent event or `step.failed`. */
+function outcomeEvent(
+  ctx: StepContext,
+  outcome: { status: 'sent'; data: Record<string, unknown> } | { status: 'failed'; reason: string | null },
+): EventInput {
+  const base = {
+    workspaceId: ctx.enrollment.workspaceId,
+    leadId: ctx.enrollment.leadId,
+    enrollmentId: ctx.enrollment.id,
+    stepRunId: ctx.run.id,
+  };
+  return outcome.status === 'failed'
+    ? { ...base, type: 'step.failed', data: { stepId: ctx.step.id, reason: outcome.reason } }
+    : {
+        ...base,
+        type: sentEventType[ctx.step.type] ?? 'step.completed',
+        data: { stepId: ctx.step.id, stepType: ctx.step.type, ...outcome.data },
+      };
 }
 
 function scheduleFrom(tx: Tx, ctx: StepContext, enrollment: StepContext['enrollment'], fromIndex: number) {
