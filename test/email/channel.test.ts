@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import { AmbiguousSendError } from '../../src/channels/email/smtp-errors';
-import type { ChannelResult } from '../../src/engine/channel';
+import type { ChannelResult, StepContext } from '../../src/engine/channel';
 import { enrollments, mailboxes, messages } from '../../src/db/schema/index';
 import { createTestWorkspace, type TestEngine } from '../helpers/engine';
 import { type SmtpSink } from '../helpers/smtp-sink';
@@ -162,6 +162,46 @@ describe('email channel against a real SMTP server', () => {
     ctx = await nextAttempt(engine, ctx);
     expect((await channel.send(ctx)).kind).toBe('sent');
     expect(sink.mailTo(to)).toHaveLength(1);
+  });
+
+  it('lets the SMTP answer decide when the database fails after the exchange: sent once, or bounced', async () => {
+    const { ws } = await setup();
+    const seq = await storeSequence(engine, ws.id, twoSteps);
+    // The hand-off's commit fails on a killed connection after the server answered.
+    const commitLost = (ctx: StepContext): StepContext => ({
+      ...ctx,
+      handOff: async (send) => {
+        await send();
+        throw new Error('Connection terminated unexpectedly');
+      },
+    });
+    const accepted = await claimedContext(engine, ws.id, seq);
+    expect(await channel.send(commitLost(accepted))).toMatchObject({ kind: 'sent' });
+    expect(sink.mailTo(accepted.lead.email)).toHaveLength(1);
+    expect((await messageRows(accepted.run.id)).map((r) => r.status)).toEqual(['sent']);
+
+    const refused = await claimedContext(engine, ws.id, seq);
+    const refusedTo = (refused.lead.email ?? '').toLowerCase();
+    sink.setBehaviour(({ envelopeTo }) =>
+      envelopeTo.includes(refusedTo) ? { code: 550, message: 'no such user' } : undefined,
+    );
+    expect(await channel.send(commitLost(refused))).toMatchObject({ kind: 'failed', stop: 'bounced' });
+    expect((await messageRows(refused.run.id)).map((r) => r.status)).toEqual(['failed']);
+  });
+
+  it('starts the SMTP exchange once even if the hand-off calls it again', async () => {
+    const { ws } = await setup();
+    const seq = await storeSequence(engine, ws.id, twoSteps);
+    const ctx = await claimedContext(engine, ws.id, seq);
+    const twice: StepContext = {
+      ...ctx,
+      handOff: async (send) => {
+        await send();
+        return { allowed: true, value: await send() };
+      },
+    };
+    expect((await channel.send(twice)).kind).toBe('sent');
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
   });
 
   it('gives up after the last attempt with the reason', async () => {

@@ -238,6 +238,68 @@ describe('email send slots', () => {
     expect(sink.mailTo(first.lead.email)).toHaveLength(1);
   });
 
+  it('reuses the slot of a take whose reply was lost once the run is retried, and sends once', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const box = await addMailbox(engine, ws, sink, { dailyLimit: 10 });
+    const seq = await storeSequence(engine, ws.id, oneEmail);
+    const ctx = await claimedContext(engine, ws.id, seq);
+    // The take commits, and the connection dies before its reply: the channel saw only an error
+    // (a prepare failure, so a retry) while the row stands as `sending` with its slot counted.
+    const now = new Date();
+    const day = dayBounds(now, 'UTC');
+    const { rows } = await readSendState(engine.deps.db, {
+      workspaceId: ws.id,
+      leadId: ctx.lead.id,
+      stepRunId: ctx.run.id,
+      pinned: [],
+      day,
+    });
+    const taken = await takeSlot(engine.deps.db, {
+      workspaceId: ws.id,
+      now,
+      day,
+      priorMessageRowId: null,
+      draft: {
+        leadId: ctx.lead.id,
+        enrollmentId: ctx.enrollment.id,
+        stepRunId: ctx.run.id,
+        stepRunGeneration: ctx.run.generation,
+        direction: 'outbound',
+        channel: 'email',
+        toAddress: ctx.lead.email,
+        subject: 'Hi',
+        bodyText: 'Hello',
+      },
+      offers: rows.map((row) => ({
+        ...row,
+        limit: row.mailbox.dailyLimit,
+        sender: { messageId: `<${ctx.run.id}@sender.test>`, fromAddress: row.mailbox.fromEmail, headers: {} },
+      })),
+      skipLocked: false,
+    });
+    expect(taken?.mailbox.id).toBe(box.id);
+    const rowsOfRun = () =>
+      engine.deps.db
+        .select({ id: messages.id, status: messages.status })
+        .from(messages)
+        .where(eq(messages.stepRunId, ctx.run.id));
+
+    // Under the same claim, the row may belong to an attempt still on the wire: nothing is sent.
+    expect(await channel.send(ctx)).toEqual({
+      kind: 'failed',
+      reason: 'ambiguous: an earlier attempt may have been delivered',
+    });
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(0);
+
+    // Rescheduled by the engine, the run's retry takes the row back and sends once, on one slot.
+    const retried = await nextAttempt(engine, ctx);
+    expect((await channel.send(retried)).kind).toBe('sent');
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
+    expect(await rowsOfRun()).toEqual([{ id: taken?.messageRowId, status: 'sent' }]);
+    expect((await mailboxRow(box.id)).daySlots).toBe(1);
+    expect(await countedToday(box.id, 'UTC')).toBe(1);
+  });
+
   it('refuses a slot when the mailbox changed between the read and the take', async () => {
     const ws = await createTestWorkspace(engine.app);
     const box = await addMailbox(engine, ws, sink, { dailyLimit: 10, minIntervalSeconds: 600 });

@@ -115,11 +115,11 @@ export async function reload(
   };
 }
 
-/** What the engine does between attempts of one run: count the next attempt. */
+/** What the engine does between attempts of one run: reschedule it (a new generation) and count the attempt. */
 export async function nextAttempt(engine: TestEngine, ctx: StepContext): Promise<StepContext> {
   await engine.deps.db
     .update(stepRuns)
-    .set({ attempts: ctx.run.attempts + 1 })
+    .set({ attempts: ctx.run.attempts + 1, generation: ctx.run.generation + 1 })
     .where(eq(stepRuns.id, ctx.run.id));
   return reload(engine, ctx);
 }

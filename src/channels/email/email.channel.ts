@@ -13,6 +13,7 @@ import {
   type MailboxState,
   markSent,
   type Offer,
+  type PriorMessage,
   readSendState,
   recountDay,
   releaseMessage,
@@ -102,8 +103,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       // At most once: a run whose message left already is reported as sent, never sent again.
       if (prior?.status === 'sent' && prior.messageId)
         return sentResult(ctx, prior.messageId, prior.subject ?? '', prior.mailboxId, null);
-      if (prior?.status === 'sending')
-        return { kind: 'failed', reason: 'ambiguous: an earlier attempt may have been delivered' };
+      if (prior?.status === 'sending') {
+        if (!fromEndedAttempt(prior, ctx.run.generation))
+          return { kind: 'failed', reason: 'ambiguous: an earlier attempt may have been delivered' };
+        // Its attempt ended in a retry, so nothing reached SMTP: typically a slot take that
+        // committed on a connection killed before the reply. Give the slot back and read again.
+        await releaseMessage(deps.db, prior.id, 'canceled');
+        continue;
+      }
       if ('kind' in composed) return composed;
       const choice = chooseMailboxes(state.rows, {
         enrollmentMailboxId: ctx.enrollment.mailboxId,
@@ -203,6 +210,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       leadId: ctx.lead.id,
       enrollmentId: ctx.enrollment.id,
       stepRunId: ctx.run.id,
+      stepRunGeneration: ctx.run.generation,
       direction: 'outbound',
       channel: 'email',
       inReplyTo: input.thread,
@@ -246,41 +254,45 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const leadName = headerSafe([ctx.lead.firstName, ctx.lead.lastName].filter(Boolean).join(' '));
     // The SMTP exchange runs inside the engine's hand-off: a reply or unsubscribe committed since
     // the claim means nothing goes out, and one arriving now waits until the message is out.
-    let handedToSmtp = false;
+    // The exchange starts at most once, however often the hand-off calls it.
+    let exchange: Promise<{ err: unknown } | null> | null = null;
+    const exchangeOnce = () =>
+      (exchange ??= transports
+        .get(mailbox)
+        .sendMail({
+          messageId,
+          from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
+          to: { name: leadName, address: draft.toAddress ?? '' },
+          subject: composed.subject,
+          text: composed.text,
+          html,
+          inReplyTo: draft.inReplyTo ?? undefined,
+          references: draft.references ?? undefined,
+          headers: draft.headers ?? {},
+        })
+        .then(
+          () => null,
+          (err: unknown) => ({ err }),
+        ));
     let handed: HandOff<{ err: unknown } | null>;
     try {
-      handed = await ctx.handOff((): Promise<{ err: unknown } | null> => {
-        handedToSmtp = true;
-        return transports
-          .get(mailbox)
-          .sendMail({
-            messageId,
-            from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
-            to: { name: leadName, address: draft.toAddress ?? '' },
-            subject: composed.subject,
-            text: composed.text,
-            html,
-            inReplyTo: draft.inReplyTo ?? undefined,
-            references: draft.references ?? undefined,
-            headers: draft.headers ?? {},
-          })
-          .then(
-            () => null,
-            (err: unknown) => ({ err }),
-          );
-      });
+      handed = await ctx.handOff(exchangeOnce);
     } catch (err) {
-      // The database failed around the hand-off. Before SMTP: nothing went out, retry. After: unknown.
-      if (handedToSmtp)
-        throw new AmbiguousSendError(`database error after the SMTP hand-off: ${String(err)}`);
-      // Nothing reached SMTP: release the `sending` row, or the retry would take it for a possible send.
-      await recordStatus(messageRowId, 'canceled');
-      return {
-        kind: 'retry_later',
-        reason: 'handoff_check_failed',
-        at: later(PREPARE_RETRY_MS),
-        countsAsAttempt: true,
-      };
+      if (!exchange) {
+        // The database failed before SMTP: nothing went out. Release the `sending` row (a retry
+        // would reuse it anyway, as its attempt ended in a reschedule) and try again later.
+        await recordStatus(messageRowId, 'canceled');
+        return {
+          kind: 'retry_later',
+          reason: 'handoff_check_failed',
+          at: later(PREPARE_RETRY_MS),
+          countsAsAttempt: true,
+        };
+      }
+      // The database failed during or after the exchange (its commit, on a killed connection).
+      // The SMTP server's answer, not the database, says whether the message left.
+      deps.log.warn({ err, runId: ctx.run.id }, 'hand-off transaction failed; the SMTP answer decides');
+      handed = { allowed: true, value: await exchange };
     }
     if (!handed.allowed) {
       await recordStatus(messageRowId, 'canceled');
@@ -326,6 +338,17 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   return { stepTypes: ['email'], send, close: async () => transports.close() };
+}
+
+/**
+ * Whether a `sending` row was written by an attempt that has ended in a reschedule. The engine
+ * reschedules a run only on a channel's `retry_later` (or a stop before the hand-off), and this
+ * channel returns those only when nothing was handed to SMTP; an attempt that may have delivered
+ * ends the run as `ambiguous`, which is never claimed again. A row from the current generation, or
+ * one too old to say, may be on the wire.
+ */
+function fromEndedAttempt(prior: PriorMessage, generation: number): boolean {
+  return prior.generation !== null && prior.generation < generation;
 }
 
 /** The first email of an enrollment roots its thread; every email pins the mailbox for the thread. */

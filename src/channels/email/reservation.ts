@@ -20,6 +20,8 @@ export type PriorMessage = {
   messageId: string | null;
   subject: string | null;
   mailboxId: string | null;
+  /** The run's generation when the row was written (null on rows written before it was kept). */
+  generation: number | null;
 };
 
 /**
@@ -36,7 +38,7 @@ export type Reserved = { mailbox: MailboxRow; messageRowId: string; draft: Messa
 
 const priorJson = (leadId: string, stepRunId: string) => sql<PriorMessage | null>`(
   select json_build_object('id', p.id, 'status', p.status, 'messageId', p.message_id,
-    'subject', p.subject, 'mailboxId', p.mailbox_id)
+    'subject', p.subject, 'mailboxId', p.mailbox_id, 'generation', p.step_run_generation)
   from messages p
   where p.lead_id = ${leadId}::uuid and p.step_run_id = ${stepRunId}::uuid and p.direction = 'outbound'
   order by p.created_at desc
@@ -90,6 +92,7 @@ export async function readSendState(
       messageId: messages.messageId,
       subject: messages.subject,
       mailboxId: messages.mailboxId,
+      generation: messages.stepRunGeneration,
     })
     .from(messages)
     .where(
@@ -194,7 +197,8 @@ export async function takeSlot(
       set mailbox_id = slot.id, status = 'sending', created_at = ${now}::timestamptz,
         message_id = slot.message_id, from_address = slot.from_address, headers = slot.headers,
         lead_id = ${draft.leadId ?? null}::uuid, enrollment_id = ${draft.enrollmentId ?? null}::uuid,
-        step_run_id = ${draft.stepRunId ?? null}::uuid, direction = ${draft.direction}::text,
+        step_run_id = ${draft.stepRunId ?? null}::uuid,
+        step_run_generation = ${draft.stepRunGeneration ?? null}::int, direction = ${draft.direction}::text,
         channel = ${draft.channel}::text, in_reply_to = ${draft.inReplyTo ?? null}::text,
         "references" = ${draft.references ?? null}::text, to_address = ${draft.toAddress ?? null}::text,
         subject = ${draft.subject ?? null}::text, body_text = ${draft.bodyText ?? null}::text,
@@ -204,11 +208,12 @@ export async function takeSlot(
     ),
     inserted as (
       insert into messages (workspace_id, mailbox_id, status, created_at, message_id, from_address,
-        headers, lead_id, enrollment_id, step_run_id, direction, channel, in_reply_to, "references",
+        headers, lead_id, enrollment_id, step_run_id, step_run_generation, direction, channel, in_reply_to, "references",
         to_address, subject, body_text, body_html)
       select ${input.workspaceId}::uuid, slot.id, 'sending', ${now}::timestamptz, slot.message_id,
         slot.from_address, slot.headers, ${draft.leadId ?? null}::uuid,
-        ${draft.enrollmentId ?? null}::uuid, ${draft.stepRunId ?? null}::uuid, ${draft.direction}::text,
+        ${draft.enrollmentId ?? null}::uuid, ${draft.stepRunId ?? null}::uuid,
+        ${draft.stepRunGeneration ?? null}::int, ${draft.direction}::text,
         ${draft.channel}::text, ${draft.inReplyTo ?? null}::text, ${draft.references ?? null}::text,
         ${draft.toAddress ?? null}::text, ${draft.subject ?? null}::text,
         ${draft.bodyText ?? null}::text, ${draft.bodyHtml ?? null}::text

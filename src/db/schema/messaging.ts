@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz } from './columns';
 import { leads } from './leads';
 import { workspaces } from './workspaces';
@@ -15,6 +15,13 @@ export const messages = pgTable(
     leadId: uuid('lead_id').references(() => leads.id, { onDelete: 'set null' }),
     enrollmentId: uuid('enrollment_id'),
     stepRunId: uuid('step_run_id'),
+    /**
+     * The step run's generation when this row was written. A `sending` row from an earlier
+     * generation belongs to an attempt the engine has since rescheduled, which a channel asks for
+     * only when nothing reached the server, so a retry may reuse it. One from the current
+     * generation may be on the wire.
+     */
+    stepRunGeneration: integer('step_run_generation'),
     direction: text('direction').$type<'outbound' | 'inbound'>().notNull(),
     channel: text('channel').$type<'email' | 'linkedin'>().notNull(),
     mailboxId: uuid('mailbox_id'),

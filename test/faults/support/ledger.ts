@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { enrollments, stepRuns } from '../../../src/db/schema/index';
+import { pgCode } from '../../../src/db/transaction';
 import { waitFor } from '../../helpers/engine';
 import type { FaultRow } from './summary';
 import type { Cadence, FaultWorld } from './world';
@@ -24,7 +25,26 @@ export function deliveriesPerRun(world: FaultWorld): Map<string, number> {
   return counts;
 }
 
-async function ledgerOf(world: FaultWorld, cadence: Cadence) {
+/**
+ * Runs an observation of the test's own, again when a fault (fault 3 kills every session on the
+ * database, the test engine's pool included) took the connection it was given.
+ */
+async function observing<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      const lost = pgCode(err) === '57P01' || /Connection terminated/i.test(String(err));
+      if (!lost || attempt >= 3) throw err;
+    }
+  }
+}
+
+function ledgerOf(world: FaultWorld, cadence: Cadence) {
+  return observing(() => readLedger(world, cadence));
+}
+
+async function readLedger(world: FaultWorld, cadence: Cadence) {
   const db = world.engine.deps.db;
   const runs = await db
     .select({

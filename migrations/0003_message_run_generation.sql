@@ -1,0 +1,1 @@
+ALTER TABLE "messages" ADD COLUMN "step_run_generation" integer;
