@@ -37,7 +37,9 @@ export type Outcome = {
  * each. The enrollment rows are locked first (`FOR UPDATE`, in id order), so a reply that stopped
  * one committed before (its next run is not written) or waits until this commits (and then cancels
  * the next run like any scheduled one). When a workspace has a qualification threshold, the
- * promotions the events may trigger join the statement in one transaction.
+ * promotions the events may trigger join the statement in one transaction. Every effect hangs on
+ * the run still being claimed, so the statement run again (its reply lost with the connection)
+ * changes nothing that its first run committed.
  * Returns, per outcome, the next run to dispatch (null when the enrollment was no longer live).
  */
 export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(RunRef | null)[]> {
@@ -56,7 +58,11 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
     run_at: o.next.runAt,
     patch: o.enrollmentPatch ?? {},
   }));
-  const events = eventsSql(outcomes.map((o) => o.event));
+  // Only the runs this statement recorded get an event: run again after its commit, it does nothing.
+  const events = eventsSql(
+    outcomes.map((o) => o.event),
+    sql`x.step_run_id in (select id from done)`,
+  );
   // Every row is reached through its primary key as `= any(array)`, never through a join the
   // planner could turn into a scan when statistics are stale (right after a bulk enrollment).
   const enrollmentIds = sql`${sql.param(outcomes.map((o) => o.enrollmentId))}::uuid[]`;
@@ -76,11 +82,12 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
         executed_at = now(), lease_until = null, updated_at = now()
       from x
       where sr.id = x.run_id and sr.id = any(${runIds}) and sr.status in ('claimed', 'ambiguous')
+      returning sr.id
     ), next_run as (
       insert into step_runs (workspace_id, enrollment_id, step_id, step_index, step_type, run_at, due_at)
       select x.workspace_id, x.enrollment_id, x.step_id, x.step_index, x.step_type, x.run_at, x.run_at
       from x join e on e.id = x.enrollment_id
-      where e.live
+      where e.live and x.run_id in (select id from done)
       -- The (enrollment, step) pair is unique: a step is in the ledger at most once, ever.
       on conflict do nothing
       returning id, enrollment_id, run_at, generation
@@ -98,14 +105,17 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
         updated_at = case when e.live then now() else en.updated_at end
       from x join e on e.id = x.enrollment_id
       where en.id = x.enrollment_id and en.id = any(${enrollmentIds}) and (e.live or x.patch <> '{}'::jsonb)
+        and x.run_id in (select id from done)
     ), ${events.ctes}
     select (select json_agg(json_build_object('enrollmentId', enrollment_id, 'id', id, 'runAt', run_at,
         'generation', generation)) from next_run) as next_runs,
-      ${events.ids} as ids, ${events.promote} as promote`;
+      ${events.ids} as ids, ${events.promote} as promote, (select count(*)::int from done) as done`;
   const run = async (db: DbOrTx) => {
-    const result = await db.execute<RecordedEvents & { next_runs: NextRunJson[] | null }>(statement);
+    const result = await db.execute<RecordedEvents & { next_runs: NextRunJson[] | null; done: number }>(
+      statement,
+    );
     const row = result.rows[0];
-    await settleRecordedEvents(db, outcomes.length, row);
+    await settleRecordedEvents(db, row?.done ?? 0, row);
     const next = new Map((row?.next_runs ?? []).map((r) => [r.enrollmentId, r]));
     return outcomes.map((o): RunRef | null => {
       const r = next.get(o.enrollmentId);

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Deps } from '../context';
-import { pgCode, retryingAborts } from '../db/transaction';
+import { connectionLost, retryingAborts, retryingLostConnections } from '../db/transaction';
 import { advanceRuns, type Outcome } from './advance-in-one';
 import { type ClaimedRun, type ClaimRequest, claimStepRuns } from './claim';
 import type { RunRef } from './dispatch';
@@ -27,8 +27,10 @@ export function stepBatches(deps: Deps): StepBatches {
   if (!batches) {
     const claims = loader<ClaimRequest, ClaimedRun | null>(
       async (requests) => {
-        const claimed = await retryingAborts(deps, () =>
-          claimStepRuns(deps.db, requests, deps.config.STEP_LEASE_SECONDS),
+        // A claim is its own fence: run again after a lost connection, it claims only what is
+        // still unclaimed, and a run it did claim unseen waits out its lease (never run twice).
+        const claimed = await retryingLostConnections(deps, () =>
+          retryingAborts(deps, () => claimStepRuns(deps.db, requests, deps.config.STEP_LEASE_SECONDS)),
         );
         return requests.map((r) => claimed.get(r.stepRunId) ?? null);
       },
@@ -36,9 +38,11 @@ export function stepBatches(deps: Deps): StepBatches {
       { key: (r) => r.stepRunId },
     );
     // Two runs of one enrollment never share a statement (its row is updated once per statement).
-    const advances = loader<Outcome, RunRef | null>((outcomes) => advanceRuns(deps, outcomes), {
-      key: (o) => o.enrollmentId,
-    });
+    // An advance run again changes nothing its first run committed (see `advanceRuns`).
+    const advances = loader<Outcome, RunRef | null>(
+      (outcomes) => retryingLostConnections(deps, () => advanceRuns(deps, outcomes)),
+      { key: (o) => o.enrollmentId },
+    );
     batches = { claim: (r) => claims.load(r), advance: (o) => advances.load(o) };
     perProcess.set(deps, batches);
   }
@@ -55,9 +59,9 @@ function loader<K, V>(
       try {
         if (!duplicates) return await run([...items]);
       } catch (err) {
-        // Only a statement Postgres refused is known to have changed nothing; after a lost
-        // connection it may have committed, and running its items again would repeat their events.
-        if (items.length === 1 || !pgCode(err)) throw err;
+        // Only a statement Postgres refused is known to have changed nothing. A connection still
+        // lost after the retries above fails the whole batch: its runs' leases decide.
+        if (items.length === 1 || connectionLost(err)) throw err;
       }
       // Alone, each item succeeds or fails on its own.
       return Promise.all(

@@ -14,7 +14,7 @@ import { stepBatches } from './step-batches';
 import { dispatchRuns } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
 import { handOffWhileAllowed } from './liveness';
-import { inTransaction } from '../db/transaction';
+import { inTransaction, retryingLostConnections } from '../db/transaction';
 import { stopIfLeadBlocked } from './unclaimable';
 
 export type Channels = ReadonlyMap<string, Channel>;
@@ -140,97 +140,102 @@ async function advance(
     return common.status;
   }
   // Replies and advances lock the same rows; Postgres may abort one as a deadlock victim, and
-  // since nothing of a rolled-back advance happened, running it again is safe.
-  const { outcome, next } = await inTransaction(deps, async (tx) => {
-    // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
-    const [enrollment] = await tx
-      .select()
-      .from(enrollments)
-      .where(eq(enrollments.id, ctx.enrollment.id))
-      .for('update');
-    if (!enrollment) throw new Error('enrollment vanished');
-    const live = enrollment.status === 'active' || enrollment.status === 'paused';
-    const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
+  // since nothing of a rolled-back advance happened, running it again is safe. So is running it
+  // again after a lost connection: it finds its run recorded if the first commit went through.
+  const { outcome, next } = await retryingLostConnections(deps, () =>
+    inTransaction(deps, async (tx) => {
+      // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
+      const [enrollment] = await tx
+        .select()
+        .from(enrollments)
+        .where(eq(enrollments.id, ctx.enrollment.id))
+        .for('update');
+      if (!enrollment) throw new Error('enrollment vanished');
+      const live = enrollment.status === 'active' || enrollment.status === 'paused';
+      const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
+      const [unrecorded] = await tx.select({ id: stepRuns.id }).from(stepRuns).where(mine).for('update');
+      if (!unrecorded) return { outcome: 'noop' as const, next: null };
 
-    if (result?.kind === 'stopped' && !live) {
-      // A reply, unsubscribe or bounce landed between claim and hand-off: nothing went out.
+      if (result?.kind === 'stopped' && !live) {
+        // A reply, unsubscribe or bounce landed between claim and hand-off: nothing went out.
+        await tx
+          .update(stepRuns)
+          .set({ status: 'canceled', reason: result.reason, leaseUntil: null, updatedAt: new Date() })
+          .where(mine);
+        return { outcome: 'stopped' as const, next: null };
+      }
+      if (result?.kind === 'stopped') {
+        // Paused meanwhile (or suppressed): back to scheduled; resume or the next claim decides.
+        result = { kind: 'retry_later', at: new Date(), reason: result.reason, countsAsAttempt: false };
+      }
+      if (result?.kind === 'retry_later') {
+        const tz = leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone);
+        const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);
+        const [row] = await tx
+          .update(stepRuns)
+          .set({
+            status: 'scheduled',
+            runAt,
+            reason: result.reason,
+            generation: sql`${stepRuns.generation} + 1`,
+            attempts: result.countsAsAttempt === false ? sql`${stepRuns.attempts} - 1` : stepRuns.attempts,
+            enqueuedAt: null,
+            leaseUntil: null,
+            claimedAt: null,
+            updatedAt: new Date(),
+          })
+          .where(mine)
+          .returning({ id: stepRuns.id, runAt: stepRuns.runAt, generation: stepRuns.generation });
+        if (live)
+          await tx.update(enrollments).set({ nextRunAt: runAt }).where(eq(enrollments.id, enrollment.id));
+        return { outcome: 'deferred' as const, next: row ?? null };
+      }
+
+      let status: 'sent' | 'failed' = 'sent';
+      let nextIndex = ctx.run.stepIndex + 1;
+      let data: Record<string, unknown> = {};
+      let reason: string | null = null;
+      if (result === null) {
+        const internal = await runInternalStep({ tx, ...ctx, enrollment });
+        ({ status, nextIndex, data } = internal);
+        reason = internal.reason ?? null;
+      } else if (result.kind === 'sent') {
+        data = result.data ?? {};
+        if (result.enrollmentPatch)
+          await tx.update(enrollments).set(result.enrollmentPatch).where(eq(enrollments.id, enrollment.id));
+        await recordEvent(tx, outcomeEvent(ctx, { status: 'sent', data }));
+      } else {
+        status = 'failed';
+        reason = result.reason;
+      }
+      const variant = typeof data.variant === 'number' ? data.variant : null;
       await tx
         .update(stepRuns)
-        .set({ status: 'canceled', reason: result.reason, leaseUntil: null, updatedAt: new Date() })
-        .where(mine);
-      return { outcome: 'stopped' as const, next: null };
-    }
-    if (result?.kind === 'stopped') {
-      // Paused meanwhile (or suppressed): back to scheduled; resume or the next claim decides.
-      result = { kind: 'retry_later', at: new Date(), reason: result.reason, countsAsAttempt: false };
-    }
-    if (result?.kind === 'retry_later') {
-      const tz = leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone);
-      const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);
-      const [row] = await tx
-        .update(stepRuns)
         .set({
-          status: 'scheduled',
-          runAt,
-          reason: result.reason,
-          generation: sql`${stepRuns.generation} + 1`,
-          attempts: result.countsAsAttempt === false ? sql`${stepRuns.attempts} - 1` : stepRuns.attempts,
-          enqueuedAt: null,
+          status,
+          reason,
+          result: data,
+          variant,
+          executedAt: new Date(),
           leaseUntil: null,
-          claimedAt: null,
           updatedAt: new Date(),
         })
-        .where(mine)
-        .returning({ id: stepRuns.id, runAt: stepRuns.runAt, generation: stepRuns.generation });
-      if (live)
-        await tx.update(enrollments).set({ nextRunAt: runAt }).where(eq(enrollments.id, enrollment.id));
-      return { outcome: 'deferred' as const, next: row ?? null };
-    }
-
-    let status: 'sent' | 'failed' = 'sent';
-    let nextIndex = ctx.run.stepIndex + 1;
-    let data: Record<string, unknown> = {};
-    let reason: string | null = null;
-    if (result === null) {
-      const internal = await runInternalStep({ tx, ...ctx, enrollment });
-      ({ status, nextIndex, data } = internal);
-      reason = internal.reason ?? null;
-    } else if (result.kind === 'sent') {
-      data = result.data ?? {};
-      if (result.enrollmentPatch)
-        await tx.update(enrollments).set(result.enrollmentPatch).where(eq(enrollments.id, enrollment.id));
-      await recordEvent(tx, outcomeEvent(ctx, { status: 'sent', data }));
-    } else {
-      status = 'failed';
-      reason = result.reason;
-    }
-    const variant = typeof data.variant === 'number' ? data.variant : null;
-    await tx
-      .update(stepRuns)
-      .set({
-        status,
-        reason,
-        result: data,
-        variant,
-        executedAt: new Date(),
-        leaseUntil: null,
-        updatedAt: new Date(),
-      })
-      .where(mine);
-    if (status === 'failed') {
-      await recordEvent(tx, outcomeEvent(ctx, { status: 'failed', reason }));
-    }
-    if (result?.kind === 'failed' && result.stop === 'bounced') {
-      await bounceLead(tx, {
-        workspaceId: enrollment.workspaceId,
-        leadId: enrollment.leadId,
-        reason: result.reason,
-      });
-      return { outcome: 'failed' as const, next: null };
-    }
-    const next = live ? await scheduleFrom(tx, ctx, enrollment, nextIndex) : null;
-    return { outcome: status, next };
-  });
+        .where(mine);
+      if (status === 'failed') {
+        await recordEvent(tx, outcomeEvent(ctx, { status: 'failed', reason }));
+      }
+      if (result?.kind === 'failed' && result.stop === 'bounced') {
+        await bounceLead(tx, {
+          workspaceId: enrollment.workspaceId,
+          leadId: enrollment.leadId,
+          reason: result.reason,
+        });
+        return { outcome: 'failed' as const, next: null };
+      }
+      const next = live ? await scheduleFrom(tx, ctx, enrollment, nextIndex) : null;
+      return { outcome: status, next };
+    }),
+  );
   if (next) await dispatchRuns(deps, [next]);
   return outcome;
 }

@@ -55,6 +55,30 @@ describe('step batches', () => {
       .returning();
   }
 
+  type Run = Awaited<ReturnType<typeof dueRuns>>[number];
+  const secondStep = () => {
+    const next = seq.definition.steps[1];
+    if (!next) throw new Error('no second step');
+    return next;
+  };
+  /** The outcome the step runner hands over for a first email that went out. */
+  const sentOutcome = (run: Run, runAt: Date, workspace = workspaceId): Outcome => ({
+    workspaceId: workspace,
+    enrollmentId: run.enrollmentId,
+    runId: run.id,
+    status: 'sent',
+    reason: null,
+    data: { variant: 0 },
+    event: {
+      workspaceId: workspace,
+      type: 'message.sent',
+      enrollmentId: run.enrollmentId,
+      stepRunId: run.id,
+    },
+    next: { planned: { index: 1, step: secondStep(), waits: [] }, runAt },
+    qualifyThreshold: null,
+  });
+
   it('claims each run once, even when the same run is asked for twice in one batch', async () => {
     const runs = await dueRuns(5);
     const batches = stepBatches(engine.deps);
@@ -88,25 +112,9 @@ describe('step batches', () => {
     const runs = await dueRuns(4);
     const batches = stepBatches(engine.deps);
     await Promise.all(runs.map((r) => batches.claim({ stepRunId: r.id, generation: r.generation })));
-    const next = seq.definition.steps[1];
-    if (!next) throw new Error('no second step');
+    const next = secondStep();
     const runAt = new Date(Date.now() + 3600_000);
-    const outcome = (run: (typeof runs)[number], workspace = workspaceId): Outcome => ({
-      workspaceId: workspace,
-      enrollmentId: run.enrollmentId,
-      runId: run.id,
-      status: 'sent',
-      reason: null,
-      data: { variant: 0 },
-      event: {
-        workspaceId: workspace,
-        type: 'message.sent',
-        enrollmentId: run.enrollmentId,
-        stepRunId: run.id,
-      },
-      next: { planned: { index: 1, step: next, waits: [] }, runAt },
-      qualifyThreshold: null,
-    });
+    const outcome = (run: Run, workspace = workspaceId) => sentOutcome(run, runAt, workspace);
     const [bad, ...good] = runs;
     if (!bad) throw new Error('no runs');
     // An unknown workspace breaks the foreign keys of the event and of the next run.
@@ -139,5 +147,31 @@ describe('step batches', () => {
     }
     // Nothing of the refused row was written.
     expect(await db.select().from(events).where(eq(events.stepRunId, bad.id))).toEqual([]);
+  });
+
+  it('changes nothing when an advance runs again after its commit, as after a lost reply', async () => {
+    const runs = await dueRuns(2);
+    const batches = stepBatches(engine.deps);
+    await Promise.all(runs.map((r) => batches.claim({ stepRunId: r.id, generation: r.generation })));
+    const first = new Date(Date.now() + 3600_000);
+    const firstRefs = await Promise.all(runs.map((r) => batches.advance(sentOutcome(r, first))));
+    expect(firstRefs.every((ref) => ref !== null)).toBe(true);
+    // The same outcomes again, a moment later (a retry plans its next run from a later time).
+    const again = new Date(first.getTime() + 60_000);
+    const replayRefs = await Promise.all(runs.map((r) => batches.advance(sentOutcome(r, again))));
+    expect(replayRefs).toEqual([null, null]);
+    const db = engine.deps.db;
+    for (const r of runs) {
+      const ledger = await db.select().from(stepRuns).where(eq(stepRuns.enrollmentId, r.enrollmentId));
+      expect(ledger.map((s) => [s.stepIndex, s.status]).sort()).toEqual([
+        [0, 'sent'],
+        [1, 'scheduled'],
+      ]);
+      expect(ledger.find((s) => s.stepIndex === 1)?.runAt.getTime()).toBe(first.getTime());
+      const [enrollment] = await db.select().from(enrollments).where(eq(enrollments.id, r.enrollmentId));
+      expect(enrollment?.nextRunAt?.getTime()).toBe(first.getTime());
+      const sent = await db.select().from(events).where(eq(events.stepRunId, r.id));
+      expect(sent.map((e) => e.type)).toEqual(['message.sent']);
+    }
   });
 });

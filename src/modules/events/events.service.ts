@@ -56,7 +56,11 @@ type Promotion = { workspaceId: string; leadId: string };
  * for a statement that does more in the same round trip; `ids` and `promote` are the scalar
  * sub-selects whose values `settleRecordedEvents` takes.
  */
-export function eventsSql(inputs: EventInput[]): { ctes: SQL; ids: SQL; promote: SQL } {
+export function eventsSql(
+  inputs: EventInput[],
+  /** Keeps only the inputs this predicate (over the `x` row of an input) holds for. */
+  only: SQL = sql`true`,
+): { ctes: SQL; ids: SQL; promote: SQL } {
   const now = new Date();
   const rows = inputs.map((input, ord) => ({
     ord,
@@ -75,6 +79,7 @@ export function eventsSql(inputs: EventInput[]): { ctes: SQL; ids: SQL; promote:
       select nextval('events_id_seq') as id, x.*
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid, type text,
         lead_id uuid, enrollment_id uuid, step_run_id uuid, data jsonb, at timestamptz)
+      where ${only}
     ), ev_written as (
       insert into events (id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at)
       select id, workspace_id, type, lead_id, enrollment_id, step_run_id, data, at from ev_input

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { enrollments, stepRuns } from '../../../src/db/schema/index';
-import { pgCode } from '../../../src/db/transaction';
+import { connectionLost } from '../../../src/db/transaction';
 import { waitFor } from '../../helpers/engine';
 import type { FaultRow } from './summary';
 import type { Cadence, FaultWorld } from './world';
@@ -34,8 +34,7 @@ async function observing<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (err) {
-      const lost = pgCode(err) === '57P01' || /Connection terminated/i.test(String(err));
-      if (!lost || attempt >= 3) throw err;
+      if (!connectionLost(err) || attempt >= 3) throw err;
     }
   }
 }
@@ -73,17 +72,19 @@ export async function settle(world: FaultWorld, cadence: Cadence, timeoutMs = 90
   const db = world.engine.deps.db;
   await waitFor(
     async () => {
-      await db
-        .update(stepRuns)
-        .set({ runAt: sql`now()`, generation: sql`${stepRuns.generation} + 1`, enqueuedAt: null })
-        .where(
-          and(
-            inArray(stepRuns.enrollmentId, cadence.enrollmentIds),
-            eq(stepRuns.status, 'scheduled'),
-            isNotNull(stepRuns.reason),
-            sql`${stepRuns.runAt} > now() + interval '1 second'`,
+      await observing(() =>
+        db
+          .update(stepRuns)
+          .set({ runAt: sql`now()`, generation: sql`${stepRuns.generation} + 1`, enqueuedAt: null })
+          .where(
+            and(
+              inArray(stepRuns.enrollmentId, cadence.enrollmentIds),
+              eq(stepRuns.status, 'scheduled'),
+              isNotNull(stepRuns.reason),
+              sql`${stepRuns.runAt} > now() + interval '1 second'`,
+            ),
           ),
-        );
+      );
       const { runs } = await ledgerOf(world, cadence);
       return runs.every((r) => terminalRun.has(r.status));
     },
