@@ -9,6 +9,7 @@ import { type Loop, startLoop } from './loop';
 export function startMaintenanceLoop(deps: Deps): Loop {
   return startLoop('maintenance', deps, deps.config.MAINTENANCE_INTERVAL_SECONDS * 1000, async () => {
     const pass = await maintenancePass(deps);
-    if (pass.requeued + pass.ambiguous + pass.resumed > 0) deps.log.info(pass, 'maintenance pass');
+    if (pass.requeued + pass.ambiguous + pass.rerun + pass.resumed > 0)
+      deps.log.info(pass, 'maintenance pass');
   });
 }

@@ -18,6 +18,8 @@ export type Outcome = {
   workspaceId: string;
   enrollmentId: string;
   runId: string;
+  /** The generation the run was claimed at: an outcome only lands on the claim it belongs to. */
+  generation: number;
   status: 'sent' | 'failed';
   reason: string | null;
   data: Record<string, unknown>;
@@ -48,6 +50,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
     workspace_id: o.workspaceId,
     enrollment_id: o.enrollmentId,
     run_id: o.runId,
+    generation: o.generation,
     status: o.status,
     reason: o.reason,
     result: o.data,
@@ -70,7 +73,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
   const statement = sql`
     with x as materialized (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid,
-        enrollment_id uuid, run_id uuid, status text, reason text, result jsonb, variant int,
+        enrollment_id uuid, run_id uuid, generation int, status text, reason text, result jsonb, variant int,
         step_id text, step_index int, step_type text, run_at timestamptz, patch jsonb)
     ), e as (
       select id, status in ('active', 'paused') as live from enrollments
@@ -81,7 +84,8 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
       update step_runs sr set status = x.status, reason = x.reason, result = x.result, variant = x.variant,
         executed_at = now(), lease_until = null, updated_at = now()
       from x
-      where sr.id = x.run_id and sr.id = any(${runIds}) and sr.status in ('claimed', 'ambiguous')
+      where sr.id = x.run_id and sr.id = any(${runIds}) and sr.generation = x.generation
+        and sr.status in ('claimed', 'ambiguous')
       returning sr.id
     ), next_run as (
       insert into step_runs (workspace_id, enrollment_id, step_id, step_index, step_type, run_at, due_at)

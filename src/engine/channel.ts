@@ -50,6 +50,12 @@ export type ChannelResult =
 export interface Channel {
   /** Step types this channel executes. */
   readonly stepTypes: readonly string[];
+  /**
+   * True when the channel records the hand-off on the run itself (`handoff = 'started'`, only while
+   * the claim is current) before anything leaves, so a run whose worker died before that is run
+   * again. For any other channel the engine records it before calling `send`.
+   */
+  readonly marksHandOff?: boolean;
   send(ctx: StepContext): Promise<ChannelResult>;
   /** Releases pooled resources (SMTP transports, browsers) at shutdown. */
   close?(): Promise<void>;

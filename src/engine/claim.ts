@@ -42,7 +42,7 @@ export async function claimStepRuns(
     with claimed as (
       update step_runs set status = 'claimed', claimed_at = now(),
         lease_until = now() + make_interval(secs => ${leaseSeconds}),
-        attempts = attempts + 1, updated_at = now()
+        attempts = attempts + 1, handoff = 'pending', updated_at = now()
       where id in (
         -- Runs are looked up by id first, and the sequence through its enrollment (the subqueries
         -- with offset 0 keep the planner from reordering): right after a bulk enrollment the

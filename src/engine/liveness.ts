@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
+import type { DbOrTx } from '../db/client';
 import { inTransaction } from '../db/transaction';
 
 /**
@@ -45,4 +46,24 @@ export async function handOffWhileAllowed<T>(
     if (rows.length === 0) return { allowed: false };
     return { allowed: true, value: await send() };
   });
+}
+
+/**
+ * Records that the claim `(id, generation)` may now act on the outside world (`handoff =
+ * 'started'`), in a statement that changes nothing once the claim is no longer current: the
+ * reconciler has run it again since, or it has an outcome. From here a worker that dies leaves the
+ * run ambiguous; before it, the run is run again (`expireLeases`).
+ */
+export const handOffStarted = (run: { id: string; generation: number }) => sql`
+  update step_runs set handoff = 'started'
+  where id = ${run.id}::uuid and status = 'claimed' and generation = ${run.generation}::int
+  returning id`;
+
+/** `handOffStarted` on its own; false when the claim is no longer current (do nothing then). */
+export async function markHandOffStarted(
+  db: DbOrTx,
+  run: { id: string; generation: number },
+): Promise<boolean> {
+  const { rows } = await db.execute(handOffStarted(run));
+  return rows.length > 0;
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import { resumeEnrollments } from '../modules/enrollments/pause';
-import { recordEvent } from '../modules/events/events.service';
+import { recordEvents } from '../modules/events/events.service';
 import { enqueueStepRuns } from '../queue/queues';
 
 type MaintenanceDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
@@ -58,43 +58,65 @@ export async function requeueOverdueRuns(deps: MaintenanceDeps, graceSeconds: nu
 }
 
 /**
- * Reconciler, part 2: a claim whose lease ran out means a worker died between claim and outcome.
- * The lead may or may not have received the step, so the run becomes `ambiguous` and is not resent.
+ * Reconciler, part 2: a claim whose lease ran out means its worker died (or stalled) between claim
+ * and outcome. If the hand-off had not started (`handoff = 'pending'`), nothing reached the lead:
+ * the run is scheduled again under a new generation, and the old claim can no longer start its
+ * hand-off or record an outcome. Otherwise the lead may or may not have received the step, so the
+ * run becomes `ambiguous` and is not resent. One statement decides both, and the hand-off mark is
+ * written to the same row, so a hand-off starting at that very moment is seen either way.
  */
-export async function expireLeases(deps: MaintenanceDeps): Promise<number> {
+export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: number; rerun: number }> {
   const { rows } = await deps.db.execute<{
     id: string;
+    status: 'scheduled' | 'ambiguous';
     workspace_id: string;
     enrollment_id: string;
     lead_id: string;
   }>(sql`
-    update step_runs sr set status = 'ambiguous', reason = 'lease_expired', lease_until = null, updated_at = now()
+    update step_runs sr set
+      status = case when sr.handoff = 'pending' then 'scheduled' else 'ambiguous' end,
+      reason = case when sr.handoff = 'pending' then 'worker_lost' else 'lease_expired' end,
+      generation = case when sr.handoff = 'pending' then sr.generation + 1 else sr.generation end,
+      -- The lost attempt did nothing: it does not count against the run's retries.
+      attempts = case when sr.handoff = 'pending' then greatest(sr.attempts - 1, 0) else sr.attempts end,
+      handoff = case when sr.handoff = 'pending' then null else sr.handoff end,
+      claimed_at = case when sr.handoff = 'pending' then null else sr.claimed_at end,
+      enqueued_at = null, lease_until = null, updated_at = now()
     from enrollments e
     where sr.status = 'claimed' and sr.lease_until < now() and e.id = sr.enrollment_id
-    returning sr.id, sr.workspace_id, sr.enrollment_id, e.lead_id`);
-  for (const row of rows) {
-    await recordEvent(deps.db, {
-      workspaceId: row.workspace_id,
-      type: 'step.ambiguous',
-      leadId: row.lead_id,
-      enrollmentId: row.enrollment_id,
-      stepRunId: row.id,
-      data: { reason: 'lease_expired' },
-    });
-  }
-  if (rows.length > 0)
+    returning sr.id, sr.status, sr.workspace_id, sr.enrollment_id, e.lead_id`);
+  const ambiguous = rows.filter((r) => r.status === 'ambiguous');
+  const rerun = rows.filter((r) => r.status === 'scheduled');
+  if (ambiguous.length > 0)
+    await recordEvents(
+      deps.db,
+      ambiguous.map((row) => ({
+        workspaceId: row.workspace_id,
+        type: 'step.ambiguous',
+        leadId: row.lead_id,
+        enrollmentId: row.enrollment_id,
+        stepRunId: row.id,
+        data: { reason: 'lease_expired' },
+      })),
+    );
+  if (ambiguous.length > 0)
     deps.log.warn(
-      { stepRunIds: rows.map((r) => r.id) },
+      { stepRunIds: ambiguous.map((r) => r.id) },
       'step runs ambiguous after lease expiry; not resent',
     );
-  return rows.length;
+  if (rerun.length > 0)
+    deps.log.warn(
+      { stepRunIds: rerun.map((r) => r.id) },
+      'step runs whose worker was lost before the hand-off; running them again',
+    );
+  return { ambiguous: ambiguous.length, rerun: rerun.length };
 }
 
 /** One maintenance pass: feed, requeue, expire leases, resume out-of-office pauses that are over. */
 export async function maintenancePass(deps: MaintenanceDeps) {
   const fed = await feedDueRuns(deps);
   const requeued = await requeueOverdueRuns(deps, Math.max(5, deps.config.MAINTENANCE_INTERVAL_SECONDS * 2));
-  const ambiguous = await expireLeases(deps);
+  const { ambiguous, rerun } = await expireLeases(deps);
   const resumed = await resumeEnrollments(deps, { dueBy: new Date() });
-  return { fed, requeued, ambiguous, resumed: resumed.length };
+  return { fed, requeued, ambiguous, rerun, resumed: resumed.length };
 }

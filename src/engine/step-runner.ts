@@ -13,7 +13,7 @@ import type { ClaimedRun } from './claim';
 import { stepBatches } from './step-batches';
 import { dispatchRuns } from './dispatch';
 import { internalStepTypes, runInternalStep } from './internal-steps';
-import { handOffWhileAllowed } from './liveness';
+import { handOffWhileAllowed, markHandOffStarted } from './liveness';
 import { inTransaction, retryingLostConnections } from '../db/transaction';
 import { stopIfLeadBlocked } from './unclaimable';
 
@@ -60,6 +60,9 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
       qualifyThreshold,
     );
   }
+  // From here the lead may receive something: a worker dying past this point leaves the run
+  // ambiguous. A claim no longer current (its lease ran out and it was run again) stops here.
+  if (!channel.marksHandOff && !(await markHandOffStarted(deps.db, run))) return 'noop';
   let result: ChannelResult;
   try {
     result = await channel.send(ctx);
@@ -74,7 +77,7 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
       const [marked] = await tx
         .update(stepRuns)
         .set({ status: 'ambiguous', reason, leaseUntil: null, updatedAt: new Date() })
-        .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')))
+        .where(claimOf(run))
         .returning({ id: stepRuns.id });
       if (!marked) return;
       await recordEvent(tx, {
@@ -93,6 +96,10 @@ export async function runStep(deps: Deps, channels: Channels, job: StepJob): Pro
   return outcome;
 }
 
+/** The run while this claim of it is current: claimed, at the generation it was claimed at. */
+const claimOf = (run: StepRunRow) =>
+  and(eq(stepRuns.id, run.id), eq(stepRuns.generation, run.generation), eq(stepRuns.status, 'claimed'));
+
 async function releaseClaim(deps: Deps, run: StepRunRow): Promise<void> {
   await deps.db
     .update(stepRuns)
@@ -105,7 +112,7 @@ async function releaseClaim(deps: Deps, run: StepRunRow): Promise<void> {
       enqueuedAt: null,
       updatedAt: new Date(),
     })
-    .where(and(eq(stepRuns.id, run.id), eq(stepRuns.status, 'claimed')));
+    .where(claimOf(run));
 }
 
 async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext> {
@@ -152,7 +159,12 @@ async function advance(
         .for('update');
       if (!enrollment) throw new Error('enrollment vanished');
       const live = enrollment.status === 'active' || enrollment.status === 'paused';
-      const mine = and(eq(stepRuns.id, ctx.run.id), inArray(stepRuns.status, ['claimed', 'ambiguous']));
+      // The run as this claim left it: claimed, or made ambiguous when its lease ran out meanwhile.
+      const mine = and(
+        eq(stepRuns.id, ctx.run.id),
+        eq(stepRuns.generation, ctx.run.generation),
+        inArray(stepRuns.status, ['claimed', 'ambiguous']),
+      );
       const [unrecorded] = await tx.select({ id: stepRuns.id }).from(stepRuns).where(mine).for('update');
       if (!unrecorded) return { outcome: 'noop' as const, next: null };
 
@@ -259,7 +271,12 @@ function commonOutcome(
     base: new Date(),
   });
   if (!next) return null;
-  const ids = { workspaceId: ctx.enrollment.workspaceId, enrollmentId: ctx.enrollment.id, runId: ctx.run.id };
+  const ids = {
+    workspaceId: ctx.enrollment.workspaceId,
+    enrollmentId: ctx.enrollment.id,
+    runId: ctx.run.id,
+    generation: ctx.run.generation,
+  };
   if (result.kind === 'failed') {
     const event = outcomeEvent(ctx, { status: 'failed', reason: result.reason });
     return { ...ids, status: 'failed', reason: result.reason, data: {}, event, next, qualifyThreshold };

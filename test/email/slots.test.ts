@@ -256,6 +256,7 @@ describe('email send slots', () => {
     });
     const taken = await takeSlot(engine.deps.db, {
       workspaceId: ws.id,
+      run: ctx.run,
       now,
       day,
       priorMessageRowId: null,
@@ -319,6 +320,7 @@ describe('email send slots', () => {
         edit().then(() =>
           takeSlot(engine.deps.db, {
             workspaceId: ws.id,
+            run: ctx.run,
             now,
             day,
             priorMessageRowId: null,

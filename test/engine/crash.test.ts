@@ -65,61 +65,78 @@ describe('crash and Redis loss', () => {
     }
   });
 
-  it('leaves a run ambiguous, never sent twice, when its worker is SIGKILLed between claim and commit', async () => {
-    const channel = recordingChannel();
-    // This engine serves the API and, later, the reconciler; the child process does the sending.
-    const engine = await startTestEngine({ env: { REDIS_URL: redis.url, STEP_LEASE_SECONDS: '2' } });
+  type Engine = Awaited<ReturnType<typeof startTestEngine>>;
+  const sharedEnv = (engine: Engine) => ({
+    DATABASE_URL: engine.config.DATABASE_URL,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
+    STEP_LEASE_SECONDS: '2',
+  });
+
+  /** A worker process (test/helpers/worker-child.ts) whose channel never answers, on `engine`'s database and queue. */
+  async function startChild(engine: Engine, channel: 'hang' | 'before-handoff') {
     // node --import tsx, not npx: one process, so SIGKILL reaches the worker itself.
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-child.ts'], {
       cwd: repoRoot,
-      env: {
-        ...process.env,
-        DATABASE_URL: engine.config.DATABASE_URL,
-        REDIS_URL: redis.url,
-        QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
-        STEP_LEASE_SECONDS: '2',
-        LOG_LEVEL: 'silent',
-      },
+      env: { ...process.env, ...sharedEnv(engine), CHILD_CHANNEL: channel, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((resolve) => child.on('exit', resolve));
+    const kill = async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    };
     try {
       await waitFor(async () => child.stdout?.read()?.toString().includes('ready'), {
         timeoutMs: 30_000,
         what: 'child ready',
       });
-      const ws = await createTestWorkspace(engine.app);
-      const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
-      if (!lead) throw new Error('no lead');
-      const sequenceId = await createActiveSequence(engine.app, ws, {
-        steps: [{ id: 'only', type: 'email', subject: 'a', body: 'a' }],
-      });
-      const enrolled = await enrollLeads(engine.app, ws, sequenceId, [lead.id]);
-      const enrollmentId = enrolled.enrolled[0]?.enrollmentId ?? '';
-      const claimed = await waitFor(
-        async () => {
-          const [run] = await engine.deps.db
-            .select()
-            .from(stepRuns)
-            .where(eq(stepRuns.enrollmentId, enrollmentId));
-          return run?.status === 'claimed' ? run : null;
-        },
-        { what: 'the child to claim the run' },
-      );
-      child.kill('SIGKILL');
-      await exited;
+    } catch (err) {
+      await kill();
+      throw err;
+    }
+    return { kill };
+  }
+
+  /** One lead enrolled in a one-email sequence; resolves once a worker has claimed its run and reached `handoff`. */
+  async function enrollOneAndAwaitClaim(engine: Engine, handoff: 'pending' | 'started') {
+    const ws = await createTestWorkspace(engine.app);
+    const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
+    if (!lead) throw new Error('no lead');
+    const sequenceId = await createActiveSequence(engine.app, ws, {
+      steps: [{ id: 'only', type: 'email', subject: 'a', body: 'a' }],
+    });
+    const enrolled = await enrollLeads(engine.app, ws, sequenceId, [lead.id]);
+    const enrollmentId = enrolled.enrolled[0]?.enrollmentId ?? '';
+    const claimed = await waitFor(
+      async () => {
+        const [run] = await engine.deps.db
+          .select()
+          .from(stepRuns)
+          .where(eq(stepRuns.enrollmentId, enrollmentId));
+        return run?.status === 'claimed' && run.handoff === handoff ? run : null;
+      },
+      { what: `the child to claim the run (hand-off ${handoff})` },
+    );
+    return { ws, enrollmentId, claimed };
+  }
+
+  it('leaves a run ambiguous, never sent twice, when its worker is SIGKILLed between claim and commit', async () => {
+    const channel = recordingChannel();
+    // This engine serves the API and, later, the reconciler; the child process does the sending.
+    const engine = await startTestEngine({ env: { REDIS_URL: redis.url, STEP_LEASE_SECONDS: '2' } });
+    let child: Awaited<ReturnType<typeof startChild>> | undefined;
+    try {
+      child = await startChild(engine, 'hang');
+      // The engine recorded the hand-off before calling the channel, which then hangs.
+      const { ws, enrollmentId, claimed } = await enrollOneAndAwaitClaim(engine, 'started');
+      await child.kill();
 
       // A worker of our own with a real channel now, and the lease expiry seen by the reconciler.
       const survivor = await startTestEngine({
         workers: true,
         channels: channelMap(channel),
-        env: {
-          DATABASE_URL: engine.config.DATABASE_URL,
-          REDIS_URL: redis.url,
-          QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
-          STEP_LEASE_SECONDS: '2',
-          MAINTENANCE_INTERVAL_SECONDS: '0.5',
-        },
+        env: { ...sharedEnv(engine), MAINTENANCE_INTERVAL_SECONDS: '0.5' },
       });
       try {
         const ambiguous = await waitFor(
@@ -164,7 +181,40 @@ describe('crash and Redis loss', () => {
         await survivor.close();
       }
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await child?.kill();
+      await engine.close();
+    }
+  });
+
+  it('runs a step again, once, when its worker is SIGKILLed before the hand-off', async () => {
+    const channel = recordingChannel();
+    const engine = await startTestEngine({ env: { REDIS_URL: redis.url, STEP_LEASE_SECONDS: '2' } });
+    let child: Awaited<ReturnType<typeof startChild>> | undefined;
+    try {
+      child = await startChild(engine, 'before-handoff');
+      const { claimed } = await enrollOneAndAwaitClaim(engine, 'pending');
+      await child.kill();
+      const survivor = await startTestEngine({
+        workers: true,
+        channels: channelMap(channel),
+        env: { ...sharedEnv(engine), MAINTENANCE_INTERVAL_SECONDS: '0.5' },
+      });
+      try {
+        const sent = await waitFor(
+          async () => {
+            const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
+            return run?.status === 'sent' ? run : null;
+          },
+          { what: 'the run to be run again after its lease ran out' },
+        );
+        expect(channel.sends.map((s) => s.stepRunId)).toEqual([claimed.id]);
+        // A new generation (the dead claim can record nothing), and the lost attempt not counted.
+        expect(sent).toMatchObject({ generation: claimed.generation + 1, attempts: 1 });
+      } finally {
+        await survivor.close();
+      }
+    } finally {
+      await child?.kill();
       await engine.close();
     }
   });

@@ -66,6 +66,7 @@ describe('step batches', () => {
     workspaceId: workspace,
     enrollmentId: run.enrollmentId,
     runId: run.id,
+    generation: run.generation,
     status: 'sent',
     reason: null,
     data: { variant: 0 },
@@ -173,5 +174,25 @@ describe('step batches', () => {
       const sent = await db.select().from(events).where(eq(events.stepRunId, r.id));
       expect(sent.map((e) => e.type)).toEqual(['message.sent']);
     }
+  });
+
+  it('lands an outcome only on the claim it belongs to, never on the run claimed again since', async () => {
+    const [run] = await dueRuns(1);
+    if (!run) throw new Error('no run');
+    const batches = stepBatches(engine.deps);
+    await batches.claim({ stepRunId: run.id, generation: run.generation });
+    // The claim's lease ran out before the hand-off: the run was scheduled again and claimed anew.
+    const db = engine.deps.db;
+    await db
+      .update(stepRuns)
+      .set({ status: 'claimed', generation: run.generation + 1 })
+      .where(eq(stepRuns.id, run.id));
+    const late = await batches.advance(sentOutcome(run, new Date(Date.now() + 3600_000)));
+    expect(late).toBeNull();
+    const [after] = await db.select().from(stepRuns).where(eq(stepRuns.id, run.id));
+    expect(after?.status).toBe('claimed');
+    expect(await db.select().from(events).where(eq(events.stepRunId, run.id))).toEqual([]);
+    const ledger = await db.select().from(stepRuns).where(eq(stepRuns.enrollmentId, run.enrollmentId));
+    expect(ledger).toHaveLength(1);
   });
 });

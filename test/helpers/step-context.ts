@@ -77,6 +77,8 @@ export async function claimedContext(
       dueAt: now,
       attempts: 1,
       claimedAt: now,
+      leaseUntil: new Date(now.getTime() + 600_000),
+      handoff: 'pending',
     })
     .returning();
   if (!run) throw new Error('no run');
@@ -115,11 +117,16 @@ export async function reload(
   };
 }
 
-/** What the engine does between attempts of one run: reschedule it (a new generation) and count the attempt. */
+/** What the engine does between attempts of one run: reschedule it (a new generation), count the attempt and claim it again. */
 export async function nextAttempt(engine: TestEngine, ctx: StepContext): Promise<StepContext> {
   await engine.deps.db
     .update(stepRuns)
-    .set({ attempts: ctx.run.attempts + 1, generation: ctx.run.generation + 1 })
+    .set({
+      attempts: ctx.run.attempts + 1,
+      generation: ctx.run.generation + 1,
+      status: 'claimed',
+      handoff: 'pending',
+    })
     .where(eq(stepRuns.id, ctx.run.id));
   return reload(engine, ctx);
 }

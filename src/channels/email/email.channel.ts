@@ -125,6 +125,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       for (const skipLocked of [true, false]) {
         const reservation = await takeSlot(deps.db, {
           workspaceId: lead.workspaceId,
+          run: ctx.run,
           now,
           day,
           priorMessageRowId: prior?.id ?? null,
@@ -337,7 +338,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     );
   }
 
-  return { stepTypes: ['email'], send, close: async () => transports.close() };
+  // The slot take records the hand-off on the run (see `takeSlot`).
+  return { stepTypes: ['email'], marksHandOff: true, send, close: async () => transports.close() };
 }
 
 /**

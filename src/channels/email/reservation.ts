@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client';
 import { mailboxes, messages } from '../../db/schema/index';
+import { handOffStarted } from '../../engine/liveness';
 import type { MailboxRow } from './mailbox-choice';
 
 type MessageValues = typeof messages.$inferInsert;
@@ -125,12 +126,17 @@ export async function recountDay(db: DbOrTx, mailboxIds: string[], day: Day): Pr
  * the same mailbox waits for the lock and is then checked against the new count, so no limit can
  * be exceeded however many workers send at once. With `skipLocked`, a mailbox another worker is
  * taking a slot from right now is passed over for the next offer instead of waited for.
+ * The same statement records on the run that its hand-off started (`handOffStarted`), and takes
+ * nothing when the claim is no longer current: a worker that dies before this statement leaves a
+ * run that is simply run again; one that dies after it, a run that may have been sent.
  * Returns null when no offer holds any more (read again and decide again).
  */
 export async function takeSlot(
   db: Db,
   input: {
     workspaceId: string;
+    /** The claim this send belongs to: no slot is taken once it is no longer current. */
+    run: { id: string; generation: number };
     now: Date;
     day: Day;
     /** A retry reuses the row (and Message-ID) of the failed attempt, so a run has one message. */
@@ -159,7 +165,8 @@ export async function takeSlot(
   }));
   const lock = input.skipLocked ? sql`for update of m skip locked` : sql`for update of m`;
   const { rows } = await db.execute<{ mailbox_id: string; message_row_id: string | null }>(sql`
-    with c as (
+    with fence as (${handOffStarted(input.run)}),
+    c as (
       select * from jsonb_to_recordset(${JSON.stringify(offers)}::jsonb) as c(
         ord int, id uuid, lim int, recount int, seen_day_start timestamptz, seen_day_end timestamptz,
         seen_slots int, daily_limit int, min_interval_seconds int, warmup jsonb,
@@ -168,7 +175,8 @@ export async function takeSlot(
     pick as (
       select m.id, c.recount, c.message_id, c.from_address, c.headers
       from mailboxes m join c on c.id = m.id
-      where m.workspace_id = ${input.workspaceId}::uuid and m.status = 'active'
+      where exists (select 1 from fence)
+        and m.workspace_id = ${input.workspaceId}::uuid and m.status = 'active'
         and m.daily_limit = c.daily_limit and m.min_interval_seconds = c.min_interval_seconds
         and m.warmup is not distinct from c.warmup
         and (m.min_interval_seconds <= 0

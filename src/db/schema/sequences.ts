@@ -126,6 +126,12 @@ export const stepRuns = pgTable(
     /** When the run was handed to Redis; null while it sits beyond the queue horizon. */
     enqueuedAt: tstz('enqueued_at'),
     claimedAt: tstz('claimed_at'),
+    /**
+     * How far the current claim got: `pending` from the claim until the channel may act on the
+     * outside world, then `started` (written before that, fenced on the claim). A claim whose worker
+     * died while `pending` is run again; one `started` becomes `ambiguous`.
+     */
+    handoff: text('handoff').$type<'pending' | 'started'>(),
     leaseUntil: tstz('lease_until'),
     executedAt: tstz('executed_at'),
     /** Index of the A/B variant chosen for an email step. */

@@ -1,0 +1,132 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dayBounds } from '../../src/channels/email/capacity';
+import type { EmailChannel } from '../../src/channels/email/email.channel';
+import { readSendState, takeSlot } from '../../src/channels/email/reservation';
+import { events, messages, stepRuns } from '../../src/db/schema/index';
+import type { StepContext } from '../../src/engine/channel';
+import { expireLeases } from '../../src/engine/maintenance';
+import { startEmailChannelTest } from '../email/support';
+import { createTestWorkspace, type TestEngine } from '../helpers/engine';
+import { addMailbox } from '../helpers/mailboxes';
+import type { SmtpSink } from '../helpers/smtp-sink';
+import { claimedContext, reload, type StoredSequence, storeSequence } from '../helpers/step-context';
+
+/**
+ * A claim whose lease runs out: its worker died or stalled. If the email never reached its slot
+ * take (the hand-off), nothing can have left, so the run is run again, and the old claim can no
+ * longer send. If the take happened, the lead may have the message: the run is ambiguous.
+ */
+describe('lease expiry', () => {
+  let engine: TestEngine;
+  let sink: SmtpSink;
+  let channel: EmailChannel;
+  let close: () => Promise<void>;
+  let ws: Awaited<ReturnType<typeof createTestWorkspace>>;
+  let seq: StoredSequence;
+  beforeAll(async () => {
+    ({ engine, sink, channel, close } = await startEmailChannelTest());
+    ws = await createTestWorkspace(engine.app);
+    await addMailbox(engine, ws, sink, { dailyLimit: 100 });
+    seq = await storeSequence(engine, ws.id, {
+      steps: [{ type: 'email', subject: 'Hi {{ firstName }}', body: 'Hello' }],
+    });
+  });
+  afterAll(() => close());
+
+  const runRow = async (id: string) => {
+    const [row] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, id));
+    if (!row) throw new Error('no run');
+    return row;
+  };
+  /** The worker is gone: its lease ran out, and the reconciler's pass comes. */
+  const leaseRunsOut = async (ctx: StepContext) => {
+    await engine.deps.db
+      .update(stepRuns)
+      .set({ leaseUntil: new Date(Date.now() - 1000) })
+      .where(eq(stepRuns.id, ctx.run.id));
+    return expireLeases(engine.deps);
+  };
+
+  it('runs again a claim lost before its slot take, and the old claim can no longer send', async () => {
+    const stale = await claimedContext(engine, ws.id, seq);
+    expect(await leaseRunsOut(stale)).toEqual({ ambiguous: 0, rerun: 1 });
+    expect(await runRow(stale.run.id)).toMatchObject({
+      status: 'scheduled',
+      reason: 'worker_lost',
+      generation: stale.run.generation + 1,
+      attempts: stale.run.attempts - 1,
+      handoff: null,
+      enqueuedAt: null,
+    });
+
+    // The stalled worker wakes up: its claim is gone, so it takes no slot and sends nothing.
+    const late = await channel.send(stale);
+    expect(late).toMatchObject({ kind: 'retry_later' });
+    expect(sink.mailTo(stale.lead.email)).toHaveLength(0);
+    expect(await engine.deps.db.select().from(messages).where(eq(messages.stepRunId, stale.run.id))).toEqual(
+      [],
+    );
+
+    // The run's new claim sends it, once.
+    await engine.deps.db
+      .update(stepRuns)
+      .set({ status: 'claimed', handoff: 'pending', attempts: 1, leaseUntil: new Date(Date.now() + 60_000) })
+      .where(eq(stepRuns.id, stale.run.id));
+    const rerun = await reload(engine, stale);
+    expect((await channel.send(rerun)).kind).toBe('sent');
+    expect(sink.mailTo(stale.lead.email)).toHaveLength(1);
+  });
+
+  it('makes a claim lost after its slot take ambiguous, never run again', async () => {
+    const ctx = await claimedContext(engine, ws.id, seq);
+    const now = new Date();
+    const day = dayBounds(now, 'UTC');
+    const { rows } = await readSendState(engine.deps.db, {
+      workspaceId: ws.id,
+      leadId: ctx.lead.id,
+      stepRunId: ctx.run.id,
+      pinned: [],
+      day,
+    });
+    // The take went through (the message is `sending`); the worker died before SMTP answered.
+    const taken = await takeSlot(engine.deps.db, {
+      workspaceId: ws.id,
+      run: ctx.run,
+      now,
+      day,
+      priorMessageRowId: null,
+      draft: {
+        leadId: ctx.lead.id,
+        enrollmentId: ctx.enrollment.id,
+        stepRunId: ctx.run.id,
+        stepRunGeneration: ctx.run.generation,
+        direction: 'outbound',
+        channel: 'email',
+        toAddress: ctx.lead.email,
+        subject: 'Hi',
+        bodyText: 'Hello',
+      },
+      offers: rows.map((row) => ({
+        ...row,
+        limit: row.mailbox.dailyLimit,
+        sender: { messageId: `<${ctx.run.id}@sender.test>`, fromAddress: row.mailbox.fromEmail, headers: {} },
+      })),
+      skipLocked: false,
+    });
+    expect(taken).not.toBeNull();
+    expect((await runRow(ctx.run.id)).handoff).toBe('started');
+
+    expect(await leaseRunsOut(ctx)).toEqual({ ambiguous: 1, rerun: 0 });
+    expect(await runRow(ctx.run.id)).toMatchObject({
+      status: 'ambiguous',
+      reason: 'lease_expired',
+      generation: ctx.run.generation,
+    });
+    const recorded = await engine.deps.db
+      .select({ type: events.type })
+      .from(events)
+      .where(and(eq(events.stepRunId, ctx.run.id), eq(events.type, 'step.ambiguous')));
+    expect(recorded).toHaveLength(1);
+  });
+});
