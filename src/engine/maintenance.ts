@@ -59,13 +59,18 @@ export async function requeueOverdueRuns(deps: MaintenanceDeps, graceSeconds: nu
 
 /**
  * Reconciler, part 2: a claim whose lease ran out means its worker died (or stalled) between claim
- * and outcome. If the hand-off had not started (`handoff = 'pending'`), nothing reached the lead:
- * the run is scheduled again under a new generation, and the old claim can no longer start its
- * hand-off or record an outcome. Otherwise the lead may or may not have received the step, so the
- * run becomes `ambiguous` and is not resent. One statement decides both, and the hand-off mark is
- * written to the same row, so a hand-off starting at that very moment is seen either way.
+ * and outcome. It is scheduled again under a new generation, so the old claim can no longer start
+ * its hand-off or record an outcome, when nothing can have reached the lead (`handoff = 'pending'`)
+ * or when its email is known to have left (its message row is `sent`: the retry records the send
+ * without sending). Otherwise the lead may or may not have received the step, so the run becomes
+ * `ambiguous` and is not resent. The hand-off mark is written to the run row itself, so a hand-off
+ * starting while this statement runs is seen (Postgres re-checks the row it waited for).
  */
 export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: number; rerun: number }> {
+  const rerun = sql`(sr.handoff = 'pending' or exists (
+    select 1 from messages m
+    where m.step_run_id = sr.id and m.step_run_generation = sr.generation
+      and m.direction = 'outbound' and m.status = 'sent'))`;
   const { rows } = await deps.db.execute<{
     id: string;
     status: 'scheduled' | 'ambiguous';
@@ -74,19 +79,19 @@ export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: 
     lead_id: string;
   }>(sql`
     update step_runs sr set
-      status = case when sr.handoff = 'pending' then 'scheduled' else 'ambiguous' end,
-      reason = case when sr.handoff = 'pending' then 'worker_lost' else 'lease_expired' end,
-      generation = case when sr.handoff = 'pending' then sr.generation + 1 else sr.generation end,
-      -- The lost attempt did nothing: it does not count against the run's retries.
-      attempts = case when sr.handoff = 'pending' then greatest(sr.attempts - 1, 0) else sr.attempts end,
-      handoff = case when sr.handoff = 'pending' then null else sr.handoff end,
-      claimed_at = case when sr.handoff = 'pending' then null else sr.claimed_at end,
+      status = case when ${rerun} then 'scheduled' else 'ambiguous' end,
+      reason = case when ${rerun} then 'worker_lost' else 'lease_expired' end,
+      generation = case when ${rerun} then sr.generation + 1 else sr.generation end,
+      -- The lost attempt does not count against the run's retries.
+      attempts = case when ${rerun} then greatest(sr.attempts - 1, 0) else sr.attempts end,
+      handoff = case when ${rerun} then null else sr.handoff end,
+      claimed_at = case when ${rerun} then null else sr.claimed_at end,
       enqueued_at = null, lease_until = null, updated_at = now()
     from enrollments e
     where sr.status = 'claimed' and sr.lease_until < now() and e.id = sr.enrollment_id
     returning sr.id, sr.status, sr.workspace_id, sr.enrollment_id, e.lead_id`);
   const ambiguous = rows.filter((r) => r.status === 'ambiguous');
-  const rerun = rows.filter((r) => r.status === 'scheduled');
+  const again = rows.filter((r) => r.status === 'scheduled');
   if (ambiguous.length > 0)
     await recordEvents(
       deps.db,
@@ -104,12 +109,12 @@ export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: 
       { stepRunIds: ambiguous.map((r) => r.id) },
       'step runs ambiguous after lease expiry; not resent',
     );
-  if (rerun.length > 0)
+  if (again.length > 0)
     deps.log.warn(
-      { stepRunIds: rerun.map((r) => r.id) },
-      'step runs whose worker was lost before the hand-off; running them again',
+      { stepRunIds: again.map((r) => r.id) },
+      'step runs whose worker was lost before the hand-off or after the send; running them again',
     );
-  return { ambiguous: ambiguous.length, rerun: rerun.length };
+  return { ambiguous: ambiguous.length, rerun: again.length };
 }
 
 /** One maintenance pass: feed, requeue, expire leases, resume out-of-office pauses that are over. */

@@ -129,4 +129,21 @@ describe('lease expiry', () => {
       .where(and(eq(events.stepRunId, ctx.run.id), eq(events.type, 'step.ambiguous')));
     expect(recorded).toHaveLength(1);
   });
+
+  it('runs again a claim lost after its email left: the retry records the send without sending', async () => {
+    const ctx = await claimedContext(engine, ws.id, seq);
+    // The email went out and its row says so; the worker died before the engine recorded it.
+    const first = await channel.send(ctx);
+    expect(first.kind).toBe('sent');
+    expect(await leaseRunsOut(ctx)).toEqual({ ambiguous: 0, rerun: 1 });
+    expect(await runRow(ctx.run.id)).toMatchObject({ status: 'scheduled', reason: 'worker_lost' });
+
+    await engine.deps.db
+      .update(stepRuns)
+      .set({ status: 'claimed', handoff: 'pending', attempts: 1, leaseUntil: new Date(Date.now() + 60_000) })
+      .where(eq(stepRuns.id, ctx.run.id));
+    const again = await channel.send(await reload(engine, ctx));
+    expect(again).toEqual(first);
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
+  });
 });
