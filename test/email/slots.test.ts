@@ -2,7 +2,6 @@ import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dayBounds } from '../../src/channels/email/capacity';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
-import { readSendState, takeSlot } from '../../src/channels/email/reservation';
 import { AmbiguousSendError } from '../../src/channels/email/smtp-errors';
 import { enrollments, mailboxes, messages } from '../../src/db/schema/index';
 import type { StepContext } from '../../src/engine/channel';
@@ -16,7 +15,7 @@ import {
   reload,
   storeSequence,
 } from '../helpers/step-context';
-import { startEmailChannelTest } from './support';
+import { readThenTake, startEmailChannelTest } from './support';
 
 const oneEmail = { steps: [{ type: 'email' as const, subject: 'Hi {{ firstName }}', body: 'Hello' }] };
 const yesterday = () => new Date(Date.now() - 86400_000);
@@ -245,39 +244,7 @@ describe('email send slots', () => {
     const ctx = await claimedContext(engine, ws.id, seq);
     // The take commits, and the connection dies before its reply: the channel saw only an error
     // (a prepare failure, so a retry) while the row stands as `sending` with its slot counted.
-    const now = new Date();
-    const day = dayBounds(now, 'UTC');
-    const { rows } = await readSendState(engine.deps.db, {
-      workspaceId: ws.id,
-      leadId: ctx.lead.id,
-      stepRunId: ctx.run.id,
-      pinned: [],
-      day,
-    });
-    const taken = await takeSlot(engine.deps.db, {
-      workspaceId: ws.id,
-      run: ctx.run,
-      now,
-      day,
-      priorMessageRowId: null,
-      draft: {
-        leadId: ctx.lead.id,
-        enrollmentId: ctx.enrollment.id,
-        stepRunId: ctx.run.id,
-        stepRunGeneration: ctx.run.generation,
-        direction: 'outbound',
-        channel: 'email',
-        toAddress: ctx.lead.email,
-        subject: 'Hi',
-        bodyText: 'Hello',
-      },
-      offers: rows.map((row) => ({
-        ...row,
-        limit: row.mailbox.dailyLimit,
-        sender: { messageId: `<${ctx.run.id}@sender.test>`, fromAddress: row.mailbox.fromEmail, headers: {} },
-      })),
-      skipLocked: false,
-    });
+    const taken = await (await readThenTake(engine, ctx))();
     expect(taken?.mailbox.id).toBe(box.id);
     const rowsOfRun = () =>
       engine.deps.db
@@ -309,43 +276,8 @@ describe('email send slots', () => {
     const now = new Date();
     const day = dayBounds(now, 'UTC');
     const take = async () => {
-      const { rows } = await readSendState(engine.deps.db, {
-        workspaceId: ws.id,
-        leadId: ctx.lead.id,
-        stepRunId: ctx.run.id,
-        pinned: [],
-        day,
-      });
-      return (edit: () => Promise<unknown>) =>
-        edit().then(() =>
-          takeSlot(engine.deps.db, {
-            workspaceId: ws.id,
-            run: ctx.run,
-            now,
-            day,
-            priorMessageRowId: null,
-            draft: {
-              leadId: ctx.lead.id,
-              enrollmentId: ctx.enrollment.id,
-              stepRunId: ctx.run.id,
-              direction: 'outbound',
-              channel: 'email',
-              toAddress: ctx.lead.email,
-              subject: 'Hi',
-              bodyText: 'Hello',
-            },
-            offers: rows.map((row) => ({
-              ...row,
-              limit: row.mailbox.dailyLimit,
-              sender: {
-                messageId: `<${ctx.run.id}@sender.test>`,
-                fromAddress: row.mailbox.fromEmail,
-                headers: {},
-              },
-            })),
-            skipLocked: false,
-          }),
-        );
+      const slot = await readThenTake(engine, ctx, { now, day });
+      return (edit: () => Promise<unknown>) => edit().then(slot);
     };
     const rowsOfRun = () => engine.deps.db.select().from(messages).where(eq(messages.stepRunId, ctx.run.id));
 

@@ -1,4 +1,7 @@
+import { dayBounds } from '../../src/channels/email/capacity';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
+import { type Day, readSendState, takeSlot } from '../../src/channels/email/reservation';
+import type { StepContext } from '../../src/engine/channel';
 import { startTestEngine, type TestEngine } from '../helpers/engine';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
 
@@ -34,4 +37,46 @@ export function header(raw: string | undefined, name: string): string | null {
   const head = (raw ?? '').split('\r\n\r\n')[0]?.replace(/\r\n[ \t]+/g, ' ') ?? '';
   const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
   return line ? line.slice(name.length + 1).trim() : null;
+}
+
+/**
+ * The email channel's slot take for `ctx`, in two halves as the channel does them: reading the
+ * workspace's mailboxes now, and `take()` later (after whatever a test wants to happen in between).
+ */
+export async function readThenTake(
+  engine: TestEngine,
+  ctx: StepContext,
+  at: { now: Date; day: Day } = { now: new Date(), day: dayBounds(new Date(), 'UTC') },
+) {
+  const { rows } = await readSendState(engine.deps.db, {
+    workspaceId: ctx.lead.workspaceId,
+    leadId: ctx.lead.id,
+    stepRunId: ctx.run.id,
+    pinned: [],
+    day: at.day,
+  });
+  return () =>
+    takeSlot(engine.deps.db, {
+      workspaceId: ctx.lead.workspaceId,
+      run: ctx.run,
+      ...at,
+      priorMessageRowId: null,
+      draft: {
+        leadId: ctx.lead.id,
+        enrollmentId: ctx.enrollment.id,
+        stepRunId: ctx.run.id,
+        stepRunGeneration: ctx.run.generation,
+        direction: 'outbound',
+        channel: 'email',
+        toAddress: ctx.lead.email,
+        subject: 'Hi',
+        bodyText: 'Hello',
+      },
+      offers: rows.map((row) => ({
+        ...row,
+        limit: row.mailbox.dailyLimit,
+        sender: { messageId: `<${ctx.run.id}@sender.test>`, fromAddress: row.mailbox.fromEmail, headers: {} },
+      })),
+      skipLocked: false,
+    });
 }

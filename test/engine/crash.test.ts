@@ -121,6 +121,24 @@ describe('crash and Redis loss', () => {
     return { ws, enrollmentId, claimed };
   }
 
+  /** A worker of the test's own with `channel`, sharing `engine`'s database and queue, and its reconciler. */
+  const startSurvivor = (engine: Engine, channel: ReturnType<typeof recordingChannel>) =>
+    startTestEngine({
+      workers: true,
+      channels: channelMap(channel),
+      env: { ...sharedEnv(engine), MAINTENANCE_INTERVAL_SECONDS: '0.5' },
+    });
+
+  /** Resolves with the run once it has `status`. */
+  const runReaches = (engine: Engine, id: string, status: string, what: string) =>
+    waitFor(
+      async () => {
+        const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, id));
+        return run?.status === status ? run : null;
+      },
+      { what },
+    );
+
   it('leaves a run ambiguous, never sent twice, when its worker is SIGKILLed between claim and commit', async () => {
     const channel = recordingChannel();
     // This engine serves the API and, later, the reconciler; the child process does the sending.
@@ -133,19 +151,9 @@ describe('crash and Redis loss', () => {
       await child.kill();
 
       // A worker of our own with a real channel now, and the lease expiry seen by the reconciler.
-      const survivor = await startTestEngine({
-        workers: true,
-        channels: channelMap(channel),
-        env: { ...sharedEnv(engine), MAINTENANCE_INTERVAL_SECONDS: '0.5' },
-      });
+      const survivor = await startSurvivor(engine, channel);
       try {
-        const ambiguous = await waitFor(
-          async () => {
-            const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
-            return run?.status === 'ambiguous' ? run : null;
-          },
-          { what: 'ambiguous after lease expiry' },
-        );
+        const ambiguous = await runReaches(engine, claimed.id, 'ambiguous', 'ambiguous after lease expiry');
         expect(ambiguous.reason).toBe('lease_expired');
         // The stalled job comes back, and someone re-adds it by hand too: still nothing is sent.
         await enqueueStepRuns(survivor.deps.queues, [claimed]);
@@ -194,18 +202,13 @@ describe('crash and Redis loss', () => {
       child = await startChild(engine, 'before-handoff');
       const { claimed } = await enrollOneAndAwaitClaim(engine, 'pending');
       await child.kill();
-      const survivor = await startTestEngine({
-        workers: true,
-        channels: channelMap(channel),
-        env: { ...sharedEnv(engine), MAINTENANCE_INTERVAL_SECONDS: '0.5' },
-      });
+      const survivor = await startSurvivor(engine, channel);
       try {
-        const sent = await waitFor(
-          async () => {
-            const [run] = await engine.deps.db.select().from(stepRuns).where(eq(stepRuns.id, claimed.id));
-            return run?.status === 'sent' ? run : null;
-          },
-          { what: 'the run to be run again after its lease ran out' },
+        const sent = await runReaches(
+          engine,
+          claimed.id,
+          'sent',
+          'the run to be run again after its lease ran out',
         );
         expect(channel.sends.map((s) => s.stepRunId)).toEqual([claimed.id]);
         // A new generation (the dead claim can record nothing), and the lost attempt not counted.

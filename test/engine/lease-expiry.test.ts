@@ -1,12 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayBounds } from '../../src/channels/email/capacity';
 import type { EmailChannel } from '../../src/channels/email/email.channel';
-import { readSendState, takeSlot } from '../../src/channels/email/reservation';
 import { events, messages, stepRuns } from '../../src/db/schema/index';
 import type { StepContext } from '../../src/engine/channel';
 import { expireLeases } from '../../src/engine/maintenance';
-import { startEmailChannelTest } from '../email/support';
+import { readThenTake, startEmailChannelTest } from '../email/support';
 import { createTestWorkspace, type TestEngine } from '../helpers/engine';
 import { addMailbox } from '../helpers/mailboxes';
 import type { SmtpSink } from '../helpers/smtp-sink';
@@ -80,40 +78,8 @@ describe('lease expiry', () => {
 
   it('makes a claim lost after its slot take ambiguous, never run again', async () => {
     const ctx = await claimedContext(engine, ws.id, seq);
-    const now = new Date();
-    const day = dayBounds(now, 'UTC');
-    const { rows } = await readSendState(engine.deps.db, {
-      workspaceId: ws.id,
-      leadId: ctx.lead.id,
-      stepRunId: ctx.run.id,
-      pinned: [],
-      day,
-    });
     // The take went through (the message is `sending`); the worker died before SMTP answered.
-    const taken = await takeSlot(engine.deps.db, {
-      workspaceId: ws.id,
-      run: ctx.run,
-      now,
-      day,
-      priorMessageRowId: null,
-      draft: {
-        leadId: ctx.lead.id,
-        enrollmentId: ctx.enrollment.id,
-        stepRunId: ctx.run.id,
-        stepRunGeneration: ctx.run.generation,
-        direction: 'outbound',
-        channel: 'email',
-        toAddress: ctx.lead.email,
-        subject: 'Hi',
-        bodyText: 'Hello',
-      },
-      offers: rows.map((row) => ({
-        ...row,
-        limit: row.mailbox.dailyLimit,
-        sender: { messageId: `<${ctx.run.id}@sender.test>`, fromAddress: row.mailbox.fromEmail, headers: {} },
-      })),
-      skipLocked: false,
-    });
+    const taken = await (await readThenTake(engine, ctx))();
     expect(taken).not.toBeNull();
     expect((await runRow(ctx.run.id)).handoff).toBe('started');
 
