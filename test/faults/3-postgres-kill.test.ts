@@ -1,7 +1,7 @@
-import { and, eq, inArray, like } from 'drizzle-orm';
+import { and, eq, inArray, like, ne } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stepRuns } from '../../src/db/schema/index';
+import { messages, stepRuns } from '../../src/db/schema/index';
 import { account, reachProgress, settle } from './support/ledger';
 import { report } from './support/summary';
 import { type FaultWorld, startCadence, startFaultWorld } from './support/world';
@@ -73,6 +73,19 @@ describe('fault 3: Postgres connections killed mid-run', () => {
         ),
       );
     expect(gaveUp).toEqual([]);
+    // And the ledger of messages agrees: every email sent is recorded as sent, none left `sending`.
+    const unsettled = await world.engine.deps.db
+      .select({ id: messages.id, status: messages.status })
+      .from(messages)
+      .innerJoin(stepRuns, eq(stepRuns.id, messages.stepRunId))
+      .where(
+        and(
+          inArray(stepRuns.enrollmentId, cadence.enrollmentIds),
+          eq(stepRuns.status, 'sent'),
+          ne(messages.status, 'sent'),
+        ),
+      );
+    expect(unsettled).toEqual([]);
     // Each kill hit live sessions (two workers' pools at least), and the workers lived through it.
     expect(Math.min(...killed)).toBeGreaterThanOrEqual(2);
     expect(workers.map((w) => w.running())).toEqual([true, true]);

@@ -1,6 +1,7 @@
 import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
 import type { HandOff } from '../../engine/liveness';
+import { retryingLostConnections } from '../../db/transaction';
 import { emailDomain } from '../../lib/identity';
 import type { EmailStep } from '../../modules/sequences/steps.schemas';
 import { applyTracking } from '../../modules/tracking/tracking.service';
@@ -329,12 +330,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /**
-   * `sent`, or `failed`/`canceled` with the slot given back. A lost status write must not turn a
-   * delivered email into a retry: the row then stays `sending` (and keeps its slot).
+   * `sent`, or `failed`/`canceled` with the slot given back. Both writes change only a `sending`
+   * row, so they are written again while the connection is lost. One that still fails must not
+   * turn a delivered email into a retry: the row then stays `sending` (and keeps its slot).
    */
   async function recordStatus(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
-    await (status === 'sent' ? markSent(deps.db, id) : releaseMessage(deps.db, id, status)).catch(
-      (err: unknown) => deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
+    const write = () => (status === 'sent' ? markSent(deps.db, id) : releaseMessage(deps.db, id, status));
+    await retryingLostConnections(deps, write).catch((err: unknown) =>
+      deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
     );
   }
 
