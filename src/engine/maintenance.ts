@@ -79,13 +79,15 @@ export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: 
     lead_id: string;
   }>(sql`
     update step_runs sr set
-      status = case when ${rerun} then 'scheduled' else 'ambiguous' end,
-      reason = case when ${rerun} then 'worker_lost' else 'lease_expired' end,
-      generation = case when ${rerun} then sr.generation + 1 else sr.generation end,
-      -- The lost attempt does not count against the run's retries.
-      attempts = case when ${rerun} then greatest(sr.attempts - 1, 0) else sr.attempts end,
-      handoff = case when ${rerun} then null else sr.handoff end,
-      claimed_at = case when ${rerun} then null else sr.claimed_at end,
+      (status, reason, generation, attempts, handoff, claimed_at) = (
+        select o.status, o.reason, o.generation, o.attempts, o.handoff, o.claimed_at
+        from (values
+          -- Run again under a new generation; the lost attempt does not count against its retries.
+          (true, 'scheduled', 'worker_lost', sr.generation + 1, greatest(sr.attempts - 1, 0),
+            null::text, null::timestamptz),
+          (false, 'ambiguous', 'lease_expired', sr.generation, sr.attempts, sr.handoff, sr.claimed_at)
+        ) o(again, status, reason, generation, attempts, handoff, claimed_at)
+        where o.again = ${rerun}),
       enqueued_at = null, lease_until = null, updated_at = now()
     from enrollments e
     where sr.status = 'claimed' and sr.lease_until < now() and e.id = sr.enrollment_id

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailChannel } from '../../src/channels/email/email.channel';
 import { events, messages, stepRuns } from '../../src/db/schema/index';
 import type { StepContext } from '../../src/engine/channel';
+import { claimStepRuns } from '../../src/engine/claim';
 import { expireLeases } from '../../src/engine/maintenance';
 import { readThenTake, startEmailChannelTest } from '../email/support';
 import { createTestWorkspace, type TestEngine } from '../helpers/engine';
@@ -46,6 +47,18 @@ describe('lease expiry', () => {
     return expireLeases(engine.deps);
   };
 
+  /** The engine's claim of the run as the reconciler left it, read back as the channel gets it. */
+  const claimAgain = async (ctx: StepContext) => {
+    const run = await runRow(ctx.run.id);
+    const claimed = await claimStepRuns(
+      engine.deps.db,
+      [{ stepRunId: run.id, generation: run.generation }],
+      60,
+    );
+    expect(claimed.has(run.id)).toBe(true);
+    return reload(engine, ctx);
+  };
+
   it('runs again a claim lost before its slot take, and the old claim can no longer send', async () => {
     const stale = await claimedContext(engine, ws.id, seq);
     expect(await leaseRunsOut(stale)).toEqual({ ambiguous: 0, rerun: 1 });
@@ -67,11 +80,7 @@ describe('lease expiry', () => {
     );
 
     // The run's new claim sends it, once.
-    await engine.deps.db
-      .update(stepRuns)
-      .set({ status: 'claimed', handoff: 'pending', attempts: 1, leaseUntil: new Date(Date.now() + 60_000) })
-      .where(eq(stepRuns.id, stale.run.id));
-    const rerun = await reload(engine, stale);
+    const rerun = await claimAgain(stale);
     expect((await channel.send(rerun)).kind).toBe('sent');
     expect(sink.mailTo(stale.lead.email)).toHaveLength(1);
   });
@@ -104,11 +113,7 @@ describe('lease expiry', () => {
     expect(await leaseRunsOut(ctx)).toEqual({ ambiguous: 0, rerun: 1 });
     expect(await runRow(ctx.run.id)).toMatchObject({ status: 'scheduled', reason: 'worker_lost' });
 
-    await engine.deps.db
-      .update(stepRuns)
-      .set({ status: 'claimed', handoff: 'pending', attempts: 1, leaseUntil: new Date(Date.now() + 60_000) })
-      .where(eq(stepRuns.id, ctx.run.id));
-    const again = await channel.send(await reload(engine, ctx));
+    const again = await channel.send(await claimAgain(ctx));
     expect(again).toEqual(first);
     expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { enrollments, stepRuns } from '../../../src/db/schema/index';
-import { connectionLost } from '../../../src/db/transaction';
+import { retryingLostConnections } from '../../../src/db/transaction';
 import { waitFor } from '../../helpers/engine';
 import type { FaultRow } from './summary';
 import type { Cadence, FaultWorld } from './world';
@@ -26,21 +26,14 @@ export function deliveriesPerRun(world: FaultWorld): Map<string, number> {
 }
 
 /**
- * Runs an observation of the test's own, again when a fault (fault 3 kills every session on the
+ * An observation of the test's own, run again when a fault (fault 3 kills every session on the
  * database, the test engine's pool included) took the connection it was given.
  */
-async function observing<T>(read: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read();
-    } catch (err) {
-      if (!connectionLost(err) || attempt >= 3) throw err;
-    }
-  }
-}
+const observing = <T>(world: FaultWorld, read: () => Promise<T>) =>
+  retryingLostConnections(world.engine.deps, read, { attempts: 3, firstPauseMs: 50 });
 
 function ledgerOf(world: FaultWorld, cadence: Cadence) {
-  return observing(() => readLedger(world, cadence));
+  return observing(world, () => readLedger(world, cadence));
 }
 
 async function readLedger(world: FaultWorld, cadence: Cadence) {
@@ -72,7 +65,7 @@ export async function settle(world: FaultWorld, cadence: Cadence, timeoutMs = 90
   const db = world.engine.deps.db;
   await waitFor(
     async () => {
-      await observing(() =>
+      await observing(world, () =>
         db
           .update(stepRuns)
           .set({ runAt: sql`now()`, generation: sql`${stepRuns.generation} + 1`, enqueuedAt: null })
