@@ -56,7 +56,16 @@ export const messages = pgTable(
       .on(t.workspaceId, t.messageId)
       .where(sql`${t.direction} = 'outbound' and ${t.messageId} is not null`),
     index('messages_lead_idx').on(t.leadId, t.createdAt),
-    index('messages_inbound_status_idx').on(t.workspaceId, t.direction, t.status),
+    // Inbound only: outbound rows (nearly all of them) neither pay for it on insert nor tempt the
+    // planner away from the thread lookup above when statistics are stale.
+    index('messages_inbound_status_idx')
+      .on(t.workspaceId, t.status, t.createdAt)
+      .where(sql`${t.direction} = 'inbound'`),
+    // An inbound email is stored once per Message-ID (ingest checks under an advisory lock). Unique,
+    // so the dedupe lookup is planned onto it even while statistics still say there are no rows.
+    uniqueIndex('messages_inbound_message_id_uq')
+      .on(t.workspaceId, t.messageId)
+      .where(sql`${t.direction} = 'inbound' and ${t.messageId} is not null`),
     index('messages_mailbox_idx').on(t.mailboxId, t.createdAt),
   ],
 );

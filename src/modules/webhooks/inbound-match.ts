@@ -39,10 +39,9 @@ export async function matchEmail(
   return { ...(await lastOutbound(db, workspaceId, lead.id)), leadId: lead.id, via: 'address' };
 }
 
-/** The outbound message named first in `ids` (they are in order of preference). */
-async function matchThread(db: DbOrTx, workspaceId: string, ids: string[]): Promise<InboundMatch | null> {
-  if (ids.length === 0) return null;
-  const rows = await db
+/** Our outbound messages with one of these Message-IDs, from leads not erased. */
+function outboundByMessageId(db: DbOrTx, workspaceId: string, ids: string[]) {
+  return db
     .select({
       messageId: messages.messageId,
       leadId: messages.leadId,
@@ -59,6 +58,12 @@ async function matchThread(db: DbOrTx, workspaceId: string, ids: string[]): Prom
         isNull(leads.erasedAt),
       ),
     );
+}
+
+/** The outbound message named first in `ids` (they are in order of preference). */
+async function matchThread(db: DbOrTx, workspaceId: string, ids: string[]): Promise<InboundMatch | null> {
+  if (ids.length === 0) return null;
+  const rows = await outboundByMessageId(db, workspaceId, ids);
   for (const id of ids) {
     const row = rows.find((r) => r.messageId === id);
     if (row?.leadId)

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import type { Tx } from '../../db/client';
+import type { DbOrTx, Tx } from '../../db/client';
 import { events, messages } from '../../db/schema/index';
 import { classifyReply, htmlToText, type ReplyClass } from '../../engine/classify-reply';
 import { normalizeLinkedInUrl } from '../../lib/identity';
@@ -201,7 +201,13 @@ async function seenBefore(tx: Tx, workspaceId: string, messageId: string): Promi
   await tx.execute(
     sql`select pg_advisory_xact_lock(hashtextextended(${`inbound:${workspaceId}:${messageId}`}, 0))`,
   );
-  const [row] = await tx
+  const [row] = await inboundByMessageId(tx, workspaceId, messageId);
+  return row !== undefined;
+}
+
+/** An inbound message already stored under this Message-ID. */
+export function inboundByMessageId(db: DbOrTx, workspaceId: string, messageId: string) {
+  return db
     .select({ id: messages.id })
     .from(messages)
     .where(
@@ -212,5 +218,4 @@ async function seenBefore(tx: Tx, workspaceId: string, messageId: string): Promi
       ),
     )
     .limit(1);
-  return row !== undefined;
 }

@@ -1,0 +1,3 @@
+DROP INDEX "messages_inbound_status_idx";--> statement-breakpoint
+CREATE UNIQUE INDEX "messages_inbound_message_id_uq" ON "messages" USING btree ("workspace_id","message_id") WHERE "messages"."direction" = 'inbound' and "messages"."message_id" is not null;--> statement-breakpoint
+CREATE INDEX "messages_inbound_status_idx" ON "messages" USING btree ("workspace_id","status","created_at") WHERE "messages"."direction" = 'inbound';
