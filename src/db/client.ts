@@ -1,5 +1,6 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { PreparingClient } from './prepared';
 import * as schema from './schema/index';
 
 export type Db = NodePgDatabase<typeof schema>;
@@ -10,7 +11,12 @@ export type DbOrTx = Db | Tx;
 export type Database = { db: Db; pool: pg.Pool; close(): Promise<void> };
 
 export function createDatabase(url: string, max = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    Client: PreparingClient,
+  });
   // A dropped connection (e.g. pg_terminate_backend) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   // The pool listens for errors only on idle clients. A checked-out client (inside a transaction,

@@ -11,6 +11,7 @@ import {
 import type { ChannelResult } from './channel';
 import type { RunRef } from './dispatch';
 import type { PlannedStep } from './plan';
+import { prepared } from '../db/prepared';
 
 export type EnrollmentPatch = NonNullable<Extract<ChannelResult, { kind: 'sent' }>['enrollmentPatch']>;
 
@@ -70,7 +71,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
   // planner could turn into a scan when statistics are stale (right after a bulk enrollment).
   const enrollmentIds = sql`${sql.param(outcomes.map((o) => o.enrollmentId))}::uuid[]`;
   const runIds = sql`${sql.param(outcomes.map((o) => o.runId))}::uuid[]`;
-  const statement = sql`
+  const statement = prepared(sql`
     with x as materialized (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid,
         enrollment_id uuid, run_id uuid, generation int, status text, reason text, result jsonb, variant int,
@@ -113,7 +114,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
     ), ${events.ctes}
     select (select json_agg(json_build_object('enrollmentId', enrollment_id, 'id', id, 'runAt', run_at,
         'generation', generation)) from next_run) as next_runs,
-      ${events.ids} as ids, ${events.promote} as promote, (select count(*)::int from done) as done`;
+      ${events.ids} as ids, ${events.promote} as promote, (select count(*)::int from done) as done`);
   const run = async (db: DbOrTx) => {
     const result = await db.execute<RecordedEvents & { next_runs: NextRunJson[] | null; done: number }>(
       statement,

@@ -4,6 +4,7 @@ import { fromJsonRow } from '../db/json-row';
 import { enrollments, leads, stepRuns } from '../db/schema/index';
 import type { EnrollmentRow, LeadRow, StepRunRow } from './channel';
 import { stepAllowed } from './liveness';
+import { prepared } from '../db/prepared';
 
 export type ClaimedRun = {
   run: StepRunRow;
@@ -38,7 +39,8 @@ export async function claimStepRuns(
     lead: Record<string, unknown>;
     workspace_timezone: string;
     qualify_threshold: number | null;
-  }>(sql`
+  }>(
+    prepared(sql`
     with claimed as (
       update step_runs set status = 'claimed', claimed_at = now(),
         lease_until = now() + make_interval(secs => ${leaseSeconds}),
@@ -68,7 +70,8 @@ export async function claimStepRuns(
     from claimed c
     join enrollments e on e.id = c.enrollment_id
     join leads l on l.id = e.lead_id
-    join workspaces w on w.id = e.workspace_id`);
+    join workspaces w on w.id = e.workspace_id`),
+  );
   const claimed = new Map<string, ClaimedRun>();
   for (const row of rows) {
     const run = fromJsonRow(stepRuns, row.run);

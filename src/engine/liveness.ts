@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
 import { inTransaction } from '../db/transaction';
+import { prepared } from '../db/prepared';
 
 /**
  * The rows `e` (enrollment), `l` (lead) and `s` (sequence) still allow a step: everything active,
@@ -37,12 +38,14 @@ export async function handOffWhileAllowed<T>(
 ): Promise<HandOff<T>> {
   // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
   return inTransaction(deps, async (tx): Promise<HandOff<T>> => {
-    const { rows } = await tx.execute(sql`
+    const { rows } = await tx.execute(
+      prepared(sql`
       select 1 from enrollments e
       join leads l on l.id = e.lead_id
       join sequences s on s.id = e.sequence_id
       where e.id = ${enrollmentId} and ${stepAllowed}
-      for share of e, l`);
+      for share of e, l`),
+    );
     if (rows.length === 0) return { allowed: false };
     return { allowed: true, value: await send() };
   });
@@ -64,6 +67,6 @@ export async function markHandOffStarted(
   db: DbOrTx,
   run: { id: string; generation: number },
 ): Promise<boolean> {
-  const { rows } = await db.execute(handOffStarted(run));
+  const { rows } = await db.execute(prepared(handOffStarted(run)));
   return rows.length > 0;
 }

@@ -3,6 +3,7 @@ import type { Db, DbOrTx } from '../../db/client';
 import { mailboxes, messages } from '../../db/schema/index';
 import { handOffStarted } from '../../engine/liveness';
 import type { MailboxRow } from './mailbox-choice';
+import { prepared } from '../../db/prepared';
 
 type MessageValues = typeof messages.$inferInsert;
 /** The message row minus what the reservation fills in (mailbox, status, time). */
@@ -164,7 +165,8 @@ export async function takeSlot(
     headers: o.sender.headers,
   }));
   const lock = input.skipLocked ? sql`for update of m skip locked` : sql`for update of m`;
-  const { rows } = await db.execute<{ mailbox_id: string; message_row_id: string | null }>(sql`
+  const { rows } = await db.execute<{ mailbox_id: string; message_row_id: string | null }>(
+    prepared(sql`
     with fence as (${handOffStarted(input.run)}),
     c as (
       select * from jsonb_to_recordset(${JSON.stringify(offers)}::jsonb) as c(
@@ -230,7 +232,8 @@ export async function takeSlot(
     )
     select slot.id as mailbox_id,
       coalesce((select id from reused), (select id from inserted)) as message_row_id
-    from slot`);
+    from slot`),
+  );
   const [row] = rows;
   if (!row) return null;
   const offer = input.offers.find((o) => o.mailbox.id === row.mailbox_id);
@@ -247,7 +250,8 @@ export async function takeSlot(
  * slot back to the day it was counted in, in one statement. A row no longer `sending` is left alone.
  */
 export async function releaseMessage(db: DbOrTx, id: string, status: 'failed' | 'canceled'): Promise<void> {
-  await db.execute(sql`
+  await db.execute(
+    prepared(sql`
     with released as (
       update messages set status = ${status}::text
       where id = ${id}::uuid and status = 'sending'
@@ -255,13 +259,13 @@ export async function releaseMessage(db: DbOrTx, id: string, status: 'failed' | 
     )
     update mailboxes m set day_slots = greatest(m.day_slots - 1, 0)
     from released r
-    where m.id = r.mailbox_id and r.created_at >= m.day_start and r.created_at < m.day_end`);
+    where m.id = r.mailbox_id and r.created_at >= m.day_start and r.created_at < m.day_end`),
+  );
 }
 
 /** The message left: `sending` becomes `sent` (it keeps its slot). */
 export async function markSent(db: DbOrTx, id: string): Promise<void> {
-  await db
-    .update(messages)
-    .set({ status: 'sent' })
-    .where(and(eq(messages.id, id), eq(messages.status, 'sending')));
+  await db.execute(
+    prepared(sql`update messages set status = 'sent' where id = ${id}::uuid and status = 'sending'`),
+  );
 }

@@ -3,6 +3,7 @@ import type { DbOrTx } from '../../db/client';
 import { PROMOTE_FROM, unscoredEventTypes } from '../../engine/scoring';
 import { promoteScored } from '../pipeline/scoring.service';
 import { outboxInsert } from '../webhook-endpoints/fan-out';
+import { prepared } from '../../db/prepared';
 
 export type EventInput = {
   workspaceId: string;
@@ -43,7 +44,7 @@ export async function recordEvents(db: DbOrTx, inputs: EventInput[]): Promise<nu
   if (inputs.length === 0) return [];
   const recorded = eventsSql(inputs);
   const { rows } = await db.execute<RecordedEvents>(
-    sql`with ${recorded.ctes} select ${recorded.ids} as ids, ${recorded.promote} as promote`,
+    prepared(sql`with ${recorded.ctes} select ${recorded.ids} as ids, ${recorded.promote} as promote`),
   );
   return settleRecordedEvents(db, inputs.length, rows[0]);
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
+import { prepared } from '../../db/prepared';
 
 /** A verified webhook: its id, and the sealed workspace secret its signature was checked with. */
 export type WebhookReceipt = { webhookId: string; sealedSecret: string };
@@ -26,7 +27,8 @@ export async function claimReceipt(
   workspaceId: string,
   receipt: WebhookReceipt,
 ): Promise<boolean> {
-  const { rows } = await db.execute<{ current: boolean; claimed: boolean }>(sql`
+  const { rows } = await db.execute<{ current: boolean; claimed: boolean }>(
+    prepared(sql`
     with workspace as (
       select webhook_secret_enc = ${receipt.sealedSecret} as current from workspaces where id = ${workspaceId}
     ), claimed as (
@@ -36,7 +38,8 @@ export async function claimReceipt(
       returning 1
     )
     select coalesce((select current from workspace), false) as current,
-      exists (select 1 from claimed) as claimed`);
+      exists (select 1 from claimed) as claimed`),
+  );
   const row = rows[0];
   if (!row?.current) throw new StaleWebhookSecret();
   return row.claimed;
