@@ -3,13 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overdueRuns } from '../../src/engine/maintenance';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
+import { plannedScans } from '../helpers/plans';
 import { createActiveSequence, enrollLeads } from '../helpers/sequences';
-
-type Plan = { 'Index Name'?: string; 'Relation Name'?: string; Plans?: Plan[] };
-const indexes = (plan: Plan): string[] => [
-  ...(plan['Index Name'] ? [plan['Index Name']] : []),
-  ...(plan.Plans ?? []).flatMap(indexes),
-];
 
 /**
  * The reconciler looks for due runs that Redis may have lost on every pass, also during a 9:00
@@ -54,10 +49,7 @@ describe('overdue runs after a bulk enrollment', () => {
   });
 
   it('starts from the due index, not from the enrollments', async () => {
-    const { rows } = await engine.deps.db.execute<{ 'QUERY PLAN': [{ Plan: Plan }] }>(
-      sql`explain (format json) ${overdueRuns(20, 5000)}`,
-    );
-    const used = indexes(rows[0]?.['QUERY PLAN'][0]?.Plan ?? {});
+    const used = await plannedScans(engine.deps.pool, overdueRuns(20, 5000));
     expect(used).toContain('step_runs_due_idx');
     expect(used).not.toContain('enrollments_sequence_idx');
   });

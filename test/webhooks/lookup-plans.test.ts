@@ -2,14 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leads, messages } from '../../src/db/schema/index';
 import { inboundByMessageId } from '../../src/modules/webhooks/inbound.service';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
-
-type Plan = { 'Node Type': string; 'Index Name'?: string; Plans?: Plan[] };
-
-/** Every index the plan reads, and whether it scans a table whole. */
-function scans(plan: Plan): string[] {
-  const own = plan['Index Name'] ?? (plan['Node Type'] === 'Seq Scan' ? 'Seq Scan' : null);
-  return [...(own ? [own] : []), ...(plan.Plans ?? []).flatMap(scans)];
-}
+import { plannedScans } from '../helpers/plans';
 
 /**
  * Every inbound email with a Message-ID first looks it up among the workspace's inbound messages, so
@@ -49,21 +42,13 @@ describe('inbound lookups on a busy workspace', () => {
   });
   afterAll(() => engine.close());
 
-  const plan = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
-    const { sql, params } = query.toSQL();
-    const { rows } = await engine.deps.pool.query<{ 'QUERY PLAN': [{ Plan: Plan }] }>(
-      `explain (format json) ${sql}`,
-      params,
-    );
-    const [root] = rows[0]?.['QUERY PLAN'] ?? [];
-    if (!root) throw new Error('no plan');
-    return scans(root.Plan);
-  };
-
   it('finds a re-posted inbound email by its own Message-ID index', async () => {
     // With statistics gathered: before, any index on inbound rows looks one row away.
     await engine.deps.pool.query('analyze messages');
-    const used = await plan(inboundByMessageId(engine.deps.db, ws.id, '<in-1234@lead.test>'));
+    const used = await plannedScans(
+      engine.deps.pool,
+      inboundByMessageId(engine.deps.db, ws.id, '<in-1234@lead.test>'),
+    );
     expect(used).toEqual(['messages_inbound_message_id_uq']);
   });
 });
