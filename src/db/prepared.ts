@@ -46,6 +46,8 @@ export class PreparingClient extends pg.Client {
 
   #nameOf(config: unknown): string | undefined {
     if (typeof config !== 'object' || config === null) return undefined;
+    // A Submittable (cursor, stream) keeps its prototype: it is never copied into a plain config.
+    if (typeof (config as { submit?: unknown }).submit === 'function') return undefined;
     const { text, name } = config as { text?: unknown; name?: unknown };
     if (typeof text !== 'string' || name !== undefined || !text.startsWith(MARK)) return undefined;
     const statement = statementName(text);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +262,24 @@ describe('inbound replies: matching and effects', () => {
     const other = await createTestWorkspace(engine.app, 'Other');
     const theirs = await engine.app.inject({ method: 'GET', url: '/v1/inbound', headers: other.auth });
     expect(theirs.json()).toEqual({ data: [], nextCursor: null });
+  });
+
+  it('keeps an email whose Message-ID is too long to be one, without that Message-ID', async () => {
+    // Random, so it does not compress: 3,000 bytes could not be indexed, and the insert would fail.
+    const longId = `<${randomBytes(2250).toString('base64url')}@junk.test>`;
+    const res = await signedPost(engine, ws, 'email', {
+      from: 'stranger@unknown.test',
+      subject: 'Long id',
+      text: 'Hello',
+      headers: { 'message-id': longId },
+    });
+    expect(res.statusCode).toBe(200);
+    const [stored] = await db()
+      .select()
+      .from(messages)
+      .where(eq(messages.id, res.json<Result>().messageId ?? ''));
+    expect(stored).toMatchObject({ subject: 'Long id', messageId: null });
+    expect(stored?.headers?.['message-id']).toBe(longId);
   });
 
   it('pages through inbound messages without skipping or repeating', async () => {

@@ -19,13 +19,19 @@ export type InboundEmail = {
   receivedAt: Date;
 };
 
+/**
+ * The longest Message-ID kept, in bytes: RFC 5322's line limit. Longer is junk (ours are under 100
+ * bytes), and it would not fit the index that finds an inbound email by its Message-ID.
+ */
+export const MAX_MESSAGE_ID_BYTES = 998;
+
 /** `<id@host>` with its angle brackets, as we store outbound Message-IDs; null for junk. */
 export function normalizeMessageId(value: string | null | undefined): string | null {
   if (!value) return null;
   const bracketed = /<[^<>\s]+>/.exec(value)?.[0];
-  if (bracketed) return bracketed;
   const bare = value.trim();
-  return bare && !/[\s<>]/.test(bare) ? `<${bare}>` : null;
+  const id = bracketed ?? (bare && !/[\s<>]/.test(bare) ? `<${bare}>` : null);
+  return id && Buffer.byteLength(id) <= MAX_MESSAGE_ID_BYTES ? id : null;
 }
 
 /** Every Message-ID in References-style values (space- or comma-separated, brackets optional). */
