@@ -27,6 +27,7 @@ export type ClaimRequest = { stepRunId: string; generation: number };
  * claimed; a request missing from it has nothing to do.
  */
 export async function claimStepRuns(
+  /** The pool, never a transaction: the claim commits on its own (and asynchronously). */
   db: Db,
   requests: ClaimRequest[],
   leaseSeconds: number,
@@ -66,7 +67,12 @@ export async function claimStepRuns(
     )
     select row_to_json(c) as run, row_to_json(e) as enrollment, row_to_json(l) as lead,
       w.timezone as workspace_timezone,
-      (w.settings #>> '{scoring,qualifyThreshold}')::int as qualify_threshold
+      (w.settings #>> '{scoring,qualifyThreshold}')::int as qualify_threshold,
+      -- This statement's commit does not wait for its WAL to reach disk. A claim lost in a crash
+      -- of Postgres only puts its runs back to scheduled: nothing leaves before the run's hand-off
+      -- mark, a synchronous commit fenced on this claim (it would find no claim and do nothing),
+      -- and that commit flushes this one's WAL with its own.
+      set_config('synchronous_commit', 'off', true) as async_commit
     from claimed c
     join enrollments e on e.id = c.enrollment_id
     join leads l on l.id = e.lead_id
