@@ -1,5 +1,5 @@
 import { dayBounds } from '../../src/channels/email/capacity';
-import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
+import { createEmailChannel, type EmailChannel, sharedDraft } from '../../src/channels/email/email.channel';
 import { type Day, readSendState, takeSlot } from '../../src/channels/email/reservation';
 import type { StepContext } from '../../src/engine/channel';
 import { startTestEngine, type TestEngine } from '../helpers/engine';
@@ -61,17 +61,11 @@ export async function readThenTake(
       run: ctx.run,
       ...at,
       priorMessageRowId: null,
-      draft: {
-        leadId: ctx.lead.id,
-        enrollmentId: ctx.enrollment.id,
-        stepRunId: ctx.run.id,
-        stepRunGeneration: ctx.run.generation,
-        direction: 'outbound',
-        channel: 'email',
-        toAddress: ctx.lead.email,
-        subject: 'Hi',
-        bodyText: 'Hello',
-      },
+      draft: sharedDraft(ctx, {
+        to: ctx.lead.email ?? '',
+        thread: null,
+        composed: { subject: 'Hi', text: 'Hello', html: null, variant: null },
+      }),
       offers: rows.map((row) => ({
         ...row,
         limit: row.mailbox.dailyLimit,

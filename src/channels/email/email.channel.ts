@@ -204,26 +204,6 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     return { offers, earliest: earliest ?? later(NO_MAILBOX_DELAY_MS) };
   }
 
-  function sharedDraft(
-    ctx: StepContext,
-    input: { to: string; thread: string | null; composed: ComposedEmail },
-  ): SharedDraft {
-    return {
-      leadId: ctx.lead.id,
-      enrollmentId: ctx.enrollment.id,
-      stepRunId: ctx.run.id,
-      stepRunGeneration: ctx.run.generation,
-      direction: 'outbound',
-      channel: 'email',
-      inReplyTo: input.thread,
-      references: input.thread,
-      toAddress: input.to,
-      subject: input.composed.subject,
-      bodyText: input.composed.text,
-      bodyHtml: input.composed.html,
-    };
-  }
-
   function senderFields(ctx: StepContext, mailbox: MailboxRow, unsubscribe: string): SenderFields {
     return {
       // Our own id, known before the hand-off: replies and DSNs find the lead through it.
@@ -343,6 +323,27 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
 
   // The slot take records the hand-off on the run (see `takeSlot`).
   return { stepTypes: ['email'], marksHandOff: true, send, close: async () => transports.close() };
+}
+
+/** The message row of a run's email, apart from what depends on the mailbox that sends it. */
+export function sharedDraft(
+  ctx: StepContext,
+  input: { to: string; thread: string | null; composed: ComposedEmail },
+): SharedDraft {
+  return {
+    leadId: ctx.lead.id,
+    enrollmentId: ctx.enrollment.id,
+    stepRunId: ctx.run.id,
+    stepRunGeneration: ctx.run.generation,
+    direction: 'outbound',
+    channel: 'email',
+    inReplyTo: input.thread,
+    references: input.thread,
+    toAddress: input.to,
+    subject: input.composed.subject,
+    bodyText: input.composed.text,
+    bodyHtml: input.composed.html,
+  };
 }
 
 /**
