@@ -116,6 +116,7 @@ describe('lead scoring over the API', () => {
     const ws = await createTestWorkspace(engine.app);
     await putRules(ws, {
       ...rules,
+      events: { ...rules.events, 'lead.created': 3 },
       attributes: [{ field: 'custom.segment', contains: 'enterprise', points: 20 }],
     });
     const res = await engine.app.inject({
@@ -131,7 +132,11 @@ describe('lead scoring over the API', () => {
     });
     const [big, small] = res.json<{ ids: string[] }>().ids;
     const rows = await engine.deps.db.select().from(leads).where(eq(leads.workspaceId, ws.id));
-    expect(rows.find((r) => r.id === big)).toMatchObject({ score: 20, stage: 'qualified' });
-    expect(rows.find((r) => r.id === small)).toMatchObject({ score: 0, stage: 'lead' });
+    // 3 for its lead.created event, plus 20 for the segment.
+    expect(rows.find((r) => r.id === big)).toMatchObject({ score: 23, stage: 'qualified' });
+    expect(rows.find((r) => r.id === small)).toMatchObject({ score: 3, stage: 'lead' });
+    // Recomputing from scratch (a rule change) agrees with the score the import wrote.
+    await putRules(ws, { ...rules, events: { 'lead.created': 3 }, qualifyThreshold: 100 });
+    expect(await read(ws, small ?? '')).toMatchObject({ score: 3 });
   });
 });

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { webhookDeliveries } from '../../src/db/schema/index';
+import { events, webhookDeliveries } from '../../src/db/schema/index';
 import { defaultRetryPolicy, retryDelayMs } from '../../src/modules/webhook-endpoints/delivery.service';
 import { startWebhookDelivery } from '../../workers/webhooks';
 import {
@@ -145,6 +145,53 @@ describe('outbound webhooks', () => {
         'lead.replied',
         'lead.stage_changed',
       ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('delivers lead.created for each lead a bulk import creates, with the lead as it was created', async () => {
+    const receiver = await startReceiver();
+    try {
+      const endpoint = await subscribe(receiver.url, ['lead.created']);
+      const res = await engine.app.inject({
+        method: 'POST',
+        url: '/v1/leads/bulk',
+        headers: ws.auth,
+        payload: {
+          leads: [
+            { email: 'ada@created.test', firstName: 'Ada', customFields: { plan: 'pro' } },
+            { email: 'bob@created.test', company: 'Bob Co', stage: 'contacted' },
+          ],
+        },
+      });
+      expect(res.statusCode).toBe(200);
+      const [ada, bob] = res.json<{ ids: string[] }>().ids;
+      await waitFor(async () => receiver.received.length >= 2, { what: 'two deliveries' });
+      const byLead = new Map(
+        receiver.received.map((hook) => verify(endpoint.secret, hook)).map((p) => [p.data.leadId, p]),
+      );
+      expect(byLead.get(ada)).toMatchObject({
+        type: 'lead.created',
+        data: {
+          source: 'api',
+          workspaceId: ws.id,
+          lead: {
+            id: ada,
+            email: 'ada@created.test',
+            firstName: 'Ada',
+            stage: 'lead',
+            customFields: { plan: 'pro' },
+          },
+        },
+      });
+      expect(byLead.get(bob)?.data.lead).toMatchObject({ id: bob, company: 'Bob Co', stage: 'contacted' });
+      // The event the payload names is the lead's recorded lead.created event.
+      const [recorded] = await engine.deps.db
+        .select()
+        .from(events)
+        .where(eq(events.id, Number(byLead.get(ada)?.data.eventId)));
+      expect(recorded).toMatchObject({ leadId: ada, type: 'lead.created' });
     } finally {
       await receiver.close();
     }
