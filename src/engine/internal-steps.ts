@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { isConnected } from '../channels/linkedin/connection';
-import type { Tx } from '../db/client';
+import type { DbOrTx, Tx } from '../db/client';
 import { events, tasks } from '../db/schema/index';
 import { recordEvent } from '../modules/events/events.service';
 import { changeStage } from '../modules/pipeline/pipeline.service';
@@ -28,12 +28,16 @@ type InternalInput = {
 
 export const internalStepTypes = new Set(['branch', 'stage', 'task']);
 
-async function hasEvent(tx: Tx, enrollmentId: string, types: string[]) {
-  const [row] = await tx
+/** One of the enrollment's events of these types, if any (a branch condition's history). */
+export const enrollmentEvent = (db: DbOrTx, enrollmentId: string, types: string[]) =>
+  db
     .select({ id: events.id })
     .from(events)
     .where(and(eq(events.enrollmentId, enrollmentId), inArray(events.type, types)))
     .limit(1);
+
+async function hasEvent(tx: Tx, enrollmentId: string, types: string[]) {
+  const [row] = await enrollmentEvent(tx, enrollmentId, types);
   return Boolean(row);
 }
 

@@ -87,7 +87,8 @@ export const events = pgTable(
   },
   (t) => [
     index('events_lead_idx').on(t.leadId, t.at),
-    index('events_enrollment_idx').on(t.enrollmentId, t.type),
+    // Lead-level events (lead.created, replies, opens…) have no enrollment: not indexed here.
+    index('events_enrollment_idx').on(t.enrollmentId, t.type).where(sql`${t.enrollmentId} is not null`),
     index('events_ws_type_idx').on(t.workspaceId, t.type, t.at),
   ],
 );
