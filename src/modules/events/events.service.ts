@@ -99,7 +99,7 @@ export function eventsSql(
       from ev_per_lead p
       where l.id = p.lead_id and l.id = any(${leadIds}) and (p.active_at is not null or p.points <> 0)
       returning l.id, l.workspace_id, l.score, l.stage, l.erased_at, p.points
-    ), ev_outbox as (${outboxInsert(sql`ev_input`, leadIds)})`;
+    ), ev_outbox as (${outboxInsert(sql`ev_input`, { ids: leadIds })})`;
   return {
     ctes,
     ids: sql`(select array_agg(id order by ord) from ev_input)`,

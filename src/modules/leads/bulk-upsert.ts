@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { recordEvents } from '../events/events.service';
 import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { leads } from '../../db/schema/index';
-import { attributePoints, type ScoringRules, type ScoredLead } from '../../engine/scoring';
+import { attributePoints, eventPoints, type ScoringRules, type ScoredLead } from '../../engine/scoring';
+import { outboxInsert } from '../webhook-endpoints/fan-out';
 import { emailKey } from '../../lib/identity';
 import { bulkChangeStage, listStages, type StageChangeSource } from '../pipeline/pipeline.service';
 import { loadScoringRules, promoteQualified } from '../pipeline/scoring.service';
@@ -50,16 +50,6 @@ export async function upsertLeads(
   const updates = plan.groups.flatMap((group) => (group.leadId ? [{ leadId: group.leadId, group }] : []));
   const created = await insertLeads(db, input, inserts, rules, firstStage);
   for (const { group, id } of created) setIds(group, id);
-  // One statement for the batch: feeds outbound `lead.created` webhooks (CRM sync) and the timeline.
-  await recordEvents(
-    db,
-    created.map(({ id }) => ({
-      workspaceId: input.workspaceId,
-      type: 'lead.created',
-      leadId: id,
-      data: { source: input.source },
-    })),
-  );
   const byId = new Map(existing.map((lead) => [lead.id, lead]));
   await updateLeads(db, input.workspaceId, updates, byId, rules);
   for (const { group, leadId } of updates) setIds(group, leadId);
@@ -154,9 +144,14 @@ const recordColumns = sql`email text, email_key text, company_domain text, linke
   first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb`;
 
 /**
- * One statement inserts every new lead and its first stage event, so the funnel counts it as
- * entering. Ids are made here (random UUIDs, as the column default would make them), so each group
- * knows its lead without reading 10,000 rows back and matching them by key.
+ * One statement inserts every new lead, its first stage event (so the funnel counts it as
+ * entering) and its `lead.created` event (the timeline, and outbound webhooks for CRM sync, with
+ * their outbox rows). Ids are made here (random UUIDs, as the column default would make them), so
+ * each group knows its lead without reading 10,000 rows back and matching them by key.
+ *
+ * `recordEvents` would cost a second statement and a second copy of the batch as JSON; written here,
+ * the event's points go into the lead's first score instead of a later update (the score invariant
+ * in engine/scoring.ts holds either way), and `lead.created` is not an activity type.
  */
 async function insertLeads(
   db: DbOrTx,
@@ -167,13 +162,14 @@ async function insertLeads(
 ): Promise<{ group: Group<LeadInput>; id: string }[]> {
   if (groups.length === 0) return [];
   const created = groups.map((group) => ({ group, id: randomUUID() }));
+  const createdPoints = eventPoints(rules, 'lead.created');
   const records = created.map(({ group: { value }, id }) => ({
     id,
     ...identityColumns(value),
     stage: value.stage ?? firstStage,
     status: value.status ?? 'active',
     // Most workspaces have no attribute rules: no lead copy to score against them.
-    score: rules.attributes.length > 0 ? attributePoints(rules, scoredLead(value)) : 0,
+    score: createdPoints + (rules.attributes.length > 0 ? attributePoints(rules, scoredLead(value)) : 0),
   }));
   await db.execute(sql`
     with x as (
@@ -185,10 +181,18 @@ async function insertLeads(
       select id, ${input.workspaceId}, email, email_key, company_domain, linkedin_url, first_name, last_name,
         company, title, timezone, coalesce(custom_fields, '{}'::jsonb), stage, status, score
       from x
+      returning *
+    ), staged as (
+      -- The lead's created_at is now() too: both are the transaction's start.
+      insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
+      select ${input.workspaceId}, id, null, stage, 'created', ${input.source}, now() from x
+    ), event as (
+      insert into events (workspace_id, type, lead_id, data, at)
+      select ${input.workspaceId}, 'lead.created', id, ${JSON.stringify({ source: input.source })}::jsonb, now()
+      from x
+      returning id, workspace_id, type, lead_id, enrollment_id, data, at
     )
-    -- The lead's created_at is now() too: both are the transaction's start.
-    insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
-    select ${input.workspaceId}, id, null, stage, 'created', ${input.source}, now() from x`);
+    ${outboxInsert(sql`event`, { rows: sql`created` })}`);
   return created;
 }
 

@@ -10,9 +10,16 @@ import { ALL_EVENTS, outboundEventTypes } from './event-types';
  *
  * The payload is the Standard Webhooks shape `{type, timestamp, data}`; `data` carries the event's
  * own fields (from/to for a stage change, channel for a reply…) next to the ids and the lead as it
- * stood before this statement. `leadIds` (a `uuid[]`) holds the events' leads.
+ * stood before this statement: read from the table through `ids` (a `uuid[]` of the events' leads),
+ * or from `rows` when the statement creates those leads itself.
  */
-export function outboxInsert(events: SQL, leadIds: SQL): SQL {
+export function outboxInsert(events: SQL, leads: { ids: SQL } | { rows: SQL }): SQL {
+  // The snapshot's lead: the table, by primary key, or rows this same statement has just written
+  // (a statement does not see its own inserts in the table).
+  const lead =
+    'rows' in leads
+      ? sql`${leads.rows} l on l.id = ev.lead_id`
+      : sql`leads l on l.id = ev.lead_id and l.id = any(${leads.ids})`;
   return sql`
     insert into webhook_deliveries (workspace_id, endpoint_id, event_id, event_type, payload)
     select ev.workspace_id, ep.id, ev.id, ev.type, jsonb_build_object(
@@ -30,7 +37,7 @@ export function outboxInsert(events: SQL, leadIds: SQL): SQL {
     from ${events} ev
     join webhook_endpoints ep on ep.workspace_id = ev.workspace_id and ep.deleted_at is null
       and (ev.type = any(ep.events) or ${ALL_EVENTS} = any(ep.events))
-    left join leads l on l.id = ev.lead_id and l.id = any(${leadIds})
+    left join ${lead}
     where ev.type = any(${sql.param([...outboundEventTypes])}::text[])`;
 }
 
