@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import pg from 'pg';
@@ -6,6 +7,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../src/app';
 import { type Config, loadConfig } from '../../src/config';
 import { createDeps, type Deps } from '../../src/context';
+import { stepRuns } from '../../src/db/schema/index';
 import { createLogger } from '../../src/logger';
 import type { Channels } from '../../src/engine/step-runner';
 import { startWorkers, type RunningWorkers } from '../../workers/index';
@@ -156,4 +158,16 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Brings scheduled runs due now, as if their time had passed: a new generation with no job yet,
+ * which is what the feeder hands to Redis when a run falls due. Moving `run_at` alone is not
+ * enough: a run due within the queue horizon already has a delayed job, which keeps its old delay.
+ */
+export async function bringRunsDue(db: Deps['db'], where: SQL | undefined): Promise<void> {
+  await db
+    .update(stepRuns)
+    .set({ runAt: sql`now()`, generation: sql`${stepRuns.generation} + 1`, enqueuedAt: null })
+    .where(and(eq(stepRuns.status, 'scheduled'), where));
 }

@@ -10,6 +10,7 @@ import {
   startTestEngine,
   type TestEngine,
   type TestWorkspace,
+  bringRunsDue,
   waitFor,
 } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
@@ -110,16 +111,10 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
     if (!account) throw new Error('account missing');
     await syncAccount(engine.deps, account);
     // The hour passes: bring the branch runs due, and the engine's feeder takes them from here.
-    await engine.deps.db
-      .update(stepRuns)
-      .set({ runAt: new Date() })
-      .where(
-        and(
-          inArray(stepRuns.enrollmentId, ids),
-          eq(stepRuns.stepId, 'check'),
-          eq(stepRuns.status, 'scheduled'),
-        ),
-      );
+    await bringRunsDue(
+      engine.deps.db,
+      and(inArray(stepRuns.enrollmentId, ids), eq(stepRuns.stepId, 'check')),
+    );
     await waitFor(
       async () => {
         const rows = await engine.deps.db.select().from(enrollments).where(inArray(enrollments.id, ids));
