@@ -73,7 +73,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
   const runIds = sql`${sql.param(outcomes.map((o) => o.runId))}::uuid[]`;
   const statement = prepared(sql`
     with x as materialized (
-      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid,
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(ord int, workspace_id uuid,
         enrollment_id uuid, run_id uuid, generation int, status text, reason text, result jsonb, variant int,
         step_id text, step_index int, step_type text, run_at timestamptz, patch jsonb)
     ), e as (

@@ -169,7 +169,7 @@ export async function takeSlot(
     prepared(sql`
     with fence as (${handOffStarted(input.run)}),
     c as (
-      select * from jsonb_to_recordset(${JSON.stringify(offers)}::jsonb) as c(
+      select * from json_to_recordset(${JSON.stringify(offers)}::json) as c(
         ord int, id uuid, lim int, recount int, seen_day_start timestamptz, seen_day_end timestamptz,
         seen_slots int, daily_limit int, min_interval_seconds int, warmup jsonb,
         seen_last_slot timestamptz, message_id text, from_address text, headers jsonb)

@@ -78,7 +78,7 @@ export function eventsSql(
   const ctes = sql`
     ev_input as materialized (
       select nextval('events_id_seq') as id, x.*
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(ord int, workspace_id uuid, type text,
+      from json_to_recordset(${JSON.stringify(rows)}::json) as x(ord int, workspace_id uuid, type text,
         lead_id uuid, enrollment_id uuid, step_run_id uuid, data jsonb, at timestamptz)
       where ${only}
     ), ev_written as (

@@ -123,7 +123,7 @@ const scoredLead = (v: LeadInput, base?: LeadRow): ScoredLead => ({
   customFields: { ...base?.customFields, ...v.customFields },
 });
 
-/** The columns both statements take from an input, as the JSON `jsonb_to_recordset` reads. */
+/** The columns both statements take from an input, as the JSON `json_to_recordset` reads. */
 const identityColumns = (v: LeadInput) => {
   const key = v.email ? emailKey(v.email) : null;
   return {
@@ -173,7 +173,7 @@ async function insertLeads(
   }));
   await db.execute(sql`
     with x as (
-      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+      select * from json_to_recordset(${JSON.stringify(records)}::json)
         as x(id uuid, ${recordColumns}, stage text, status text, score int)
     ), created as (
       insert into leads (id, workspace_id, email, email_key, company_domain, linkedin_url, first_name,
@@ -215,7 +215,7 @@ async function updateLeads(
   });
   await db.execute(sql`
     with x as (
-      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+      select * from json_to_recordset(${JSON.stringify(records)}::json)
         as x(id uuid, ${recordColumns}, score_delta int)
     )
     update leads l set
