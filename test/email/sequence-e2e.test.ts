@@ -146,7 +146,7 @@ describe('email sequences through the engine and a real SMTP server', () => {
       const waiting = (await runsOf())
         .filter((r) => r.step_runs.status === 'scheduled')
         .map((r) => r.step_runs.id);
-      // Before 00:00 UTC minus the queue horizon, "tomorrow" is near enough to have a delayed job.
+      // Within the queue horizon of 00:00 UTC, "tomorrow" is near enough to have a delayed job.
       if (waiting.length > 0) await bringRunsDue(engine.deps.db, inArray(stepRuns.id, waiting));
     }
     await waitFor(async () => (await statusOf(id, 'completed')).length === 12, { what: '12 completed' });
