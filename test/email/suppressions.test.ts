@@ -147,6 +147,11 @@ describe('suppressions', () => {
       { id: 'd', linkedinUrl: 'https://www.linkedin.com/in/jo' },
     ]);
     expect([...found].sort()).toEqual(['a', 'b', 'd']);
+    // A bulk enrollment's worth: the suppressed leads are found wherever they sit in the batch.
+    const many = Array.from({ length: 2500 }, (_, i) => ({ id: `n${i}`, email: `n${i}@fine.test` }));
+    many[1700] = { id: 'jane', email: 'Jane@One.test' };
+    many[2499] = { id: 'acme', email: 'y@acme.test' };
+    expect([...(await suppressedLeadIds(db, ws.id, many))].sort()).toEqual(['acme', 'jane']);
   });
 
   async function enrolledLead(workspaceId: string) {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { keyset } from '../../db/keyset';
 import { type LeadStatus, leads, type SuppressionKind, suppressions } from '../../db/schema/index';
@@ -113,7 +113,11 @@ function identityConditions(who: Identity[]): SQL | undefined {
   const parts: SQL[] = [];
   const add = (kind: SuppressionKind, values: Set<string>) => {
     if (values.size === 0) return;
-    const clause = and(eq(suppressions.kind, kind), inArray(suppressions.value, [...values]));
+    // One array parameter, not one parameter per value: a bulk enrollment checks 10,000 leads.
+    const clause = and(
+      eq(suppressions.kind, kind),
+      sql`${suppressions.value} = any(${sql.param([...values])}::text[])`,
+    );
     if (clause) parts.push(clause);
   };
   add('email', emails);
@@ -134,31 +138,28 @@ export async function isSuppressed(db: DbOrTx, workspaceId: string, who: Identit
   return rows.length > 0;
 }
 
-/** The ids of the given leads that are suppressed: one query per 1,000 leads, for bulk enrollment. */
+/** The ids of the given leads that are suppressed, in one query: for bulk enrollment. */
 export async function suppressedLeadIds(
   db: DbOrTx,
   workspaceId: string,
   candidates: (Identity & { id: string })[],
 ): Promise<Set<string>> {
   const out = new Set<string>();
-  for (let i = 0; i < candidates.length; i += 1000) {
-    const chunk = candidates.slice(i, i + 1000);
-    const match = identityConditions(chunk);
-    if (!match) continue;
-    const rows = await db
-      .select({ kind: suppressions.kind, value: suppressions.value })
-      .from(suppressions)
-      .where(and(eq(suppressions.workspaceId, workspaceId), match));
-    const hit = new Set(rows.map((r) => `${r.kind}:${r.value}`));
-    for (const lead of chunk) {
-      const keys = [
-        ...(lead.email
-          ? [`email:${emailKey(lead.email)}`, ...domainCandidates(lead.email).map((d) => `domain:${d}`)]
-          : []),
-        ...(lead.linkedinUrl ? [`linkedin:${lead.linkedinUrl}`] : []),
-      ];
-      if (keys.some((k) => hit.has(k))) out.add(lead.id);
-    }
+  const match = identityConditions(candidates);
+  if (!match) return out;
+  const rows = await db
+    .select({ kind: suppressions.kind, value: suppressions.value })
+    .from(suppressions)
+    .where(and(eq(suppressions.workspaceId, workspaceId), match));
+  const hit = new Set(rows.map((r) => `${r.kind}:${r.value}`));
+  for (const lead of candidates) {
+    const keys = [
+      ...(lead.email
+        ? [`email:${emailKey(lead.email)}`, ...domainCandidates(lead.email).map((d) => `domain:${d}`)]
+        : []),
+      ...(lead.linkedinUrl ? [`linkedin:${lead.linkedinUrl}`] : []),
+    ];
+    if (keys.some((k) => hit.has(k))) out.add(lead.id);
   }
   return out;
 }
