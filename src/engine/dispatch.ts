@@ -1,4 +1,5 @@
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { anyOf } from '../db/any-of';
 import type { Deps } from '../context';
 import { stepRuns } from '../db/schema/index';
 import { enqueueStepRuns } from '../queue/queues';
@@ -23,9 +24,10 @@ export async function dispatchRuns(
       .update(stepRuns)
       .set({ enqueuedAt: sql`now()` })
       .where(
-        inArray(
+        anyOf(
           stepRuns.id,
           near.map((r) => r.id),
+          'uuid',
         ),
       );
   } catch (err) {
