@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, leads } from '../../src/db/schema/index';
+import { events } from '../../src/db/schema/index';
 import { enrollmentEvent } from '../../src/engine/internal-steps';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
+import { insertLeads } from '../helpers/factories';
 import { plannedScans } from '../helpers/plans';
 
 /**
@@ -18,10 +19,7 @@ describe('branch history lookups', () => {
     engine = await startTestEngine();
     ws = await createTestWorkspace(engine.app);
     const db = engine.deps.db;
-    const [lead] = await db
-      .insert(leads)
-      .values({ workspaceId: ws.id, email: 'jane@lead.test', emailKey: 'jane@lead.test' })
-      .returning({ id: leads.id });
+    const [lead] = await insertLeads(db, ws.id, 1);
     const leadLevel = Array.from({ length: 3000 }, () => ({
       workspaceId: ws.id,
       leadId: lead?.id,
