@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createDatabase } from '../src/db/client';
 import { ensureDatabase, runMigrations } from '../src/db/migrate';
+import { deleteKeys } from '../src/queue/delete-keys';
 
 /** Options of one bench run, from the command line. */
 export type BenchOptions = {
@@ -59,25 +59,6 @@ async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unk
   } finally {
     await client.end();
   }
-}
-
-/** Deletes every key matching `pattern` with SCAN (bounded by the key count, never KEYS). */
-export async function deleteKeys(redisUrl: string, pattern: string): Promise<number> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', () => {});
-  let deleted = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
 }
 
 /**

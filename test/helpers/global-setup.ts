@@ -3,8 +3,11 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../src/db/client';
 import { ensureDatabase, runMigrations } from '../../src/db/migrate';
+import { deleteKeys } from '../../src/queue/delete-keys';
 
 const baseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// The engine's own default (src/config.ts), which test engines use unless a test starts its own server.
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,7 +21,7 @@ declare module 'vitest' {
 /**
  * One migrated database per test run, plus a migrated template from which every test engine gets a
  * database of its own (engines' maintenance loops scan the whole ledger, so suites must not share one).
- * All of them are dropped after the run.
+ * All of them are dropped after the run, and the Redis keys of the run's queue prefixes deleted.
  */
 export default async function setup(project: TestProject) {
   const runId = randomBytes(4).toString('hex');
@@ -51,5 +54,10 @@ export default async function setup(project: TestProject) {
       await admin.query(`drop database if exists ${pg.escapeIdentifier(datname)} with (force)`);
     }
     await admin.end();
+    // Every test engine's prefix starts with the run id (`uniquePrefix` in engine.ts). A Redis that
+    // is down now costs a warning, not the run's result.
+    await deleteKeys(redisUrl, `t_${runId}_*`).catch((err: unknown) =>
+      console.warn(`could not delete this run's Redis keys (t_${runId}_*): ${String(err)}`),
+    );
   };
 }
