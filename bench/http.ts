@@ -1,6 +1,8 @@
 import autocannon from 'autocannon';
+import { startOwnCpu } from './budget';
 import { type Child, startChild } from './child';
 import type { BenchOptions } from './env';
+import { type PerOperation, startUsage } from './usage';
 
 export type HttpFigures = {
   requests: number;
@@ -35,6 +37,30 @@ export async function cannon(opts: autocannon.Options): Promise<HttpFigures> {
   };
 }
 
+/** CPU per request: the load generator (this process), the server, and Postgres behind it. */
+export type RequestCpu = { clientMs: number; serverMs: number; postgresMs: number };
+
+/** `cannon`, with what each request cost in CPU; this process must be doing nothing else. */
+async function measuredCannon(
+  opts: autocannon.Options,
+  server: Child,
+  databaseUrl: string | null,
+): Promise<HttpFigures & { cpu: RequestCpu }> {
+  const client = startOwnCpu();
+  const usage = databaseUrl ? await startUsage(server, databaseUrl) : null;
+  const serverCpu = databaseUrl ? null : await server.request('usage');
+  const figures = await cannon(opts);
+  const clientMs = client.stop(figures.requests);
+  let used: Pick<PerOperation, 'nodeCpuMs' | 'pgCpuMs'>;
+  if (usage) used = await usage.stop(figures.requests);
+  else {
+    const after = await server.request('usage');
+    const ms = Number(after.cpuMs) - Number(serverCpu?.cpuMs);
+    used = { nodeCpuMs: Number((ms / Math.max(1, figures.requests)).toFixed(3)), pgCpuMs: 0 };
+  }
+  return { ...figures, cpu: { clientMs, serverMs: used.nodeCpuMs, postgresMs: used.pgCpuMs } };
+}
+
 /** Starts an HTTP child server (`empty` bare Fastify, or the engine app) with profiling if asked. */
 export function startServer(
   options: BenchOptions,
@@ -55,19 +81,23 @@ export async function emptyRouteCeiling(
   options: BenchOptions,
   connections: number,
   seconds: number,
-): Promise<HttpFigures> {
+): Promise<HttpFigures & { cpu: RequestCpu }> {
   const server = await startServer(options, 'empty', `empty-route-${connections}`);
   try {
     // A short warm-up, so the JIT has compiled the hot path before the measured run.
     await cannon({ url: `http://127.0.0.1:${server.port}/empty`, method: 'POST', connections, duration: 1 });
-    return await cannon({
-      url: `http://127.0.0.1:${server.port}/empty`,
-      method: 'POST',
-      body: '{}',
-      headers: { 'content-type': 'application/json' },
-      connections,
-      duration: seconds,
-    });
+    return await measuredCannon(
+      {
+        url: `http://127.0.0.1:${server.port}/empty`,
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+        connections,
+        duration: seconds,
+      },
+      server,
+      null,
+    );
   } finally {
     await server.stop();
   }
@@ -83,7 +113,7 @@ export async function durableRouteCeiling(
   databaseUrl: string,
   connections: number,
   seconds: number,
-): Promise<HttpFigures> {
+): Promise<HttpFigures & { cpu: RequestCpu }> {
   const server = await startServer(options, 'durable', `durable-route-${connections}`, {
     DATABASE_URL: databaseUrl,
   });
@@ -96,7 +126,7 @@ export async function durableRouteCeiling(
       connections,
     };
     await cannon({ ...request, duration: 1 });
-    return await cannon({ ...request, duration: seconds });
+    return await measuredCannon({ ...request, duration: seconds }, server, databaseUrl);
   } finally {
     await server.stop();
   }

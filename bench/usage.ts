@@ -15,7 +15,7 @@ export type Usage = { queries: number; nodeCpuMs: number; pgCpuMs: number };
 const TICK_MS = 10;
 
 /** utime + stime of one process in ms, or 0 when it is gone or /proc is not there. */
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   try {
     // Fields after the command (which may contain spaces) start after the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

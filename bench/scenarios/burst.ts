@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client';
+import { redisPid, startProcessCpu } from '../budget';
 import { bullmqCeiling, type Throughput } from '../ceilings/bullmq';
 import { pgClaimCeiling } from '../ceilings/pg-claim';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
@@ -41,6 +42,8 @@ export const burstScenario: Scenario = {
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count });
       const { dueAt, stepIndex } = await dueAtOnce(engine, ws.id, count);
       const usage = await startUsage(null, stage.databaseUrl);
+      const redis = await redisPid(engine.deps.redis);
+      const redisCpu = startProcessCpu(redis ? [redis] : []);
       const waits = await sampleWaits(stage.databaseUrl);
       await engine.startWorkers(noopChannels());
       ctx.log(`${count} steps due at ${dueAt.toISOString()}; draining`);
@@ -51,7 +54,7 @@ export const burstScenario: Scenario = {
           what: `${count} steps to run`,
         }),
       );
-      const perStep = await usage.stop(count);
+      const perStep = { ...(await usage.stop(count)), redisCpuMs: redisCpu.stop(count) };
       const postgresWaits = await waits.stop();
       const late = await lateness(engine.deps, { workspaceId: ws.id, stepIndex });
       const seconds = ((late.lastAt?.getTime() ?? Date.now()) - dueAt.getTime()) / 1000;
@@ -63,7 +66,7 @@ export const burstScenario: Scenario = {
           concurrency,
           drainSeconds: round(seconds),
           // Statements to Postgres, CPU of this process and of Postgres per step while draining
-          // (the background loops and this scenario's polling included).
+          // (the background loops and this scenario's polling included), and of Redis.
           perStep,
           postgresWaits,
           stepsPerSecond: round(stepsPerSecond),

@@ -1,9 +1,17 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client';
 import { messages } from '../../src/db/schema/index';
+import { cpuBudgetMs } from '../budget';
 import { enrollFresh } from '../burst-setup';
 import { startBenchEngine } from '../engine';
-import { cannon, durableRouteCeiling, emptyRouteCeiling, startServer } from '../http';
+import {
+  cannon,
+  durableRouteCeiling,
+  emptyRouteCeiling,
+  type HttpFigures,
+  type RequestCpu,
+  startServer,
+} from '../http';
 import { startUsage } from '../usage';
 import { sampleWaits } from '../waits';
 import { throughputRow } from '../report';
@@ -67,6 +75,12 @@ export const repliesScenario: Scenario = {
       const waits = await sampleWaits(stage.databaseUrl);
       const result = await cannon({ url, connections: CONNECTIONS, amount: count, requests: [request] });
       const perWebhook = await usage.stop(count);
+      const cpu = cpuPerReply(ceiling, durable, perWebhook);
+      ctx.log(
+        `CPU per reply: the target allows ${cpu.targetAllowsMs} ms on all cores; the load generator ` +
+          `takes ${cpu.clientMs} ms, leaving ${cpu.leftForServerMs} ms; one committed INSERT per ` +
+          `request costs ${cpu.durableRouteMs} ms, a reply ${cpu.replyMs} ms`,
+      );
       const postgresWaits = await waits.stop();
       const { rows } = await engine.deps.db.execute<{ n: number }>(
         sql`select count(*)::int as n from enrollments where workspace_id = ${ws.id} and status = 'replied'`,
@@ -104,6 +118,7 @@ export const repliesScenario: Scenario = {
           latencyMs: { p50: result.p50Ms, p99: result.p99Ms },
           // Statements, server CPU and Postgres CPU per webhook: what the rate is made of.
           perWebhook,
+          cpuPerReply: cpu,
           postgresWaits,
           replied,
           ceiling: { perSecond: round(ceiling.perSecond), p50Ms: ceiling.p50Ms, p99Ms: ceiling.p99Ms },
@@ -117,6 +132,29 @@ export const repliesScenario: Scenario = {
     }
   },
 };
+
+/**
+ * Where a reply's CPU goes, against what the 0.25 target allows on this machine's cores. The
+ * load generator's share comes from the empty-route run, where it was the only work in this process.
+ */
+function cpuPerReply(
+  ceiling: HttpFigures & { cpu: RequestCpu },
+  durable: HttpFigures & { cpu: RequestCpu },
+  reply: { nodeCpuMs: number; pgCpuMs: number },
+) {
+  const targetAllowsMs = cpuBudgetMs(ceiling.perSecond, 0.25);
+  const clientMs = ceiling.cpu.clientMs;
+  return {
+    targetAllowsMs: round(targetAllowsMs, 3),
+    clientMs: round(clientMs, 3),
+    leftForServerMs: round(targetAllowsMs - clientMs, 3),
+    emptyRouteMs: round(ceiling.cpu.serverMs, 3),
+    durableRouteMs: round(durable.cpu.serverMs + durable.cpu.postgresMs, 3),
+    replyMs: round(reply.nodeCpuMs + reply.pgCpuMs, 3),
+    durableRoute: { serverMs: durable.cpu.serverMs, postgresMs: durable.cpu.postgresMs },
+    reply: { serverMs: reply.nodeCpuMs, postgresMs: reply.pgCpuMs },
+  };
+}
 
 /** Gives every enrolled lead the first email as if sent, so each reply matches by its thread. */
 async function sentFirstEmails(db: Db, workspaceId: string) {
