@@ -14,6 +14,15 @@ export type BenchOptions = {
   only: string[];
 };
 
+/**
+ * What the bench changes in the engine's defaults on request: `BENCH_STEP_CONCURRENCY` runs the
+ * engine and the ceilings at another step concurrency, to measure that tuning.
+ */
+export function engineOverrides(): Record<string, string> {
+  const concurrency = process.env.BENCH_STEP_CONCURRENCY;
+  return concurrency ? { STEP_CONCURRENCY: concurrency } : {};
+}
+
 /** One scenario's isolated resources: a database copied from the migrated template and a queue prefix. */
 export type Stage = {
   name: string;
@@ -96,6 +105,7 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
           DATABASE_URL: databaseUrl,
           REDIS_URL: redisUrl,
           QUEUE_PREFIX: prefix,
+          ...engineOverrides(),
           ADMIN_TOKEN,
           ENCRYPTION_KEY: encryptionKey,
           LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',

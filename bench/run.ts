@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../src/config';
+import { databasePoolSize } from '../src/context';
 import { killChildren } from './child';
-import { type BenchEnv, type BenchOptions, createBenchEnv } from './env';
+import { type BenchEnv, type BenchOptions, createBenchEnv, engineOverrides } from './env';
 import { profiled } from './profile';
 import { formatTable, machineInfo, type Row } from './report';
 import type { Scenario, ScenarioContext } from './scenario';
@@ -117,7 +118,7 @@ function codeVersion() {
 
 /** `bench/results.json` for a full run, `bench/results.tmp.json` (git-ignored) for a partial one. */
 async function writeResults(env: BenchEnv, started: Date, outcome: Outcome, table: string): Promise<string> {
-  const defaults = loadConfig({});
+  const engine = loadConfig(engineOverrides());
   const results = {
     date: started.toISOString(),
     mode: env.options.quick ? 'quick' : 'full',
@@ -126,10 +127,10 @@ async function writeResults(env: BenchEnv, started: Date, outcome: Outcome, tabl
     code: codeVersion(),
     // The engine runs with its defaults except where the bench must differ (see bench/env.ts).
     engineConfig: {
-      STEP_CONCURRENCY: defaults.STEP_CONCURRENCY,
-      QUEUE_HORIZON_SECONDS: defaults.QUEUE_HORIZON_SECONDS,
-      MAINTENANCE_INTERVAL_SECONDS: defaults.MAINTENANCE_INTERVAL_SECONDS,
-      databasePoolSize: 20,
+      STEP_CONCURRENCY: engine.STEP_CONCURRENCY,
+      QUEUE_HORIZON_SECONDS: engine.QUEUE_HORIZON_SECONDS,
+      MAINTENANCE_INTERVAL_SECONDS: engine.MAINTENANCE_INTERVAL_SECONDS,
+      databasePoolSize: databasePoolSize(engine),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
       RATE_LIMIT_PER_MINUTE: 'unlimited (the limiter is a policy, not a capacity)',
     },

@@ -18,16 +18,16 @@ export type Deps = {
   log: Logger;
 };
 
+/** Each step in flight may hold a connection through its hand-off (see engine/liveness.ts). */
+export const databasePoolSize = (config: Pick<Config, 'STEP_CONCURRENCY'>) =>
+  Math.max(20, config.STEP_CONCURRENCY + 10);
+
 export function createDeps(
   config: Config,
   log: Logger,
   opts: { poolSize?: number } = {},
 ): Deps & { close(): Promise<void> } {
-  // Each step in flight may hold a connection through its hand-off (see engine/liveness.ts).
-  const database = createDatabase(
-    config.DATABASE_URL,
-    opts.poolSize ?? Math.max(20, config.STEP_CONCURRENCY + 10),
-  );
+  const database = createDatabase(config.DATABASE_URL, opts.poolSize ?? databasePoolSize(config));
   const redis = createRedis(config.REDIS_URL);
   const queues = createQueues(redis, config.QUEUE_PREFIX);
   return {
