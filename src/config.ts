@@ -35,8 +35,11 @@ export const Config = z.object({
   QUEUE_HORIZON_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   /** How often the feeder, reconciler and resume loops run. */
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
-  /** Step jobs one worker process runs at once. */
-  STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(25),
+  /**
+   * Step jobs one worker process runs at once. Concurrent steps share claim and advance statements
+   * (engine/step-batches.ts), so more in flight means bigger batches: see docs/decisions.md.
+   */
+  STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** Seconds an SMTP server may stay silent (connect, greeting, any reply) before a send is given up. */
   SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Requests per minute per API key. */
