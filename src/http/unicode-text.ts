@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 
 /** A UTF-16 code unit with no partner: valid in JSON (`"\ud800"`), but not text Postgres can store. */
 const loneSurrogate = /\p{Surrogate}/gu;
+/** The same, for testing without the global flag's `lastIndex` state. */
+const hasLoneSurrogate = /\p{Surrogate}/u;
 
 /**
  * JSON.parse takes any depth (a 1 MiB body nests 500,000 levels) and these walks recurse; deeper
@@ -14,21 +16,39 @@ const MAX_DEPTH = 200;
  * encoder does. Postgres text columns get that from the driver anyway; jsonb refuses the escape,
  * which failed whole requests (a bulk batch included) far from the field that carried it.
  */
-export function wellFormed(value: unknown, depth = 0): unknown {
+export function wellFormed(value: unknown): unknown {
+  // Nearly every body is clean: checking it allocates nothing, where rebuilding it copied every
+  // object and string of a 10,000-lead import (about 30 ms, and the garbage after).
+  return isWellFormed(value, 0) ? value : replaced(value, 0);
+}
+
+function isWellFormed(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return !hasLoneSurrogate.test(value);
+  if (depth > MAX_DEPTH) return true;
+  if (Array.isArray(value)) return value.every((v) => isWellFormed(v, depth + 1));
+  if (!isPlainObject(value)) return true;
+  for (const key in value) {
+    if (hasLoneSurrogate.test(key) || !isWellFormed(value[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+function replaced(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return value.replace(loneSurrogate, '\uFFFD');
   if (depth > MAX_DEPTH) return value;
-  if (Array.isArray(value)) return value.map((v) => wellFormed(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => replaced(v, depth + 1));
   // Parsed JSON only: a stream or a Buffer body (CSV, raw MIME, webhooks) is left as it is.
   if (!isPlainObject(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k.replace(loneSurrogate, '\uFFFD'), wellFormed(v, depth + 1)]),
+    Object.entries(value).map(([k, v]) => [k.replace(loneSurrogate, '\uFFFD'), replaced(v, depth + 1)]),
   );
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' &&
-  value !== null &&
-  [Object.prototype, null].includes(Object.getPrototypeOf(value));
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
 
 /** The path (`body.steps.0.note`) of the first string or key holding a NUL, which Postgres refuses. */
 export function nulPath(request: FastifyRequest): string | null {
