@@ -27,10 +27,10 @@ function isWellFormed(value: unknown, depth: number): boolean {
   if (depth > MAX_DEPTH) return true;
   if (Array.isArray(value)) return value.every((v) => isWellFormed(v, depth + 1));
   if (!isPlainObject(value)) return true;
-  for (const key in value) {
-    if (hasLoneSurrogate.test(key) || !isWellFormed(value[key], depth + 1)) return false;
-  }
-  return true;
+  // Own keys only, as the copy below reads them.
+  return Object.keys(value).every(
+    (key) => !hasLoneSurrogate.test(key) && isWellFormed(value[key], depth + 1),
+  );
 }
 
 function replaced(value: unknown, depth: number): unknown {
