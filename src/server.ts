@@ -1,6 +1,7 @@
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createDeps } from './context';
+import { createDeps, databasePoolSize } from './context';
+import { connectionShortfall } from './db/connection-budget';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
 import { assertNoEviction, RedisPolicyError } from './queue/connection';
@@ -16,6 +17,13 @@ async function main(): Promise<void> {
   const deps = createDeps(config, log);
   await runMigrations(deps.db, deps.pool);
   await assertNoEviction(deps.redis);
+  const shortfall = await connectionShortfall(deps.db, deps.pool, databasePoolSize(config));
+  if (shortfall)
+    log.warn(
+      shortfall,
+      'this process may open more Postgres connections than are free: lower STEP_CONCURRENCY ' +
+        '(a worker opens up to STEP_CONCURRENCY + 10) or raise max_connections',
+    );
 
   const app = config.ROLE === 'worker' ? null : await buildApp(deps);
   const workers = config.ROLE === 'api' ? null : await startWorkers(deps);

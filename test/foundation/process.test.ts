@@ -90,6 +90,24 @@ describe('the engine process', () => {
     await stopGracefully(server, 'SIGINT');
   });
 
+  it('warns at start when its pool may not fit in the connections Postgres has free', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    // 1,000 steps in flight: a pool of 1,010, more than Postgres' default 100 allow.
+    const server = start({ ROLE: 'worker', STEP_CONCURRENCY: '1000', QUEUE_PREFIX: prefix });
+    await waitFor(async () => server.stdout().includes('engine started'), {
+      timeoutMs: 60_000,
+      what: 'the worker to start',
+    });
+    const warning = server
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('more Postgres connections than are free'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, poolSize: 1010 });
+    await stopGracefully(server);
+  });
+
   it('refuses to start against a Redis that may evict keys', async () => {
     const redis = await startPrivateRedis(await freePort(), ['--maxmemory-policy', 'allkeys-lru']);
     try {
