@@ -36,10 +36,10 @@ export const Config = z.object({
   /** How often the feeder, reconciler and resume loops run. */
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
   /**
-   * Step jobs one worker process runs at once. Concurrent steps share claim and advance statements
-   * (engine/step-batches.ts), so more in flight means bigger batches: see docs/decisions.md.
+   * Step jobs one worker process runs at once. More in flight makes bigger claim and advance
+   * batches, but a crash leaves more sends ambiguous: see docs/decisions.md.
    */
-  STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(25),
   /** Seconds an SMTP server may stay silent (connect, greeting, any reply) before a send is given up. */
   SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Requests per minute per API key. */
