@@ -29,9 +29,9 @@ export function startOwnCpu(): { stop(operations: number): number } {
   };
 }
 
-/** The pid of the Redis server behind `redis`, for its CPU; null when it does not say. */
-export async function redisPid(redis: Redis): Promise<number | null> {
+/** CPU of the Redis server behind `redis` per operation (0 when it does not say its pid). */
+export async function startRedisCpu(redis: Redis): Promise<{ stop(operations: number): number }> {
   const info = await redis.info('server');
   const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-  return Number.isFinite(pid) && pid > 0 ? pid : null;
+  return startProcessCpu(Number.isFinite(pid) && pid > 0 ? [pid] : []);
 }

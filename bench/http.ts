@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { startOwnCpu } from './budget';
 import { type Child, startChild } from './child';
 import type { BenchOptions } from './env';
-import { type PerOperation, startUsage } from './usage';
+import { startUsage } from './usage';
 
 export type HttpFigures = {
   requests: number;
@@ -47,17 +47,10 @@ async function measuredCannon(
   databaseUrl: string | null,
 ): Promise<HttpFigures & { cpu: RequestCpu }> {
   const client = startOwnCpu();
-  const usage = databaseUrl ? await startUsage(server, databaseUrl) : null;
-  const serverCpu = databaseUrl ? null : await server.request('usage');
+  const usage = await startUsage(server, databaseUrl);
   const figures = await cannon(opts);
   const clientMs = client.stop(figures.requests);
-  let used: Pick<PerOperation, 'nodeCpuMs' | 'pgCpuMs'>;
-  if (usage) used = await usage.stop(figures.requests);
-  else {
-    const after = await server.request('usage');
-    const ms = Number(after.cpuMs) - Number(serverCpu?.cpuMs);
-    used = { nodeCpuMs: Number((ms / Math.max(1, figures.requests)).toFixed(3)), pgCpuMs: 0 };
-  }
+  const used = await usage.stop(figures.requests);
   return { ...figures, cpu: { clientMs, serverMs: used.nodeCpuMs, postgresMs: used.pgCpuMs } };
 }
 

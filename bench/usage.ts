@@ -76,16 +76,18 @@ async function nodeReading(server: Child | null): Promise<NodeReading> {
 }
 
 /**
- * Starts counting for work done by `server` (a child process) or, when null, by this process; `stop`
- * divides by the number of operations done in between.
+ * Starts counting for work done by `server` (a child process) or, when null, by this process, and by
+ * the Postgres backends of `databaseUrl` (none counted when null); `stop` divides by the number of
+ * operations done in between.
  */
-export async function startUsage(server: Child | null, databaseUrl: string): Promise<UsageProbe> {
+export async function startUsage(server: Child | null, databaseUrl: string | null): Promise<UsageProbe> {
+  const backends = async () => (databaseUrl ? pgBackendsCpuMs(databaseUrl) : new Map<number, number>());
   const node0 = await nodeReading(server);
-  const pg0 = await pgBackendsCpuMs(databaseUrl);
+  const pg0 = await backends();
   return {
     async stop(operations) {
       const node1 = await nodeReading(server);
-      const pg1 = await pgBackendsCpuMs(databaseUrl);
+      const pg1 = await backends();
       const per = (v: number) => Number((v / Math.max(1, operations)).toFixed(2));
       return {
         queries: per(node1.queries - node0.queries),

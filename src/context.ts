@@ -21,8 +21,8 @@ export type Deps = {
 /**
  * Connections a process may open. Each step in flight may hold one through its hand-off (see
  * engine/liveness.ts), so a process that runs steps gets `STEP_CONCURRENCY + 10`. An API-only
- * process runs none: 20 keep both cores busy with requests, and leave Postgres' connections
- * (100 by default) to the workers.
+ * process runs none and keeps the floor of 20, leaving Postgres' connections (100 by default) to
+ * the workers.
  */
 export const databasePoolSize = (config: Pick<Config, 'STEP_CONCURRENCY' | 'ROLE'>) =>
   config.ROLE === 'api' ? 20 : Math.max(20, config.STEP_CONCURRENCY + 10);

@@ -1,6 +1,6 @@
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createDeps, databasePoolSize } from './context';
+import { createDeps } from './context';
 import { connectionShortfall } from './db/connection-budget';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const deps = createDeps(config, log);
   await runMigrations(deps.db, deps.pool);
   await assertNoEviction(deps.redis);
-  const shortfall = await connectionShortfall(deps.db, deps.pool, databasePoolSize(config));
+  const shortfall = await connectionShortfall(deps.db, deps.pool);
   if (shortfall)
     log.warn(
       shortfall,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client';
-import { redisPid, startProcessCpu } from '../budget';
+import { startRedisCpu } from '../budget';
 import { bullmqCeiling, type Throughput } from '../ceilings/bullmq';
 import { pgClaimCeiling } from '../ceilings/pg-claim';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
@@ -42,8 +42,7 @@ export const burstScenario: Scenario = {
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count });
       const { dueAt, stepIndex } = await dueAtOnce(engine, ws.id, count);
       const usage = await startUsage(null, stage.databaseUrl);
-      const redis = await redisPid(engine.deps.redis);
-      const redisCpu = startProcessCpu(redis ? [redis] : []);
+      const redisCpu = await startRedisCpu(engine.deps.redis);
       const waits = await sampleWaits(stage.databaseUrl);
       await engine.startWorkers(noopChannels());
       ctx.log(`${count} steps due at ${dueAt.toISOString()}; draining`);

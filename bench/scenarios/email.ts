@@ -1,4 +1,4 @@
-import { cpuBudgetMs, redisPid, startProcessCpu } from '../budget';
+import { cpuBudgetMs, startProcessCpu, startRedisCpu } from '../budget';
 import { benchMessage, nodemailerCeiling } from '../ceilings/nodemailer';
 import { startChild } from '../child';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
@@ -73,8 +73,7 @@ export const emailScenario: Scenario = {
       const { dueAt, stepIndex } = await dueAtOnce(engine, ws.id, count);
       const usage = await startUsage(null, stage.databaseUrl);
       const sinkCpu = startProcessCpu([sink.pid]);
-      const redis = await redisPid(engine.deps.redis);
-      const redisCpu = startProcessCpu(redis ? [redis] : []);
+      const redisCpu = await startRedisCpu(engine.deps.redis);
       const waits = await sampleWaits(stage.databaseUrl);
       await engine.startWorkers();
       ctx.log(`${count} emails due at ${dueAt.toISOString()}; sending`);

@@ -18,8 +18,7 @@ export type ConnectionBudget = {
  */
 export async function connectionShortfall(
   db: Db,
-  pool: { totalCount: number },
-  poolSize: number,
+  pool: { totalCount: number; options: { max?: number } },
 ): Promise<ConnectionBudget | null> {
   const { rows } = await db.execute<{ max: number; reserved: number; held: number }>(sql`
     select current_setting('max_connections')::int as max,
@@ -28,7 +27,8 @@ export async function connectionShortfall(
   const row = rows[0];
   if (!row) return null;
   const budget = {
-    poolSize,
+    // pg's default when no size is given.
+    poolSize: pool.options.max ?? 10,
     maxConnections: row.max - row.reserved,
     heldByOthers: Math.max(0, row.held - pool.totalCount),
   };

@@ -13,7 +13,8 @@ afterAll(async () => {
 
 describe('connection budget at start', () => {
   it('says nothing when the pool fits in what Postgres has free', async () => {
-    expect(await connectionShortfall(engine.deps.db, engine.deps.pool, 1)).toBeNull();
+    const pool = { totalCount: engine.deps.pool.totalCount, options: { max: 1 } };
+    expect(await connectionShortfall(engine.deps.db, pool)).toBeNull();
   });
 
   it('reports a pool larger than Postgres accepts, with the limit ordinary roles get', async () => {
@@ -21,7 +22,8 @@ describe('connection budget at start', () => {
       sql`select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int as usable`,
     );
     const usable = rows[0]?.usable ?? 0;
-    const shortfall = await connectionShortfall(engine.deps.db, engine.deps.pool, usable + 1);
+    const pool = { totalCount: engine.deps.pool.totalCount, options: { max: usable + 1 } };
+    const shortfall = await connectionShortfall(engine.deps.db, pool);
     expect(shortfall).toMatchObject({ poolSize: usable + 1, maxConnections: usable });
     expect(shortfall?.heldByOthers).toBeGreaterThanOrEqual(0);
   });
