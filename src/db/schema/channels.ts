@@ -17,6 +17,11 @@ export const mailboxes = pgTable(
     smtpHost: text('smtp_host').notNull(),
     smtpPort: integer('smtp_port').notNull(),
     smtpSecure: boolean('smtp_secure').notNull().default(false),
+    /**
+     * `required`: the password and the mail only travel over TLS (implicit, or STARTTLS, which the
+     * server must offer). `none`: plain SMTP, for a local sink the operator set up on purpose.
+     */
+    smtpTls: text('smtp_tls').$type<'required' | 'none'>().notNull().default('required'),
     smtpUser: text('smtp_user'),
     /** AES-256-GCM with ENCRYPTION_KEY; never returned by the API. */
     smtpPassEnc: text('smtp_pass_enc'),

@@ -40,3 +40,14 @@ export const apiKeys = pgTable(
   },
   (t) => [uniqueIndex('api_keys_hash_uq').on(t.hash), index('api_keys_workspace_idx').on(t.workspaceId)],
 );
+
+/**
+ * Facts about the installation itself, one row each. `key_check` holds a value sealed with
+ * ENCRYPTION_KEY at first start, so a process started with another key refuses to run instead of
+ * failing on every secret it reads.
+ */
+export const engineSettings = pgTable('engine_settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
