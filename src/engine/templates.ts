@@ -1,9 +1,15 @@
-import { analyzeSync, Liquid, Output, type Template } from 'liquidjs';
+import { analyzeSync, Output, type Template } from 'liquidjs';
+import { createLiquid, staticLimitError } from './liquid';
+import { renderOnWorker } from './template-pool';
+import type { RenderOutcome, TemplateVars } from './template-protocol';
 
-/** One shared engine: templates are plain Liquid over the lead's fields (no file system, no includes). */
-export const liquid = new Liquid({ cache: 500, strictFilters: true, ownPropertyOnly: true });
+/**
+ * Parsing and static checks run here, on the calling thread (bounded by the template's length);
+ * rendering runs on the template workers (`template-pool.ts`).
+ */
+const liquid = createLiquid();
 
-export type TemplateVars = Record<string, unknown>;
+export type { RenderOutcome, TemplateVars };
 
 /**
  * Sequences hold a handful of templates that thousands of leads render or check: each is parsed
@@ -25,14 +31,17 @@ export function parseTemplate(source: string): Template[] {
   return parsed.get(source) ?? remember(parsed, source, liquid.parse(source));
 }
 
-/** Returns the parse error message, or null when the template is valid Liquid. */
+/**
+ * Why a template cannot be saved: it does not parse, uses a tag that loads files, or asks for
+ * more than the render limits allow where that shows without rendering. Null when it is fine.
+ */
 export function templateError(source: string): string | null {
   try {
     parseTemplate(source);
-    return null;
   } catch (err) {
     return err instanceof Error ? (err.message.split('\n')[0] ?? 'invalid template') : 'invalid template';
   }
+  return staticLimitError(source);
 }
 
 /**
@@ -84,8 +93,13 @@ export function firstMissing(paths: readonly string[], vars: TemplateVars): stri
   return null;
 }
 
-export function renderTemplate(source: string, vars: TemplateVars): string {
-  return liquid.renderSync(parseTemplate(source), vars) as string;
+/**
+ * Renders templates over their variables on the template workers, one outcome per job. A template
+ * over a limit is an outcome with its reason (`render time limit exceeded`, `memory limit
+ * exceeded`, `output size limit exceeded`), never a throw and never a stalled event loop.
+ */
+export function renderTemplates(jobs: { source: string; vars: TemplateVars }[]): Promise<RenderOutcome[]> {
+  return renderOnWorker(jobs);
 }
 
 type LeadLike = {

@@ -66,9 +66,16 @@ describe('pickVariant', () => {
   });
 });
 
+/** The composed email; a template error fails the test with its reason. */
+async function compose(input: Parameters<typeof composeEmail>[0]) {
+  const email = await composeEmail(input);
+  if ('error' in email) throw new Error(email.error);
+  return email;
+}
+
 describe('composeEmail', () => {
-  it('renders lead fields and custom fields into a text-only email', () => {
-    const email = composeEmail({
+  it('renders lead fields and custom fields into a text-only email', async () => {
+    const email = await compose({
       step: step({ subject: 'Hi {{ firstName }}', body: 'Dear {{ firstName }} in {{ industry }}' }),
       lead,
       seed: 'run-1',
@@ -77,8 +84,8 @@ describe('composeEmail', () => {
     expect(email).toEqual({ subject: 'Hi Ada', text: 'Dear Ada in computing', html: null, variant: null });
   });
 
-  it('gives an HTML body a text alternative and escapes lead values in the HTML', () => {
-    const email = composeEmail({
+  it('gives an HTML body a text alternative and escapes lead values in the HTML', async () => {
+    const email = await compose({
       step: step({
         subject: 'Hi',
         body: '<p>Hello {{ company }}</p><p><a href="https://x.test/a?b=1&amp;c=2">read</a></p>',
@@ -91,15 +98,15 @@ describe('composeEmail', () => {
     expect(email.text).toBe('Hello Analytical <Engines> & Co\n\nread (https://x.test/a?b=1&c=2)');
   });
 
-  it('replies with Re: and the thread subject, once', () => {
+  it('replies with Re: and the thread subject, once', async () => {
     const s = step({ subject: 'ignored {{ firstName }}', body: 'x', thread: 'reply' });
-    expect(composeEmail({ step: s, lead, seed: 'r', threadSubject: 'Quick question' }).subject).toBe(
+    expect((await compose({ step: s, lead, seed: 'r', threadSubject: 'Quick question' })).subject).toBe(
       'Re: Quick question',
     );
     expect(replySubject('RE: Quick question')).toBe('RE: Quick question');
   });
 
-  it('chooses the same variant for the same seed, and uses its subject or the step subject', () => {
+  it('chooses the same variant for the same seed, and uses its subject or the step subject', async () => {
     const s = step({
       subject: 'Base',
       body: 'base',
@@ -107,8 +114,8 @@ describe('composeEmail', () => {
     });
     const seen = new Set<number | null>();
     for (let i = 0; i < 40; i++) {
-      const a = composeEmail({ step: s, lead, seed: `run-${i}`, threadSubject: null });
-      const b = composeEmail({ step: s, lead, seed: `run-${i}`, threadSubject: null });
+      const a = await compose({ step: s, lead, seed: `run-${i}`, threadSubject: null });
+      const b = await compose({ step: s, lead, seed: `run-${i}`, threadSubject: null });
       expect(b).toEqual(a);
       expect(a.text).toBe(a.variant === 0 ? 'zero' : 'one');
       expect(a.subject).toBe(a.variant === 0 ? 'Base' : 'One');
@@ -117,8 +124,8 @@ describe('composeEmail', () => {
     expect(seen).toEqual(new Set([0, 1]));
   });
 
-  it('strips line breaks from a rendered subject', () => {
-    const email = composeEmail({
+  it('strips line breaks from a rendered subject', async () => {
+    const email = await compose({
       step: step({ subject: 'Hi {{ firstName }}', body: 'x' }),
       lead: { ...lead, firstName: 'Eve\r\nBcc: x@evil.test' },
       seed: 'r',

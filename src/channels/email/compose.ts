@@ -1,4 +1,4 @@
-import { leadVariables, renderTemplate, type TemplateVars } from '../../engine/templates';
+import { leadVariables, renderTemplates, type TemplateVars } from '../../engine/templates';
 import type { LeadRow } from '../../engine/channel';
 import type { EmailStep } from '../../modules/sequences/steps.schemas';
 import { hashFraction } from './deterministic';
@@ -40,14 +40,14 @@ export type ComposedEmail = {
 /**
  * Renders one email for a lead. The variant is a function of `seed` (the run id), so a retried run
  * sends the same variant. HTML bodies get the lead's values HTML-escaped and a plain-text alternative.
- * Throws liquidjs's error when a template fails to render.
+ * A template that fails to render, or goes over a render limit, is `{ error }`.
  */
-export function composeEmail(input: {
+export async function composeEmail(input: {
   step: EmailStep;
   lead: LeadRow;
   seed: string;
   threadSubject: string | null;
-}): ComposedEmail {
+}): Promise<ComposedEmail | { error: string }> {
   const { step, lead } = input;
   const variants = step.variants ?? [];
   const variant =
@@ -61,13 +61,18 @@ export function composeEmail(input: {
   const subjectSource = chosen?.subject ?? step.subject;
   const bodySource = chosen?.body ?? step.body;
   const vars = leadVariables(lead);
-  const subject =
-    input.threadSubject !== null ? replySubject(input.threadSubject) : renderTemplate(subjectSource, vars);
-  if (!looksLikeHtml(bodySource)) {
-    return { subject: headerSafe(subject), text: renderTemplate(bodySource, vars), html: null, variant };
-  }
-  const html = renderTemplate(bodySource, escapeVars(vars));
-  return { subject: headerSafe(subject), text: htmlToText(html), html, variant };
+  const html = looksLikeHtml(bodySource);
+  const threaded = input.threadSubject !== null;
+  // One round trip to the template workers for both parts.
+  const [body, subject] = await renderTemplates([
+    { source: bodySource, vars: html ? escapeVars(vars) : vars },
+    ...(threaded ? [] : [{ source: subjectSource, vars }]),
+  ]);
+  if (!body?.ok) return { error: body?.error ?? 'render failed' };
+  if (subject && !subject.ok) return { error: subject.error };
+  const subjectText = subject?.ok ? subject.text : replySubject(input.threadSubject ?? '');
+  if (!html) return { subject: headerSafe(subjectText), text: body.text, html: null, variant };
+  return { subject: headerSafe(subjectText), text: htmlToText(body.text), html: body.text, variant };
 }
 
 /** Lead values are data, not markup: `<b>` in a company name must print as text in an HTML body. */

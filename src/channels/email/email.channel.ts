@@ -86,7 +86,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     if (!to || /[\r\n]/.test(to)) return { kind: 'failed', reason: 'no_email' };
     const thread =
       ctx.enrollment.threadMessageId && step.thread === 'reply' ? ctx.enrollment.threadMessageId : null;
-    const composed = render(ctx, step, thread);
+    const composed = await render(ctx, step, thread);
     const timeZone = ctx.workspaceTimezone;
     // Reading and taking are two statements with no lock between them: a slot taken, a counter
     // moved or a mailbox edited in between makes the take refuse, and the next round reads again.
@@ -141,24 +141,18 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /** The rendered email, or the failure a template that does not render is. */
-  function render(
+  async function render(
     ctx: StepContext,
     step: EmailStep,
     thread: string | null,
-  ): ComposedEmail | Extract<ChannelResult, { kind: 'failed' }> {
-    try {
-      return composeEmail({
-        step,
-        lead: ctx.lead,
-        seed: ctx.run.id,
-        threadSubject: thread ? ctx.enrollment.threadSubject : null,
-      });
-    } catch (err) {
-      return {
-        kind: 'failed',
-        reason: `template_error: ${err instanceof Error ? err.message.split('\n')[0] : 'render failed'}`,
-      };
-    }
+  ): Promise<ComposedEmail | Extract<ChannelResult, { kind: 'failed' }>> {
+    const composed = await composeEmail({
+      step,
+      lead: ctx.lead,
+      seed: ctx.run.id,
+      threadSubject: thread ? ctx.enrollment.threadSubject : null,
+    });
+    return 'error' in composed ? { kind: 'failed', reason: `template_error: ${composed.error}` } : composed;
   }
 
   /**

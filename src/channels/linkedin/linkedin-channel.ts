@@ -1,7 +1,7 @@
 import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
 import { nextWindowTime, resolveTimezone } from '../../engine/schedule';
-import { leadVariables, renderTemplate } from '../../engine/templates';
+import { leadVariables, renderTemplates } from '../../engine/templates';
 import {
   findAccount,
   type LinkedInAccountRow,
@@ -18,24 +18,26 @@ type ChannelDeps = Pick<Deps, 'config' | 'db' | 'pool' | 'secrets' | 'log'>;
 const retry = (at: Date, reason: string): ChannelResult => ({ kind: 'retry_later', at, reason });
 
 /** The step's action with its templates rendered over the lead; a template error is a value. */
-function buildAction(ctx: StepContext): LinkedInAction | { error: string } {
+async function buildAction(ctx: StepContext): Promise<LinkedInAction | { error: string }> {
   const vars = leadVariables(ctx.lead);
-  try {
-    switch (ctx.step.type) {
-      case 'linkedin_visit':
-        return { kind: 'visit' };
-      case 'linkedin_invite':
-        return {
-          kind: 'invite',
-          note: ctx.step.note ? renderTemplate(ctx.step.note, vars).trim() || undefined : undefined,
-        };
-      case 'linkedin_message':
-        return { kind: 'message', text: renderTemplate(ctx.step.body, vars).trim() };
-      default:
-        return { error: `not a linkedin step: ${ctx.step.type}` };
+  const rendered = async (source: string) => {
+    const [outcome] = await renderTemplates([{ source, vars }]);
+    return outcome ?? { ok: false as const, error: 'render failed' };
+  };
+  switch (ctx.step.type) {
+    case 'linkedin_visit':
+      return { kind: 'visit' };
+    case 'linkedin_invite': {
+      if (!ctx.step.note) return { kind: 'invite', note: undefined };
+      const note = await rendered(ctx.step.note);
+      return note.ok ? { kind: 'invite', note: note.text.trim() || undefined } : { error: note.error };
     }
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : 'template error' };
+    case 'linkedin_message': {
+      const text = await rendered(ctx.step.body);
+      return text.ok ? { kind: 'message', text: text.text.trim() } : { error: text.error };
+    }
+    default:
+      return { error: `not a linkedin step: ${ctx.step.type}` };
   }
 }
 
@@ -78,7 +80,7 @@ async function gate(
 async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelResult> {
   const profileUrl = ctx.lead.linkedinUrl;
   if (!profileUrl) return { kind: 'failed', reason: 'no_linkedin_url' };
-  const action = buildAction(ctx);
+  const action = await buildAction(ctx);
   if ('error' in action) return { kind: 'failed', reason: `template_error: ${action.error}` };
   const account = await resolveAccount(deps, ctx);
   if (!account) return retry(later(ACCOUNT_RECHECK_MS), 'no_linkedin_account');

@@ -1,0 +1,132 @@
+import { Worker } from 'node:worker_threads';
+import type { RenderJob, RenderOutcome, WorkerReply, WorkerRequest } from './template-protocol';
+
+/**
+ * Renders templates on worker threads. Rendering is the one place where a tenant's text decides
+ * how much CPU and memory the engine spends, so it never runs on the event loop that serves the
+ * API and every other tenant's steps:
+ * - liquidjs's own limits stop most runaway templates inside the worker (see `TEMPLATE_LIMITS`);
+ * - a worker that does not answer within `DEADLINE_MS` is terminated and replaced, whatever it
+ *   was doing (a single huge filter call is not interruptible from inside);
+ * - a worker is capped by V8 resource limits, so a template that allocates without bound ends
+ *   that thread, not the process.
+ * A template that needed the deadline is refused without rendering for `REFUSE_FOR_MS`, so the
+ * same template for the next thousand leads costs nothing.
+ */
+
+const POOL_SIZE = 2;
+const DEADLINE_MS = 2000;
+const REFUSE_FOR_MS = 10 * 60_000;
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
+
+const bootFile = new URL('./template-worker-boot.mjs', import.meta.url);
+const workerEntry = new URL('./template-worker.ts', import.meta.url).href;
+
+type Batch = { id: number; jobs: RenderJob[]; done: (outcomes: RenderOutcome[]) => void };
+
+type Slot = {
+  worker: Worker;
+  ready: boolean;
+  current: Batch | null;
+  timer: NodeJS.Timeout | null;
+};
+
+const failAll = (jobs: RenderJob[], error: string): RenderOutcome[] => jobs.map(() => ({ ok: false, error }));
+
+function createPool(size: number) {
+  const slots = new Set<Slot>();
+  const queue: Batch[] = [];
+  const refused = new Map<string, number>();
+  let nextId = 1;
+
+  function isRefused(source: string, now: number): boolean {
+    const until = refused.get(source);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    refused.delete(source);
+    return false;
+  }
+
+  function spawn(): Slot {
+    const worker = new Worker(bootFile, {
+      workerData: { entry: workerEntry },
+      resourceLimits: RESOURCE_LIMITS,
+    });
+    const slot: Slot = { worker, ready: false, current: null, timer: null };
+    worker.unref();
+    worker.on('message', (message: WorkerReply | { ready: true }) => {
+      if ('ready' in message) {
+        slot.ready = true;
+      } else if (slot.current && message.id === slot.current.id) {
+        finish(slot, message.outcomes);
+      }
+      pump();
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory limit exceeded' : 'render failed';
+      replace(slot, why);
+    });
+    worker.on('exit', () => replace(slot, 'render failed'));
+    slots.add(slot);
+    return slot;
+  }
+
+  function finish(slot: Slot, outcomes: RenderOutcome[]): void {
+    const batch = slot.current;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.current = null;
+    slot.timer = null;
+    slot.worker.unref();
+    batch?.done(outcomes);
+  }
+
+  /** Drops a slot whose worker died or was killed; its batch fails with `why`. */
+  function replace(slot: Slot, why: string): void {
+    if (!slots.delete(slot)) return;
+    const batch = slot.current;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.current = null;
+    void slot.worker.terminate();
+    batch?.done(failAll(batch.jobs, why));
+    pump();
+  }
+
+  function pump(): void {
+    while (slots.size < size && queue.length > 0) spawn();
+    for (const slot of slots) {
+      if (!slot.ready || slot.current) continue;
+      const batch = queue.shift();
+      if (!batch) return;
+      slot.current = batch;
+      slot.worker.ref();
+      slot.timer = setTimeout(() => {
+        const until = Date.now() + REFUSE_FOR_MS;
+        for (const job of batch.jobs) refused.set(job.source, until);
+        replace(slot, 'render time limit exceeded');
+      }, DEADLINE_MS);
+      slot.worker.postMessage({ id: batch.id, jobs: batch.jobs } satisfies WorkerRequest);
+    }
+  }
+
+  return {
+    render(jobs: RenderJob[]): Promise<RenderOutcome[]> {
+      const now = Date.now();
+      if (jobs.some((job) => isRefused(job.source, now))) {
+        return Promise.resolve(failAll(jobs, 'render time limit exceeded'));
+      }
+      return new Promise((resolve) => {
+        queue.push({ id: nextId++, jobs, done: resolve });
+        pump();
+      });
+    },
+  };
+}
+
+let pool: ReturnType<typeof createPool> | null = null;
+
+/** Renders each job over its variables; one outcome per job, in order. Never throws. */
+export function renderOnWorker(jobs: RenderJob[]): Promise<RenderOutcome[]> {
+  if (jobs.length === 0) return Promise.resolve([]);
+  pool ??= createPool(POOL_SIZE);
+  return pool.render(jobs);
+}
