@@ -38,7 +38,8 @@ export function verifySignature(secret: string, raw: Buffer, headers: Headers): 
     );
     return { ok: true, webhookId };
   } catch (err) {
-    if (err instanceof WebhookVerificationError) return { ok: false, reason: err.message };
+    // The library's own words, in one case, as every other reason here is.
+    if (err instanceof WebhookVerificationError) return { ok: false, reason: err.message.toLowerCase() };
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -23,6 +24,8 @@ const signatureHeaders = z.object({
 const invalidSignature = (reason: string) =>
   new HttpError(401, 'invalid_signature', `signature rejected: ${reason}`);
 const WorkspaceId = z.uuid();
+/** Checks a request for a workspace that does not exist; never matches (nobody knows it). */
+const unknownWorkspaceSecret = `whsec_${randomBytes(32).toString('base64')}`;
 
 /**
  * `/v1/webhooks/:workspaceId/…`: inbound email (JSON or raw MIME) and LinkedIn events, authenticated
@@ -52,9 +55,10 @@ export const webhooksRoutes =
       const quick = cached && verifySignature(cached.secret, raw, request.headers);
       if (cached && quick?.ok) return { webhookId: quick.webhookId, sealedSecret: cached.sealed };
       const key = await secrets.load(workspaceId);
-      // An unknown workspace looks like a bad signature: no oracle for which workspace ids exist.
-      if (!key) throw invalidSignature('no matching signature found');
-      const result = verifySignature(key.secret, raw, request.headers);
+      // An unknown workspace goes through the same checks with a secret nobody holds, so every
+      // answer (missing header, stale timestamp, bad signature) is the one a known workspace gets.
+      const result = verifySignature(key?.secret ?? unknownWorkspaceSecret, raw, request.headers);
+      if (!key) throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
       if (!result.ok) throw invalidSignature(result.reason);
       return { webhookId: result.webhookId, sealedSecret: key.sealed };
     };
@@ -62,7 +66,10 @@ export const webhooksRoutes =
     app.addHook('preValidation', async (request) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const workspaceId = WorkspaceId.safeParse((request.params as { workspaceId?: string }).workspaceId);
-      if (!workspaceId.success) throw invalidSignature('no matching signature found');
+      if (!workspaceId.success) {
+        const result = verifySignature(unknownWorkspaceSecret, raw, request.headers);
+        throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
+      }
       verified.set(request, await verify(workspaceId.data, raw, request));
       if (request.routeOptions.url?.endsWith('/raw')) return;
       try {
