@@ -17,6 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+# Without ENCRYPTION_KEY the engine generates its key into data/encryption.key on first start: the
+# compose file mounts a volume here so the key outlives the container (back it up with the database).
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 
