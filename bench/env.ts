@@ -112,6 +112,8 @@ export async function createBenchEnv(options: BenchOptions): Promise<BenchEnv> {
           PUBLIC_URL: 'http://127.0.0.1:3000',
           // The per-key limiter is a policy, not a capacity: the bench measures what is behind it.
           RATE_LIMIT_PER_MINUTE: '1000000000',
+          // The SMTP sink and HTTP servers of the bench listen there.
+          ALLOWED_PRIVATE_TARGETS: '127.0.0.1',
           ...extra,
         },
         async drop() {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AllowedPrivateTargets } from './lib/allowed-targets';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -44,6 +45,11 @@ export const Config = z.object({
   SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Requests per minute per API key. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /**
+   * Private addresses webhook endpoints and mail servers may reach: hosts, addresses or CIDRs, each
+   * with an optional `:port`, comma-separated. Unset: none (docs/decisions.md, "Outbound targets").
+   */
+  ALLOWED_PRIVATE_TARGETS: AllowedPrivateTargets,
 });
 export type Config = z.infer<typeof Config>;
 

@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { createDatabase, type Db } from './db/client';
 import type pg from 'pg';
 import { createSecrets, type Secrets } from './lib/crypto';
+import { createOutboundTargets, type OutboundTargets } from './lib/outbound-targets';
 import { createRedis } from './queue/connection';
 import { createQueues, type Queues } from './queue/queues';
 
@@ -15,6 +16,8 @@ export type Deps = {
   redis: Redis;
   queues: Queues;
   secrets: Secrets;
+  /** The guard every outbound connection a tenant configures goes through (webhooks, SMTP). */
+  targets: OutboundTargets;
   log: Logger;
 };
 
@@ -42,6 +45,7 @@ export function createDeps(
     redis,
     queues,
     secrets: createSecrets(config.ENCRYPTION_KEY),
+    targets: createOutboundTargets(config.ALLOWED_PRIVATE_TARGETS),
     log,
     async close() {
       await queues.close().catch(() => {});

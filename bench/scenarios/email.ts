@@ -61,7 +61,7 @@ export const emailScenario: Scenario = {
             name: `Sender ${i}`,
             fromEmail: `alex@sender${i}.test`,
             fromName: 'Alex',
-            smtp: { host: '127.0.0.1', port: sink.port },
+            smtp: { host: '127.0.0.1', port: sink.port, tls: 'none' },
             dailyLimit: 100_000,
             minIntervalSeconds: 0,
           },

@@ -27,6 +27,7 @@ const badValues: [name: string, value: string][] = [
   ['STEP_CONCURRENCY', '1.5'],
   ['SMTP_TIMEOUT_SECONDS', '0'],
   ['RATE_LIMIT_PER_MINUTE', '0'],
+  ['ALLOWED_PRIVATE_TARGETS', '127.0.0.1:99999'],
 ];
 
 /** Free-form strings: any non-empty value is valid, so there is no bad value to try. */

@@ -68,6 +68,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     QUEUE_PREFIX: uniquePrefix(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBLIC_URL: 'http://localhost:3000',
+    // Every SMTP sink and webhook receiver of the tests listens there.
+    ALLOWED_PRIVATE_TARGETS: '127.0.0.1',
     ...overrides,
   };
 }

@@ -87,7 +87,7 @@ describe('secrets and message bodies', () => {
     await call('POST', '/v1/mailboxes', {
       name: 'Sales',
       fromEmail: 'sales@sender.test',
-      smtp: { host: sink.host, port: sink.port, user: `user-${tag}`, pass: secrets.smtpPass },
+      smtp: { host: sink.host, port: sink.port, tls: 'none', user: `user-${tag}`, pass: secrets.smtpPass },
       minIntervalSeconds: 0,
     });
     await call('POST', '/v1/linkedin-accounts', {

@@ -57,6 +57,7 @@ const deferral = (reason: string, at: Date): ChannelResult => ({
 export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}): EmailChannel {
   const transports = createTransportPool(
     deps.secrets,
+    deps.targets,
     options.timeouts ?? smtpTimeouts(deps.config.SMTP_TIMEOUT_SECONDS),
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
@@ -291,6 +292,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     if (failure.kind === 'ambiguous') throw new AmbiguousSendError(failure.reason);
     await recordStatus(messageRowId, 'failed');
     if (failure.kind === 'bounce') return { kind: 'failed', reason: failure.reason, stop: 'bounced' };
+    // A private address stays private: retrying would only hold a worker slot again.
+    if (failure.kind === 'blocked') return { kind: 'failed', reason: failure.reason };
     // The claim counted this attempt already, so `attempts` is 1 on the first try.
     const attempt = ctx.run.attempts;
     if (attempt >= maxAttempts)

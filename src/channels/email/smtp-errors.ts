@@ -1,3 +1,5 @@
+import { BLOCKED_TARGET, isBlockedTarget } from '../../lib/outbound-targets';
+
 /** How many times a transient SMTP failure is retried before the step fails. */
 export const MAX_SEND_ATTEMPTS = 8;
 const BASE_DELAY_MS = 5 * 60_000;
@@ -11,8 +13,9 @@ const MAX_DELAY_MS = 4 * 3600_000;
  * - `transient`: every answer from the server short of a bounce (4xx, sender-side 5xx an operator
  *   can fix), and failures before a session exists (refused, unreachable, no greeting); retried
  *   with backoff.
+ * - `blocked`: the server's address is private and not allowed; nothing was sent, never retried.
  */
-export type SmtpFailure = { kind: 'bounce' | 'ambiguous' | 'transient'; reason: string };
+export type SmtpFailure = { kind: 'bounce' | 'ambiguous' | 'transient' | 'blocked'; reason: string };
 
 type NodemailerError = {
   code?: unknown;
@@ -45,6 +48,7 @@ function brokeMidSession(e: NodemailerError): boolean {
 }
 
 export function classifySmtpError(err: unknown): SmtpFailure {
+  if (isBlockedTarget(err)) return { kind: 'blocked', reason: BLOCKED_TARGET };
   const e: NodemailerError = typeof err === 'object' && err !== null ? err : {};
   const responseCode = typeof e.responseCode === 'number' ? e.responseCode : null;
   const command = typeof e.command === 'string' ? e.command : null;

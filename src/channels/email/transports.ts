@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { mailboxes } from '../../db/schema/index';
 import type { Secrets } from '../../lib/crypto';
+import type { OutboundTargets } from '../../lib/outbound-targets';
 
 type MailboxRow = typeof mailboxes.$inferSelect;
 export type SmtpTransport = Transporter<SMTPPool.SentMessageInfo, SMTPPool.Options>;
@@ -22,8 +23,15 @@ export const smtpTimeouts = (seconds: number): SmtpTimeouts => ({
 });
 const defaultTimeouts = smtpTimeouts(60);
 
+/**
+ * The SMTP transports of the mailboxes. Each connection is opened through `targets`, which refuses
+ * a private address before anything is sent (nodemailer resolves host names with its own resolver,
+ * which no lookup hook reaches). The original host name stays nodemailer's `host`, so TLS checks
+ * the certificate against it.
+ */
 export function createTransportPool(
   secrets: Secrets,
+  targets: OutboundTargets,
   timeouts: SmtpTimeouts = defaultTimeouts,
 ): TransportPool {
   const cache = new Map<string, { version: number; transport: SmtpTransport }>();
@@ -35,11 +43,19 @@ export function createTransportPool(
       hit?.transport.close();
       const user = mailbox.smtpUser;
       const pass = mailbox.smtpPassEnc ? secrets.decrypt(mailbox.smtpPassEnc) : '';
+      const target = { host: mailbox.smtpHost, port: mailbox.smtpPort };
       const transport = nodemailer.createTransport({
         pool: true,
         host: mailbox.smtpHost,
         port: mailbox.smtpPort,
         secure: mailbox.smtpSecure,
+        // Credentials never go out in clear: no STARTTLS, no session, unless the mailbox says `none`.
+        requireTLS: mailbox.smtpTls !== 'none',
+        getSocket: (_options: unknown, callback: (err: Error | null, socketOptions?: object) => void) =>
+          targets.connect(target, timeouts.connectionMs).then(
+            (connection) => callback(null, { connection }),
+            (err: Error) => callback(err),
+          ),
         auth: user ? { user, pass } : undefined,
         maxConnections: 3,
         maxMessages: 100,

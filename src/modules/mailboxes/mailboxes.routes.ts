@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
-import { notFound } from '../../http/errors';
+import { HttpError, notFound } from '../../http/errors';
 import { IdParams, page } from '../../http/schemas';
 import { CreateMailboxBody, ListMailboxesQuery, Mailbox, UpdateMailboxBody } from './mailboxes.schemas';
 import {
@@ -9,9 +9,22 @@ import {
   deleteMailbox,
   getMailbox,
   listMailboxes,
+  type MailboxWrite,
   toMailboxView,
   updateMailbox,
 } from './mailboxes.service';
+
+const privateHost =
+  'must not be a private, loopback or link-local address unless ALLOWED_PRIVATE_TARGETS allows it';
+
+/** The mailbox a write produced, or the HTTP error its refusal is. */
+function written(result: MailboxWrite) {
+  if (result.ok) return toMailboxView(result.row);
+  if (result.error === 'not_found') throw notFound('mailbox');
+  throw new HttpError(400, 'private_address', `body.smtp.host: ${privateHost}`, [
+    { path: 'body.smtp.host', message: privateHost },
+  ]);
+}
 
 /** `/v1/mailboxes`: the SMTP senders of a workspace, with their limits. Secrets go in, never out. */
 export const mailboxesRoutes =
@@ -23,7 +36,7 @@ export const mailboxesRoutes =
       '/mailboxes',
       { schema: { tags, summary: 'Add a mailbox', body: CreateMailboxBody, response: { 201: Mailbox } } },
       async (request, reply) =>
-        reply.code(201).send(toMailboxView(await createMailbox(deps, request.workspaceId, request.body))),
+        reply.code(201).send(written(await createMailbox(deps, request.workspaceId, request.body))),
     );
 
     app.get(
@@ -45,11 +58,8 @@ export const mailboxesRoutes =
     app.patch(
       '/mailboxes/:id',
       { schema: { tags, params: IdParams, body: UpdateMailboxBody, response: { 200: Mailbox } } },
-      async (request) => {
-        const row = await updateMailbox(deps, request.workspaceId, request.params.id, request.body);
-        if (!row) throw notFound('mailbox');
-        return toMailboxView(row);
-      },
+      async (request) =>
+        written(await updateMailbox(deps, request.workspaceId, request.params.id, request.body)),
     );
 
     app.delete(

@@ -15,11 +15,19 @@ const Host = z
   .max(255)
   .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'must be a host name or an IP address');
 
+const SmtpTls = z
+  .enum(['required', 'none'])
+  .describe(
+    '`required` (the default): no session, so no credentials and no message, without TLS (implicit with ' +
+      '`secure`, else STARTTLS). `none`: plain SMTP is allowed, for a local sink; STARTTLS is still used when offered.',
+  );
+
 const Smtp = z.object({
   host: Host,
   port: z.number().int().min(1).max(65535),
-  /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
+  /** Implicit TLS (port 465); otherwise STARTTLS, required unless `tls` is `none`. */
   secure: z.boolean().optional(),
+  tls: SmtpTls.default('required'),
   user: OneLine(320).optional(),
   pass: z.string().max(1000).optional(),
 });
@@ -28,6 +36,7 @@ const SmtpPatch = z.object({
   host: Host.optional(),
   port: z.number().int().min(1).max(65535).optional(),
   secure: z.boolean().optional(),
+  tls: SmtpTls.optional(),
   user: OneLine(320).nullable().optional(),
   pass: z.string().max(1000).nullable().optional(),
 });
@@ -82,6 +91,7 @@ export const Mailbox = z.object({
     host: z.string(),
     port: z.number().int(),
     secure: z.boolean(),
+    tls: SmtpTls,
     hasCredentials: z.boolean(),
   }),
   createdAt: z.string(),

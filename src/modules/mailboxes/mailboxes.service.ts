@@ -7,7 +7,16 @@ import { decodeCursor, type PageQuery, toPage } from '../../http/schemas';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody, Warmup } from './mailboxes.schemas';
 
 type MailboxDeps = Pick<Deps, 'db' | 'secrets'>;
+type MailboxWriteDeps = Pick<Deps, 'db' | 'secrets' | 'targets'>;
 export type MailboxRow = typeof mailboxes.$inferSelect;
+
+/**
+ * `private_address`: the SMTP host is an address (or `localhost`) that `ALLOWED_PRIVATE_TARGETS`
+ * does not allow. A host name is checked again on every connection, whatever it resolves to then.
+ */
+export type MailboxWrite =
+  | { ok: true; row: MailboxRow }
+  | { ok: false; error: 'not_found' | 'private_address' };
 
 export function toMailboxView(row: MailboxRow): Mailbox {
   return {
@@ -23,6 +32,7 @@ export function toMailboxView(row: MailboxRow): Mailbox {
       host: row.smtpHost,
       port: row.smtpPort,
       secure: row.smtpSecure,
+      tls: row.smtpTls,
       hasCredentials: row.smtpUser !== null || row.smtpPassEnc !== null,
     },
     createdAt: row.createdAt.toISOString(),
@@ -48,10 +58,11 @@ const seal = (deps: MailboxDeps, pass: string | null | undefined) =>
   pass === undefined ? undefined : pass === null || pass === '' ? null : deps.secrets.encrypt(pass);
 
 export async function createMailbox(
-  deps: MailboxDeps,
+  deps: MailboxWriteDeps,
   workspaceId: string,
   input: CreateMailboxBody,
-): Promise<MailboxRow> {
+): Promise<MailboxWrite> {
+  if (!deps.targets.allowsStatically(input.smtp)) return { ok: false, error: 'private_address' };
   const [row] = await deps.db
     .insert(mailboxes)
     .values({
@@ -62,6 +73,7 @@ export async function createMailbox(
       smtpHost: input.smtp.host,
       smtpPort: input.smtp.port,
       smtpSecure: input.smtp.secure ?? input.smtp.port === 465,
+      smtpTls: input.smtp.tls,
       smtpUser: input.smtp.user || null,
       smtpPassEnc: seal(deps, input.smtp.pass) ?? null,
       dailyLimit: input.dailyLimit,
@@ -70,7 +82,7 @@ export async function createMailbox(
     })
     .returning();
   if (!row) throw new Error('mailbox insert returned nothing');
-  return row;
+  return { ok: true, row };
 }
 
 /** A mailbox of this workspace that is not deleted, or null. */
@@ -114,12 +126,19 @@ export async function listMailboxes(
  * `updatedAt` is what makes the sender drop its pooled connection and reconnect with the new settings.
  */
 export async function updateMailbox(
-  deps: MailboxDeps,
+  deps: MailboxWriteDeps,
   workspaceId: string,
   id: string,
   input: UpdateMailboxBody,
-): Promise<MailboxRow | null> {
+): Promise<MailboxWrite> {
   const smtp = input.smtp ?? {};
+  if (smtp.host !== undefined || smtp.port !== undefined) {
+    // A new port alone can make an allowed host one that is not (an entry may name its port).
+    const current = await getMailbox(deps, workspaceId, id);
+    if (!current) return { ok: false, error: 'not_found' };
+    const target = { host: smtp.host ?? current.smtpHost, port: smtp.port ?? current.smtpPort };
+    if (!deps.targets.allowsStatically(target)) return { ok: false, error: 'private_address' };
+  }
   const warmup =
     input.warmup === undefined
       ? undefined
@@ -135,6 +154,7 @@ export async function updateMailbox(
       smtpHost: smtp.host,
       smtpPort: smtp.port,
       smtpSecure: smtp.secure,
+      smtpTls: smtp.tls,
       smtpUser: smtp.user === undefined ? undefined : smtp.user || null,
       smtpPassEnc: seal(deps, smtp.pass),
       dailyLimit: input.dailyLimit,
@@ -145,7 +165,7 @@ export async function updateMailbox(
     })
     .where(and(eq(mailboxes.id, id), eq(mailboxes.workspaceId, workspaceId), ne(mailboxes.status, 'deleted')))
     .returning();
-  return row ?? null;
+  return row ? { ok: true, row } : { ok: false, error: 'not_found' };
 }
 
 /**

@@ -1,7 +1,12 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import { and, eq, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { Deps } from '../../context';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../../db/schema/index';
+import { hostKey } from '../../lib/allowed-targets';
+import { BLOCKED_TARGET, BlockedTargetError, type OutboundTargets } from '../../lib/outbound-targets';
 
 /** How deliveries are retried. The defaults spread 15 attempts over about a day. */
 export type RetryPolicy = { baseMs: number; maxMs: number; maxAttempts: number };
@@ -76,10 +81,11 @@ export type DeliveryOutcome =
 /**
  * One delivery attempt: signs the stored payload the Standard Webhooks way with the endpoint's
  * secret, POSTs it, and records the attempt. The row is the state machine: a delivery that is no
- * longer pending (a duplicate job) does nothing.
+ * longer pending (a duplicate job) does nothing. A URL that reaches a private address is refused
+ * before connecting and recorded as `blocked: private address`; that attempt is the last.
  */
 export async function attemptDelivery(
-  deps: Pick<Deps, 'db' | 'secrets' | 'log'>,
+  deps: Pick<Deps, 'db' | 'secrets' | 'log' | 'targets'>,
   deliveryId: string,
   opts: { policy?: RetryPolicy; timeoutMs?: number } = {},
 ): Promise<DeliveryOutcome> {
@@ -99,13 +105,13 @@ export async function attemptDelivery(
   }
   const attempt = row.delivery.attempts + 1;
   const body = JSON.stringify(row.delivery.payload);
-  const result = await post(row.endpoint.url, body, {
+  const result = await post(deps.targets, row.endpoint.url, body, {
     id: deliveryId,
     secret: deps.secrets.decrypt(row.endpoint.secretEnc),
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
   const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-  const final = !ok && attempt >= policy.maxAttempts;
+  const final = !ok && (attempt >= policy.maxAttempts || result.error === BLOCKED_TARGET);
   await deps.db.transaction(async (tx) => {
     await tx.insert(webhookAttempts).values({ deliveryId, attempt, ...result });
     await tx
@@ -125,10 +131,16 @@ export async function attemptDelivery(
 
 type PostResult = { statusCode: number | null; error: string | null; durationMs: number };
 
-async function post(url: string, body: string, sign: { id: string; secret: string; timeoutMs: number }) {
+async function post(
+  targets: OutboundTargets,
+  url: string,
+  body: string,
+  sign: { id: string; secret: string; timeoutMs: number },
+): Promise<PostResult> {
   const now = new Date();
   const headers = {
     'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
     'user-agent': 'outreach-engine-webhooks/1',
     'webhook-id': sign.id,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
@@ -137,19 +149,45 @@ async function post(url: string, body: string, sign: { id: string; secret: strin
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    // No redirects: a 3xx to another host must not carry a signed payload there.
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(sign.timeoutMs),
-    });
-    await res.body?.cancel();
-    return { statusCode: res.status, error: null, durationMs: elapsed() } satisfies PostResult;
+    const statusCode = await request(targets, new URL(url), { headers, body, timeoutMs: sign.timeoutMs });
+    return { statusCode, error: null, durationMs: elapsed() };
   } catch (err) {
-    const message =
-      err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    return { statusCode: null, error: message.slice(0, 500), durationMs: elapsed() } satisfies PostResult;
+    const message = err instanceof Error ? err.message : String(err);
+    return { statusCode: null, error: message.slice(0, 500), durationMs: elapsed() };
   }
+}
+
+/**
+ * One POST through the outbound guard: an address literal is checked here (the socket does not look
+ * it up), a host name by the guard's lookup, on its own connection, so each delivery checks again.
+ * No redirects: a 3xx to another host must not carry a signed payload there. Resolves the status.
+ */
+function request(
+  targets: OutboundTargets,
+  url: URL,
+  opts: { headers: Record<string, string>; body: string; timeoutMs: number },
+): Promise<number> {
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const host = hostKey(url.hostname);
+  if (net.isIP(host) && !targets.permits({ host, port }, host))
+    return Promise.reject(new BlockedTargetError());
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        headers: opts.headers,
+        agent: false,
+        lookup: targets.lookupFor(port),
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        // Only the status counts; the body is not read.
+        res.destroy();
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }

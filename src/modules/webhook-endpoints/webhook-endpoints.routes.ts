@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
-import { notFound } from '../../http/errors';
+import { conflict, HttpError, notFound } from '../../http/errors';
 import { IdParams, PageQuery, page } from '../../http/schemas';
 import {
   CreatedWebhookEndpoint,
@@ -17,9 +17,12 @@ import {
   findEndpoint,
   listDeliveries,
   listEndpoints,
+  MAX_ENDPOINTS_PER_WORKSPACE,
 } from './webhook-endpoints.service';
 
 const tags = ['webhook endpoints'];
+const privateUrl =
+  'must not point at a private, loopback or link-local address unless ALLOWED_PRIVATE_TARGETS allows it';
 
 /** `/v1/webhook-endpoints`: outbound subscriptions (CRM sync) and their delivery log. */
 export const webhookEndpointsRoutes =
@@ -30,13 +33,23 @@ export const webhookEndpointsRoutes =
       {
         schema: {
           tags,
-          summary: 'Subscribe a URL to events; the signing secret is shown once',
+          summary: `Subscribe a URL to events (at most ${MAX_ENDPOINTS_PER_WORKSPACE} per workspace); the signing secret is shown once`,
           body: CreateWebhookEndpointBody,
           response: { 201: CreatedWebhookEndpoint },
         },
       },
-      async (request, reply) =>
-        reply.code(201).send(await createEndpoint(deps, request.workspaceId, request.body)),
+      async (request, reply) => {
+        const created = await createEndpoint(deps, request.workspaceId, request.body);
+        if (created.ok) return reply.code(201).send(created.endpoint);
+        if (created.error === 'limit_reached')
+          throw conflict(
+            'limit_reached',
+            `a workspace has at most ${MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints; delete one first`,
+          );
+        throw new HttpError(400, 'private_address', `body.url: ${privateUrl}`, [
+          { path: 'body.url', message: privateUrl },
+        ]);
+      },
     );
 
     app.get(

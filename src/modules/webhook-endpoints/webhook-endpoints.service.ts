@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from '../../db/schema/index';
@@ -12,8 +12,11 @@ import type {
   WebhookEndpoint,
 } from './webhook-endpoints.schemas';
 
-type EndpointDeps = Pick<Deps, 'db' | 'secrets'>;
+type EndpointDeps = Pick<Deps, 'db' | 'secrets' | 'targets'>;
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/** Live endpoints a workspace may have: each event is delivered once per endpoint. */
+export const MAX_ENDPOINTS_PER_WORKSPACE = 20;
 
 const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -24,19 +27,40 @@ export const endpointView = (row: EndpointRow): WebhookEndpoint => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-/** Creates a subscription; the signing secret is returned here and never again. */
+/**
+ * Creates a subscription; the signing secret is returned here and never again. Refused when the URL
+ * is an address (or `localhost`) that `ALLOWED_PRIVATE_TARGETS` does not allow (a host name is
+ * checked on every delivery instead), and past `MAX_ENDPOINTS_PER_WORKSPACE`.
+ */
 export async function createEndpoint(
   deps: EndpointDeps,
   workspaceId: string,
   input: CreateWebhookEndpointBody,
-) {
+): Promise<
+  | { ok: true; endpoint: WebhookEndpoint & { secret: string } }
+  | { ok: false; error: 'private_address' | 'limit_reached' }
+> {
+  const url = new URL(input.url);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  if (!deps.targets.allowsStatically({ host: url.hostname, port }))
+    return { ok: false, error: 'private_address' };
   const secret = newSigningSecret();
-  const [row] = await deps.db
-    .insert(webhookEndpoints)
-    .values({ workspaceId, url: input.url, events: input.events, secretEnc: deps.secrets.encrypt(secret) })
-    .returning();
-  if (!row) throw new Error('webhook endpoint insert returned nothing');
-  return { ...endpointView(row), secret };
+  return deps.db.transaction(async (tx) => {
+    // The workspace row serialises concurrent creations, so two cannot both take the last place.
+    // `no key update` leaves inserts that reference the workspace unblocked.
+    await tx.execute(sql`select 1 from workspaces where id = ${workspaceId} for no key update`);
+    const [live] = await tx
+      .select({ n: count() })
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.workspaceId, workspaceId), isNull(webhookEndpoints.deletedAt)));
+    if ((live?.n ?? 0) >= MAX_ENDPOINTS_PER_WORKSPACE) return { ok: false, error: 'limit_reached' } as const;
+    const [row] = await tx
+      .insert(webhookEndpoints)
+      .values({ workspaceId, url: input.url, events: input.events, secretEnc: deps.secrets.encrypt(secret) })
+      .returning();
+    if (!row) throw new Error('webhook endpoint insert returned nothing');
+    return { ok: true, endpoint: { ...endpointView(row), secret } } as const;
+  });
 }
 
 /** A live endpoint of this workspace, or null. */

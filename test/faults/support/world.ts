@@ -60,6 +60,8 @@ export async function startFaultWorld(env: Record<string, string> = {}): Promise
     QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
     ENCRYPTION_KEY: encryptionKey,
     PUBLIC_URL: engine.config.PUBLIC_URL,
+    // The SMTP proxy and the webhook receivers listen there.
+    ALLOWED_PRIVATE_TARGETS: '127.0.0.1',
   };
   return {
     engine,
