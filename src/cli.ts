@@ -1,5 +1,7 @@
 import { loadConfig } from './config';
 import { createDeps, type Deps } from './context';
+import { checkEncryptionKey } from './db/key-check';
+import { withEncryptionKey } from './lib/encryption-key';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
 import { IMPORT_USAGE, importCsvCommand } from './modules/leads/leads.cli';
@@ -71,12 +73,13 @@ async function main(): Promise<void> {
     );
     process.exit(name ? 2 : 0);
   }
-  const config = loadConfig();
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const config = withEncryptionKey(loadConfig(), log);
   await ensureDatabase(config.DATABASE_URL);
   const deps = createDeps(config, log, { poolSize: 4 });
   try {
     await runMigrations(deps.db, deps.pool);
+    await checkEncryptionKey(deps.db, deps.secrets);
     await command.run(deps, args);
   } finally {
     await deps.close();

@@ -15,12 +15,24 @@ export const Config = z.object({
   REDIS_URL: urlOf(/^rediss?$/, 'redis://').default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** 32 bytes as 64 hex chars or base64. Without it a development key is derived and a warning logged. */
+  ADMIN_TOKEN: z
+    .string()
+    .refine((v) => adminTokenProblem(v) === null, {
+      error: (issue) => adminTokenProblem(String(issue.input)),
+    })
+    .optional(),
+  /**
+   * 32 bytes as 64 hex chars or base64. Unset: the key in ENCRYPTION_KEY_FILE, generated there on
+   * first start (see src/lib/encryption-key.ts).
+   */
   ENCRYPTION_KEY: z
     .string()
     .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64')
     .optional(),
+  /** Where the generated key lives when ENCRYPTION_KEY is unset; relative to the working directory. */
+  ENCRYPTION_KEY_FILE: z.string().min(1).default('data/encryption.key'),
+  /** Failed authentications per client address per minute before that address is refused (429). */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   PUBLIC_URL: httpUrl.default('http://localhost:3000'),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
@@ -64,6 +76,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const issue = parsed.error.issues[0];
   const name = issue?.path.join('.') ?? 'environment';
   throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
+ * Why a value cannot be the admin token, or null. It guards every workspace, so it must be hard to
+ * guess: long, no whitespace, and not a short pattern repeated (`aaaa…`, `abababab…`).
+ */
+export function adminTokenProblem(value: string): string | null {
+  const advice = 'generate one with `openssl rand -hex 32`';
+  if (value.length < 16) return `must be at least 16 characters; ${advice}`;
+  if (/\s/.test(value)) return `must not contain whitespace; ${advice}`;
+  if (new Set(value).size < 8) return `must use at least 8 different characters; ${advice}`;
+  return null;
 }
 
 export function decodeKey(value: string): Buffer | null {

@@ -30,6 +30,16 @@ export type Deps = {
 export const databasePoolSize = (config: Pick<Config, 'STEP_CONCURRENCY' | 'ROLE'>) =>
   config.ROLE === 'api' ? 20 : Math.max(20, config.STEP_CONCURRENCY + 10);
 
+/**
+ * Deps need the key that seals secrets: entry points get it from `withEncryptionKey`
+ * (src/lib/encryption-key.ts), which reads or generates the key file when ENCRYPTION_KEY is unset.
+ */
+function requireKey(config: Config): string {
+  if (!config.ENCRYPTION_KEY)
+    throw new Error('ENCRYPTION_KEY is not set: resolve it with withEncryptionKey first');
+  return config.ENCRYPTION_KEY;
+}
+
 export function createDeps(
   config: Config,
   log: Logger,
@@ -44,7 +54,7 @@ export function createDeps(
     pool: database.pool,
     redis,
     queues,
-    secrets: createSecrets(config.ENCRYPTION_KEY),
+    secrets: createSecrets(requireKey(config)),
     targets: createOutboundTargets(config.ALLOWED_PRIVATE_TARGETS),
     log,
     async close() {

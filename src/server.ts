@@ -2,20 +2,24 @@ import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createDeps } from './context';
 import { connectionShortfall } from './db/connection-budget';
+import { EncryptionKeyMismatch, checkEncryptionKey } from './db/key-check';
 import { ensureDatabase, runMigrations } from './db/migrate';
+import { withEncryptionKey } from './lib/encryption-key';
 import { createLogger } from './logger';
 import { assertNoEviction, RedisPolicyError } from './queue/connection';
 import { startWorkers } from '../workers/index';
 
 /** Entry point: config → database → migrations → HTTP and/or workers, per ROLE. */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
-  if (!config.ENCRYPTION_KEY)
-    log.warn('ENCRYPTION_KEY is not set: using a development key; set one in production');
+  const given = loadConfig();
+  const log = createLogger(given.LOG_LEVEL);
+  const config = withEncryptionKey(given, log);
+  if (!config.ADMIN_TOKEN)
+    log.warn('ADMIN_TOKEN is not set: admin routes (POST /v1/workspaces, /admin/queues) answer 401');
   await ensureDatabase(config.DATABASE_URL);
   const deps = createDeps(config, log);
   await runMigrations(deps.db, deps.pool);
+  await checkEncryptionKey(deps.db, deps.secrets);
   await assertNoEviction(deps.redis);
   const shortfall = await connectionShortfall(deps.db, deps.pool);
   if (shortfall)
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof RedisPolicyError) {
+  if (err instanceof ConfigError || err instanceof RedisPolicyError || err instanceof EncryptionKeyMismatch) {
     process.stderr.write(`${err.message}\n`);
   } else {
     process.stderr.write(

@@ -15,8 +15,11 @@ const unlimitedRoutes = new Set(['/health', '/metrics']);
 export function rateLimitKey(request: FastifyRequest): string {
   // Inbound webhooks carry no bearer: a mail provider posts for many customers from a few
   // addresses, so their bucket is the workspace in the path, not the sender's address.
-  const inbound = /^\/v1\/webhooks\/([0-9a-f-]{36})\//i.exec(request.url);
-  if (inbound?.[1]) return `inbound:${inbound[1].toLowerCase()}`;
+  // Read from the matched route, not the URL text, which may spell the same path many ways.
+  if (request.routeOptions.url?.startsWith('/v1/webhooks/:workspaceId/')) {
+    const { workspaceId } = request.params as { workspaceId?: string };
+    if (workspaceId) return `inbound:${workspaceId.toLowerCase()}`;
+  }
   const token = bearerToken(request);
   return token ? `key:${sha256(token)}` : `ip:${request.ip}`;
 }

@@ -8,9 +8,6 @@ import {
 } from 'node:crypto';
 import { decodeKey } from '../config';
 
-/** Development-only key, used when ENCRYPTION_KEY is unset (start-up logs a warning). */
-const DEV_KEY = createHash('sha256').update('outreach-engine-development-key').digest();
-
 export type Secrets = {
   encrypt(plain: string): string;
   decrypt(sealed: string): string;
@@ -20,8 +17,8 @@ export type Secrets = {
 };
 
 /** AES-256-GCM sealing of secrets at rest: `v1.<iv>.<tag>.<ciphertext>`, base64url parts. */
-export function createSecrets(encryptionKey: string | undefined): Secrets {
-  const key = encryptionKey ? decodeKey(encryptionKey) : DEV_KEY;
+export function createSecrets(encryptionKey: string): Secrets {
+  const key = decodeKey(encryptionKey);
   if (!key) throw new Error('ENCRYPTION_KEY must be 32 bytes');
   // A handful of purposes (unsubscribe, tracking…) sign on every send: derive each key once.
   const subkeys = new Map<string, Buffer>();

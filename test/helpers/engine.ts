@@ -13,6 +13,8 @@ import type { Channels } from '../../src/engine/step-runner';
 import { startWorkers, type RunningWorkers } from '../../workers/index';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** One key for every test engine: test databases are copies of one template, sealed with it. */
+export const TEST_ENCRYPTION_KEY = '7e57'.repeat(16);
 
 export type TestEngine = {
   deps: Deps;
@@ -65,6 +67,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   return {
     DATABASE_URL: inject('databaseUrl'),
     ADMIN_TOKEN,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    AUTH_FAILURES_PER_MINUTE: '100000',
     QUEUE_PREFIX: uniquePrefix(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBLIC_URL: 'http://localhost:3000',
