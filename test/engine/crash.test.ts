@@ -70,6 +70,7 @@ describe('crash and Redis loss', () => {
     DATABASE_URL: engine.config.DATABASE_URL,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: engine.config.QUEUE_PREFIX,
+    ENCRYPTION_KEY: engine.config.ENCRYPTION_KEY ?? '',
     STEP_LEASE_SECONDS: '2',
   });
 

@@ -14,6 +14,8 @@ const badValues: [name: string, value: string][] = [
   ['PORT', '70000'],
   ['PORT', '3000.5'],
   ['ADMIN_TOKEN', 'short'],
+  ['ADMIN_TOKEN', '                '],
+  ['ADMIN_TOKEN', 'aaaaaaaaaaaaaaaaaaaa'],
   ['ENCRYPTION_KEY', 'abc'],
   ['PUBLIC_URL', 'example.com'],
   ['PUBLIC_URL', 'ftp://example.com'],
@@ -27,11 +29,12 @@ const badValues: [name: string, value: string][] = [
   ['STEP_CONCURRENCY', '1.5'],
   ['SMTP_TIMEOUT_SECONDS', '0'],
   ['RATE_LIMIT_PER_MINUTE', '0'],
+  ['AUTH_FAILURES_PER_MINUTE', '0'],
   ['ALLOWED_PRIVATE_TARGETS', '127.0.0.1:99999'],
 ];
 
 /** Free-form strings: any non-empty value is valid, so there is no bad value to try. */
-const freeForm = ['HOST', 'CHROMIUM_PATH', 'QUEUE_PREFIX'];
+const freeForm = ['HOST', 'CHROMIUM_PATH', 'QUEUE_PREFIX', 'ENCRYPTION_KEY_FILE'];
 
 describe('configuration', () => {
   it('applies the documented defaults to an empty environment', () => {
