@@ -1,5 +1,7 @@
 import { type CalendarDate, findReturnDate } from './return-date';
 
+export { htmlToText } from './reply-html';
+
 /** What an inbound message is, as far as the cadence is concerned. */
 export type ReplyClass =
   | { kind: 'human' }
@@ -21,14 +23,30 @@ export type ReplyInput = {
 
 export type { CalendarDate };
 
-const header = (input: ReplyInput, name: string) => input.headers?.[name]?.trim() ?? '';
+/**
+ * Body text read, in characters: a reply's answer, an auto-reply's opening and a report's fields
+ * come first, and a body can be 1 MiB. Every pattern below is linear; this keeps them quick too.
+ */
+const MAX_CLASSIFIED_CHARS = 64 * 1024;
+/** Subject and header value read, in characters (a folded header can outgrow the 998 line limit). */
+const MAX_HEADER_CHARS = 2_000;
+
+const header = (input: ReplyInput, name: string) =>
+  input.headers?.[name]?.slice(0, MAX_HEADER_CHARS).trim() ?? '';
 
 /**
  * Classifies an inbound message. Pure: `received` (the message date) only anchors return dates
  * such as "back on Monday". Order matters: a bounce is also auto-submitted, and an auto-reply may
- * quote our footer, so the stronger signals are checked first.
+ * quote our footer, so the stronger signals are checked first. Reads the first MAX_CLASSIFIED_CHARS
+ * of the body and MAX_HEADER_CHARS of the subject and headers.
  */
-export function classifyReply(input: ReplyInput, received: Date): ReplyClass {
+export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
+  const input: ReplyInput = {
+    ...message,
+    subject: message.subject?.slice(0, MAX_HEADER_CHARS),
+    text: message.text?.slice(0, MAX_CLASSIFIED_CHARS),
+    attachedHeaders: message.attachedHeaders?.slice(0, MAX_CLASSIFIED_CHARS),
+  };
   const bounce = detectBounce(input);
   if (bounce) return bounce;
   const fresh = stripQuoted(input.text ?? '');
@@ -154,43 +172,41 @@ const unsubscribeSubject = /^\s*(unsubscribe|remove|stop)\s*$/i;
 
 // ---- quoted text ----
 
+/**
+ * Longest line read as an attribution ("On Mon, 3 Mar 2025 at 09:00, Jane <jane@x.com> wrote:" is
+ * under 200 characters; the pattern allows 300 between its words). Longer lines are text.
+ */
+const MAX_ATTRIBUTION_CHARS = 400;
+
+/**
+ * On a trimmed line of at most MAX_ATTRIBUTION_CHARS. Linear: the old tail `\s*:?\s*$` tried every
+ * split of a run of spaces between its two `\s*`, so "on x wrote" + 150,000 spaces + "x" took 22 s.
+ */
 const attribution =
-  /^(on|le|am|el)\b.{0,300}\b(wrote|a écrit|schrieb|escribió)\s*:?\s*$|^-{2,}\s*(original message|message d'origine|ursprüngliche nachricht|mensaje original)|^_{20,}\s*$/i;
+  /^(on|le|am|el)\b.{0,300}\b(wrote|a écrit|schrieb|escribió)\s*:?$|^-{2,}\s*(original message|message d'origine|ursprüngliche nachricht|mensaje original)|^_{20,}$/i;
+const attributionStart = /^(on|le|am|el)\b/i;
 const headerBlockStart = /^(from|de|von)\s?:\s/i;
 const headerBlockNext = /^(sent|date|envoyé|gesendet|enviado|fecha|datum|to|à|an|para)\s?:\s/i;
 
+const isAttribution = (line: string) => line.length <= MAX_ATTRIBUTION_CHARS && attribution.test(line);
+
 /**
  * The new part of a reply: quoted lines and everything after an attribution line are cut, so our
- * own quoted footer ("unsubscribe") or signature never classifies the lead's answer.
+ * own quoted footer ("unsubscribe") or signature never classifies the lead's answer. Linear in the
+ * text: each line is trimmed once and only short lines are matched against the attribution.
  */
 export function stripQuoted(text: string): string {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const lines = text.split(/\r\n?|\n/);
+  const trimmed = lines.map((line) => line.trim());
   const kept: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
+    const line = trimmed[i] ?? '';
+    const next = trimmed[i + 1] ?? '';
     // Gmail wraps long attributions: "On Mon, 3 Mar 2025 at 10:00, Jane <jane@x.com>\nwrote:".
-    const joined = `${line} ${(lines[i + 1] ?? '').trim()}`;
-    if (attribution.test(line) || (/^(on|le|am|el)\b/i.test(line) && attribution.test(joined))) break;
-    if (headerBlockStart.test(line) && headerBlockNext.test((lines[i + 1] ?? '').trim())) break;
-    if (line.startsWith('>')) continue;
-    kept.push(lines[i] ?? '');
+    const wrapped = attributionStart.test(line) && isAttribution(`${line} ${next}`);
+    if (isAttribution(line) || wrapped) break;
+    if (headerBlockStart.test(line) && headerBlockNext.test(next)) break;
+    if (!line.startsWith('>')) kept.push(lines[i] ?? '');
   }
   return kept.join('\n').trim();
-}
-
-/** Text of an HTML body, good enough for classification and previews (not for display). */
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
-    .replace(/<blockquote[\s\S]*?<\/blockquote>/gi, '')
-    .replace(/<br\s*\/?>|<\/(p|div|li|tr|h\d)>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&amp;/g, '&')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
 }

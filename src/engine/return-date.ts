@@ -1,3 +1,5 @@
+import * as chrono from 'chrono-node';
+
 /** A day on the calendar, without a time zone: the reader decides when that day starts. */
 export type CalendarDate = { year: number; month: number; day: number };
 
@@ -140,22 +142,37 @@ const HORIZON_DAYS = 180;
 const DAY_MS = 86_400_000;
 
 /**
- * Reads the return date from an out-of-office text ("back on 17 March", "de retour le 17/03",
- * "bis zum 14. März", "hasta el 14 de marzo", "back on Monday"), in English, French, German and
- * Spanish. `received` anchors years and weekdays. Returns null when no believable date is found.
+ * Text searched, in characters: an out-of-office names its return in its first lines. The keywords
+ * below are common words ("to", "au"), and each one found costs a few small parses.
  */
-export function findReturnDate(text: string, received: Date): CalendarDate | null {
+const MAX_RETURN_TEXT_CHARS = 8 * 1024;
+/** Keywords tried, in text order: a real auto-reply has a handful, "to to to…" has thousands. */
+const MAX_KEYWORD_HITS = 100;
+/** Keywords whose window chrono-node reads (four parsers, about 40 µs each on a window). */
+const MAX_RELATIVE_TRIES = 10;
+
+/**
+ * Reads the return date from an out-of-office text ("back on 17 March", "de retour le 17/03",
+ * "bis zum 14. März", "hasta el 14 de marzo", "back on Monday", "back tomorrow", "ab morgen"), in
+ * English, French, German and Spanish. `received` anchors years and weekdays. Returns null when no
+ * believable date is found. Reads the first MAX_RETURN_TEXT_CHARS only.
+ */
+export function findReturnDate(fullText: string, received: Date): CalendarDate | null {
+  const text = fullText.slice(0, MAX_RETURN_TEXT_CHARS);
   const today = Date.UTC(received.getUTCFullYear(), received.getUTCMonth(), received.getUTCDate());
   const hits = keywords
     .flatMap(({ re, kind, reach }) =>
       [...text.matchAll(re)].map((m) => ({ at: (m.index ?? 0) + m[0].length, kind, reach })),
     )
-    .sort((a, b) => a.at - b.at);
+    .sort((a, b) => a.at - b.at)
+    .slice(0, MAX_KEYWORD_HITS);
+  let relativeTries = MAX_RELATIVE_TRIES;
   for (const hit of hits) {
     const window = text.slice(hit.at, hit.at + hit.reach + 40);
     const found = firstExplicitDate(window) ?? weekdayDate(window, today);
-    if (!found || found.index > hit.reach) continue;
-    const day = nearestFuture(found.options, today);
+    let day: number | null = null;
+    if (found) day = found.index <= hit.reach ? nearestFuture(found.options, today) : null;
+    else if (relativeTries-- > 0) day = relativeDate(window, hit.reach, today);
     if (day === null) continue;
     return toCalendar(hit.kind === 'until' ? day + DAY_MS : day);
   }
@@ -171,14 +188,38 @@ function firstExplicitDate(window: string): Found | null {
   return best;
 }
 
+const weekday = new RegExp(WEEKDAY, 'iu');
+
 /** "back on Monday": the next such weekday after the message day. */
 function weekdayDate(window: string, today: number): Found | null {
-  const m = new RegExp(WEEKDAY, 'iu').exec(window);
+  const m = weekday.exec(window);
   const iso = m?.[1] ? weekdayNames[m[1].toLowerCase()] : undefined;
   if (!m || iso === undefined) return null;
   const todayIso = ((new Date(today).getUTCDay() + 6) % 7) + 1;
   const ahead = (iso - todayIso + 7) % 7 || 7;
   return { index: m.index, options: [toCalendar(today + ahead * DAY_MS)] };
+}
+
+/**
+ * chrono-node reads what the rules above do not: "tomorrow", "in two weeks", "demain", "ab morgen",
+ * "mañana". Only on a keyword's window: its French and German parsers take time quadratic in a run
+ * of spaces (64 KiB of them: 5 s and 23 s). Results without a certain day ("at 3pm") are dropped.
+ */
+const relativeParsers = [chrono.en.casual, chrono.fr.casual, chrono.de.casual, chrono.es.casual];
+
+function relativeDate(window: string, reach: number, today: number): number | null {
+  const reference = { instant: new Date(today), timezone: 0 };
+  for (const parser of relativeParsers) {
+    const [result] = parser.parse(window, reference, { forwardDate: true });
+    if (!result || result.index > reach || !result.start.isCertain('day')) continue;
+    const year = result.start.get('year');
+    const month = result.start.get('month');
+    const day = result.start.get('day');
+    if (year === null || month === null || day === null) continue;
+    const date = nearestFuture([{ year, month, day }], today);
+    if (date !== null) return date;
+  }
+  return null;
 }
 
 /** The earliest option that is a real date within the horizon; a missing year means the next one. */

@@ -210,6 +210,13 @@ describe('findReturnDate', () => {
     ['back on 2024-12-01', null], // in the past
     ['back on 2026-12-01', null], // beyond the horizon
     ['I will get back to you soon.', null],
+    // Relative days, read by chrono-node after a keyword.
+    ['back tomorrow', '2025-03-04'],
+    ['Je serai de retour demain.', '2025-03-04'],
+    ['ab morgen wieder erreichbar', '2025-03-04'],
+    ['out until tomorrow', '2025-03-05'],
+    ['I am back in two weeks.', '2025-03-17'],
+    ['back at 3pm', null], // no day of its own
     ['', null],
   ];
   const iso = (text: string, at: Date) => {
@@ -236,5 +243,15 @@ describe('stripQuoted and htmlToText', () => {
   it('turns HTML into text without the quoted blockquote', () => {
     const html = '<div>Let&#39;s talk<br>Jane</div><blockquote>unsubscribe</blockquote>';
     expect(htmlToText(html)).toBe("Let's talk\nJane");
+  });
+
+  it('leaves out scripts, styles and link targets', () => {
+    const html =
+      '<head><style>p{}</style></head><p>Call <a href="https://x.test/unsubscribe">me</a></p><script>x()</script>';
+    expect(htmlToText(html)).toBe('Call me');
+  });
+
+  it('reads a long line ending in "wrote" and more as text, not as an attribution', () => {
+    expect(stripQuoted(`Sure.\non x wrote${' '.repeat(500)}x`)).toBe(`Sure.\non x wrote${' '.repeat(500)}x`);
   });
 });

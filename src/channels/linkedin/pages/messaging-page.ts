@@ -7,6 +7,12 @@ import { type Landing, navigate } from './landing';
 
 type ThreadEvent = { senderHref: string | null; text: string; at: string | null };
 
+/**
+ * Characters of a message kept: what the LinkedIn webhook accepts, far above LinkedIn's own limit.
+ * What the page shows is not ours to trust, and the text is classified and stored.
+ */
+const MAX_MESSAGE_CHARS = 100_000;
+
 /** The messaging inbox and its threads. */
 export class MessagingPage {
   constructor(
@@ -42,10 +48,10 @@ export class MessagingPage {
       (items, sel) =>
         items.map((li) => ({
           senderHref: li.querySelector(sel.sender)?.getAttribute('href') ?? null,
-          text: li.querySelector(sel.body)?.textContent?.trim() ?? '',
+          text: (li.querySelector(sel.body)?.textContent ?? '').trim().slice(0, sel.maxChars),
           at: li.querySelector(sel.time)?.getAttribute('datetime') ?? null,
         })),
-      { sender: s.eventSender, body: s.eventBody, time: s.eventTime },
+      { sender: s.eventSender, body: s.eventBody, time: s.eventTime, maxChars: MAX_MESSAGE_CHARS },
     );
     const fromOther = (e: ThreadEvent) =>
       e.senderHref !== null && canonicalFromHref(e.senderHref, this.baseUrl) === other;
