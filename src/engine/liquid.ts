@@ -8,8 +8,12 @@ import { Liquid, Tag, type FS } from 'liquidjs';
 
 /** What one rendering may cost. A template over a limit fails its step with `template_error`. */
 export const TEMPLATE_LIMITS = {
-  /** liquidjs checks its clock at every node; the worker's deadline below catches the rest. */
-  renderMs: 100,
+  /**
+   * Wall-clock time, which liquidjs checks at every node; the pool's deadline catches the rest.
+   * A real template renders in well under a millisecond: a second leaves room for a thread that
+   * a loaded machine does not schedule, so a busy host never fails a good template.
+   */
+  renderMs: 1000,
   /** liquidjs's unit: characters of strings and items of arrays it builds while rendering. */
   memoryUnits: 2_000_000,
   /** Characters of one rendered template: an email body is far below this. */

@@ -10,13 +10,14 @@ import type { RenderJob, RenderOutcome, WorkerReply, WorkerRequest } from './tem
  *   was doing (a single huge filter call is not interruptible from inside);
  * - a worker is capped by V8 resource limits, so a template that allocates without bound ends
  *   that thread, not the process.
- * A template that needed the deadline is refused without rendering for `REFUSE_FOR_MS`, so the
- * same template for the next thousand leads costs nothing.
+ * A template that ran out of time (liquidjs's limit or the deadline) is refused without rendering
+ * for `REFUSE_FOR_MS`, so the same template for the next thousand leads costs nothing.
  */
 
 const POOL_SIZE = 2;
-const DEADLINE_MS = 2000;
+const DEADLINE_MS = 10_000;
 const REFUSE_FOR_MS = 10 * 60_000;
+const TIME_LIMIT = 'render time limit exceeded';
 const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
 
 const bootFile = new URL('./template-worker-boot.mjs', import.meta.url);
@@ -73,6 +74,11 @@ function createPool(size: number) {
 
   function finish(slot: Slot, outcomes: RenderOutcome[]): void {
     const batch = slot.current;
+    for (const [i, outcome] of outcomes.entries()) {
+      const job = batch?.jobs[i];
+      if (job && !outcome.ok && outcome.error === TIME_LIMIT)
+        refused.set(job.source, Date.now() + REFUSE_FOR_MS);
+    }
     if (slot.timer) clearTimeout(slot.timer);
     slot.current = null;
     slot.timer = null;
@@ -102,7 +108,7 @@ function createPool(size: number) {
       slot.timer = setTimeout(() => {
         const until = Date.now() + REFUSE_FOR_MS;
         for (const job of batch.jobs) refused.set(job.source, until);
-        replace(slot, 'render time limit exceeded');
+        replace(slot, TIME_LIMIT);
       }, DEADLINE_MS);
       slot.worker.postMessage({ id: batch.id, jobs: batch.jobs } satisfies WorkerRequest);
     }
@@ -112,7 +118,7 @@ function createPool(size: number) {
     render(jobs: RenderJob[]): Promise<RenderOutcome[]> {
       const now = Date.now();
       if (jobs.some((job) => isRefused(job.source, now))) {
-        return Promise.resolve(failAll(jobs, 'render time limit exceeded'));
+        return Promise.resolve(failAll(jobs, TIME_LIMIT));
       }
       return new Promise((resolve) => {
         queue.push({ id: nextId++, jobs, done: resolve });
