@@ -1,7 +1,7 @@
 # The engine image: one image for both roles (ROLE=api | worker | all), run from source with tsx.
 FROM node:20-bookworm-slim
 
-# Chromium comes from Debian, never downloaded at run time (DESIGN.md §4); fonts so pages render.
+# Chromium comes from Debian, never downloaded at run time (docs/design.md §4); fonts so pages render.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates \
   && rm -rf /var/lib/apt/lists/*

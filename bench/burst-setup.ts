@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { feedDueRuns } from '../src/engine/maintenance';
-import { enrollLeads } from '../src/modules/enrollments/enroll';
+import { enrollLeads } from '../src/engine/enroll';
 import type { BenchEngine } from './engine';
 import { seedLeads } from './seed';
 

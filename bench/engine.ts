@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app';
+import { buildApp } from '../src/api/app';
 import { type Config, loadConfig } from '../src/config';
 import { createDeps, type Deps } from '../src/context';
 import type { Channel } from '../src/engine/channel';

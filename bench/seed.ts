@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../src/context';
-import { createWorkspace } from '../src/modules/workspaces/workspaces.service';
+import { createWorkspace } from '../src/api/workspaces/workspaces.service';
 import { api } from './engine';
 
 export type BenchWorkspace = { id: string; apiKey: string; webhookSecret: string };

@@ -4,15 +4,15 @@ import { checkEncryptionKey } from './db/key-check';
 import { withEncryptionKey } from './lib/encryption-key';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
-import { IMPORT_USAGE, importCsvCommand } from './modules/leads/leads.cli';
-import { createWorkspace } from './modules/workspaces/workspaces.service';
+import { IMPORT_USAGE, importCsvCommand } from './api/leads/leads.cli';
+import { createWorkspace } from './api/workspaces/workspaces.service';
 import { workspaceArg } from './lib/cli-args';
 import {
   applySequenceFiles,
   loadSequenceFile,
   sequenceFiles,
   type SequenceFile,
-} from './modules/sequences/apply';
+} from './api/sequences/apply';
 
 type Command = { usage: string; run(deps: Deps, args: string[]): Promise<void> };
 

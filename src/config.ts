@@ -7,7 +7,7 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const urlOf = (protocol: RegExp, what: string) => z.url({ protocol, error: `must be a ${what} URL` });
 const httpUrl = urlOf(/^https?$/, 'http(s)://');
 
-/** Every environment variable the engine reads (DESIGN.md §6). */
+/** Every environment variable the engine reads (docs/design.md §6). */
 export const Config = z.object({
   DATABASE_URL: urlOf(/^postgres(ql)?$/, 'postgres://').default(
     'postgres://postgres@127.0.0.1:5432/outreach',

@@ -1,4 +1,3 @@
-import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createDeps } from './context';
 import { connectionShortfall } from './db/connection-budget';
@@ -29,7 +28,8 @@ async function main(): Promise<void> {
         '(a worker opens up to STEP_CONCURRENCY + 10) or raise max_connections',
     );
 
-  const app = config.ROLE === 'worker' ? null : await buildApp(deps);
+  // Loaded only by a process that serves HTTP: a worker never loads the API layer.
+  const app = config.ROLE === 'worker' ? null : await (await import('./api/app')).buildApp(deps);
   const workers = config.ROLE === 'api' ? null : await startWorkers(deps);
   if (app) await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ role: config.ROLE, port: app ? config.PORT : undefined }, 'engine started');

@@ -1,5 +1,5 @@
 import type { Deps } from '../src/context';
-import { runScheduledCleanups } from '../src/modules/pipeline/cleanup.service';
+import { runScheduledCleanups } from '../src/timeline/cleanup';
 import { type Loop, startLoop } from './loop';
 
 /** How often workers look for workspaces whose scheduled clean-up is due (each sets its own period). */

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Deps } from '../src/context';
-import { createChannels } from '../src/engine/channels';
+import { createChannels } from './channels';
 import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
 import { startCleanupLoop } from './cleanup';

@@ -7,8 +7,8 @@ import {
   dispatchPendingDeliveries,
   type RetryPolicy,
   retryDelayMs,
-} from '../src/modules/webhook-endpoints/delivery.service';
-import { pruneInboundReceipts } from '../src/modules/webhooks/receipts';
+} from '../src/timeline/outbox/delivery';
+import { pruneInboundReceipts } from '../src/engine/inbound/receipts';
 import { createRedis } from '../src/queue/connection';
 import { queueNames, WebhookJob } from '../src/queue/queues';
 import { type Loop, startLoop } from './loop';

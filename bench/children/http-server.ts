@@ -7,7 +7,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../../src/app';
+import { buildApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { createDeps } from '../../src/context';
 import { createLogger } from '../../src/logger';

@@ -2,15 +2,10 @@ import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
 import { inTransaction, retryingAborts } from '../db/transaction';
-import {
-  type EventInput,
-  eventsSql,
-  type RecordedEvents,
-  settleRecordedEvents,
-} from '../modules/events/events.service';
+import { type EventInput, eventsSql, type RecordedEvents, settleRecordedEvents } from '../timeline/events';
 import type { ChannelResult } from './channel';
 import type { RunRef } from './dispatch';
-import type { PlannedStep } from './plan';
+import type { PlannedStep } from '../core/plan';
 import { prepared } from '../db/prepared';
 
 export type EnrollmentPatch = NonNullable<Extract<ChannelResult, { kind: 'sent' }>['enrollmentPatch']>;

@@ -1,13 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client';
 import { enrollments, stepRuns, workspaces } from '../db/schema/index';
-import { recordEvent } from '../modules/events/events.service';
-import { changeStage } from '../modules/pipeline/pipeline.service';
-import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+import { recordEvent } from '../timeline/events';
+import { changeStage } from '../timeline/stages';
+import type { SequenceDefinition } from '../core/sequences';
 import type { EnrollmentRow, LeadRow } from './channel';
 import type { RunRef } from './dispatch';
-import { channelStepTypes, nextActionStep, type PlannedStep } from './plan';
-import { computeRunAt, nextWindowTime, resolveTimezone } from './schedule';
+import { channelStepTypes, nextActionStep, type PlannedStep } from '../core/plan';
+import { computeRunAt, nextWindowTime, resolveTimezone } from '../core/schedule';
 
 export type ScheduleInput = {
   enrollment: Pick<EnrollmentRow, 'id' | 'workspaceId' | 'leadId' | 'sequenceId'>;

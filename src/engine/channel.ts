@@ -1,8 +1,8 @@
 import type { Deps } from '../context';
 import type { HandOff } from './liveness';
 import type { enrollments, leads, stepRuns } from '../db/schema/index';
-import type { ResolvedStep } from '../modules/sequences/steps.schemas';
-import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
+import type { ResolvedStep } from '../core/steps';
+import type { SequenceDefinition } from '../core/sequences';
 
 export type LeadRow = typeof leads.$inferSelect;
 export type EnrollmentRow = typeof enrollments.$inferSelect;

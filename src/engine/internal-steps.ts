@@ -1,13 +1,13 @@
+import { connectedEventTypes } from '../core/step-types';
 import { and, eq, inArray } from 'drizzle-orm';
-import { isConnected } from '../channels/linkedin/connection';
 import type { DbOrTx, Tx } from '../db/client';
 import { events, tasks } from '../db/schema/index';
-import { recordEvent } from '../modules/events/events.service';
-import { changeStage } from '../modules/pipeline/pipeline.service';
-import type { SequenceDefinition } from '../modules/sequences/sequences.schemas';
-import type { BranchCondition, ResolvedStep } from '../modules/sequences/steps.schemas';
+import { recordEvent } from '../timeline/events';
+import { changeStage } from '../timeline/stages';
+import type { SequenceDefinition } from '../core/sequences';
+import type { BranchCondition, ResolvedStep } from '../core/steps';
 import type { EnrollmentRow, LeadRow, StepRunRow } from './channel';
-import { stepIndexById } from './plan';
+import { stepIndexById } from '../core/plan';
 
 /** What an internal step did, and where the sequence goes next. */
 export type InternalOutcome = {
@@ -36,6 +36,26 @@ export const enrollmentEvent = (db: DbOrTx, enrollmentId: string, types: string[
     .where(and(eq(events.enrollmentId, enrollmentId), inArray(events.type, types)))
     .limit(1);
 
+/** One of the lead's events of these types, whichever enrollment or channel recorded it. */
+export async function leadHasEvent(
+  db: DbOrTx,
+  lead: { id: string; workspaceId: string },
+  types: readonly string[],
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: events.id })
+    .from(events)
+    .where(
+      and(
+        eq(events.workspaceId, lead.workspaceId),
+        eq(events.leadId, lead.id),
+        inArray(events.type, [...types]),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
 async function hasEvent(tx: Tx, enrollmentId: string, types: string[]) {
   const [row] = await enrollmentEvent(tx, enrollmentId, types);
   return Boolean(row);
@@ -50,7 +70,7 @@ export async function evaluateCondition(
 ) {
   if ('opened' in cond) return hasEvent(tx, enrollment.id, ['email.opened']);
   if ('clicked' in cond) return hasEvent(tx, enrollment.id, ['email.clicked']);
-  if ('linkedinConnected' in cond) return isConnected(tx, enrollment.workspaceId, lead.id);
+  if ('linkedinConnected' in cond) return leadHasEvent(tx, lead, connectedEventTypes);
   if ('hasEmail' in cond) return Boolean(lead.email);
   if ('hasLinkedin' in cond) return Boolean(lead.linkedinUrl);
   return cond.stageIn.includes(lead.stage);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
-import { resumeEnrollments } from '../modules/enrollments/pause';
-import { recordEvents } from '../modules/events/events.service';
+import { resumeEnrollments } from './pause';
+import { recordEvents } from '../timeline/events';
 import { enqueueStepRuns } from '../queue/queues';
 
 type MaintenanceDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../context';
 import { enrollments, leads, stepRuns } from '../db/schema/index';
-import { recordEvent } from '../modules/events/events.service';
-import { loadVersion } from '../modules/sequences/versions';
+import { recordEvent } from '../timeline/events';
+import { loadVersion } from './versions';
 import { scheduleNextStep, workspaceTimezone } from './advance';
 import { dispatchRuns } from './dispatch';
 

@@ -1,10 +1,11 @@
+import { sentEventOf } from '../core/step-types';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
 import { enrollments, stepRuns } from '../db/schema/index';
-import { type EventInput, recordEvent } from '../modules/events/events.service';
-import { loadVersion } from '../modules/sequences/versions';
-import { bounceLead } from '../modules/suppressions/suppressions.service';
+import { type EventInput, recordEvent } from '../timeline/events';
+import { loadVersion } from './versions';
+import { bounceLead } from './suppressions';
 import type { StepJob } from '../queue/queues';
 import { leadTimezone, planNextRun, scheduleNextStep, windowed } from './advance';
 import type { Outcome } from './advance-in-one';
@@ -19,14 +20,6 @@ import { stopIfLeadBlocked } from './unclaimable';
 
 export type Channels = ReadonlyMap<string, Channel>;
 export type RunOutcome = 'noop' | 'sent' | 'failed' | 'deferred' | 'ambiguous' | 'stopped';
-
-/** The event a successful channel step leaves on the timeline. */
-const sentEventType: Record<string, string> = {
-  email: 'message.sent',
-  linkedin_message: 'message.sent',
-  linkedin_invite: 'linkedin.invite_sent',
-  linkedin_visit: 'linkedin.profile_visited',
-};
 
 /** Claim → execute → advance for one step job. Safe to call any number of times for one job. */
 export async function runStep(deps: Deps, channels: Channels, job: StepJob): Promise<RunOutcome> {
@@ -309,7 +302,7 @@ function outcomeEvent(
     ? { ...base, type: 'step.failed', data: { stepId: ctx.step.id, reason: outcome.reason } }
     : {
         ...base,
-        type: sentEventType[ctx.step.type] ?? 'step.completed',
+        type: sentEventOf(ctx.step.type),
         data: { stepId: ctx.step.id, stepType: ctx.step.type, ...outcome.data },
       };
 }

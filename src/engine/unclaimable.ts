@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { stopLeadEnrollments } from '../modules/enrollments/stop-rules';
+import { stopLeadEnrollments } from './stop-rules';
 import { stepAllowed } from './liveness';
 
 /**

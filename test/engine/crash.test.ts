@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stepRuns } from '../../src/db/schema/index';
 import { maintenancePass } from '../../src/engine/maintenance';
 import { enqueueStepRuns } from '../../src/queue/queues';
-import { freePort, repoRoot, startPrivateRedis, type PrivateRedis } from '../foundation/support';
+import { freePort, repoRoot, startPrivateRedis, type PrivateRedis } from '../platform/support';
 import { channelMap, recordingChannel } from '../helpers/channels';
 import { createTestWorkspace, startTestEngine, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stepRuns } from '../../src/db/schema/index';
-import { firstMissing, missingVariable, requiredVariables } from '../../src/engine/templates';
+import { firstMissing, missingVariable, requiredVariables } from '../../src/core/templates';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
 import { createSequence, enrollLeads } from '../helpers/sequences';

@@ -5,7 +5,7 @@ import { events, messages, stepRuns } from '../../src/db/schema/index';
 import type { StepContext } from '../../src/engine/channel';
 import { claimStepRuns } from '../../src/engine/claim';
 import { expireLeases } from '../../src/engine/maintenance';
-import { readThenTake, startEmailChannelTest } from '../email/support';
+import { readThenTake, startEmailChannelTest } from '../channels/email/support';
 import { createTestWorkspace, type TestEngine } from '../helpers/engine';
 import { addMailbox } from '../helpers/mailboxes';
 import type { SmtpSink } from '../helpers/smtp-sink';

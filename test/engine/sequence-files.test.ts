@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadSequenceFile, sequenceFiles } from '../../src/modules/sequences/apply';
-import { repoRoot } from '../foundation/support';
+import { loadSequenceFile, sequenceFiles } from '../../src/api/sequences/apply';
+import { repoRoot } from '../platform/support';
 import { runCli } from '../helpers/cli';
 import { createTestWorkspace, startTestEngine } from '../helpers/engine';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, events, leads, messages, stepRuns } from '../../src/db/schema/index';
-import { signedPost } from '../webhooks/support';
+import { signedPost } from '../api/inbound-webhooks/support';
 import { account, settle } from './support/ledger';
 import { firstMessageIds, rawReply } from './support/replies';
 import { report } from './support/summary';

@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stepRuns } from '../../src/db/schema/index';
-import { signedPost } from '../webhooks/support';
+import { signedPost } from '../api/inbound-webhooks/support';
 import { account, runIdOf, settle } from './support/ledger';
 import { firstMessageIds, rawReply } from './support/replies';
 import { report } from './support/summary';

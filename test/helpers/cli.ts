@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { repoRoot } from '../foundation/support';
+import { repoRoot } from '../platform/support';
 import { testEnv } from './engine';
 
 export type CliRun = { code: number; stdout: string; stderr: string };

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { buildApp } from '../../src/app';
+import { buildApp } from '../../src/api/app';
 import { type Config, loadConfig } from '../../src/config';
 import { createDeps, type Deps } from '../../src/context';
 import { stepRuns } from '../../src/db/schema/index';

@@ -6,7 +6,7 @@ import {
   resolveDefinition,
   type SequenceDefinition,
   SequenceDefinitionInput,
-} from '../../src/modules/sequences/sequences.schemas';
+} from '../../src/core/sequences';
 import type { TestEngine } from './engine';
 import { insertLeads, type LeadSeed } from './factories';
 

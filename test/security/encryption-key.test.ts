@@ -15,7 +15,7 @@ import {
   type ServerProcess,
   spawnServer,
   tryGet,
-} from '../foundation/support';
+} from '../platform/support';
 
 /**
  * Issue 16, item 6: with ENCRYPTION_KEY unset, secrets were sealed with a key derived from a

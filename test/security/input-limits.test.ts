@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestEngine } from '../helpers/engine';
-import { CSV_MAX_BYTES } from '../../src/modules/leads/csv-import';
-import { signedPost } from '../webhooks/support';
+import { CSV_MAX_BYTES } from '../../src/api/leads/csv-import';
+import { signedPost } from '../api/inbound-webhooks/support';
 import { discoverV1Routes, fillPath, routeName } from './support/api-routes';
 import { createFingerprinter } from './support/db-fingerprint';
 import { detailPaths, errorShapeProblem } from './support/error-shape';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyReply, type ReplyInput, stripQuoted } from '../../src/engine/classify-reply';
-import { htmlToText } from '../../src/engine/reply-html';
-import { WEBHOOK_BODY_LIMIT } from '../../src/modules/webhooks/webhooks.routes';
+import { classifyReply, type ReplyInput, stripQuoted } from '../../src/core/classify-reply';
+import { htmlToText } from '../../src/core/reply-html';
+import { WEBHOOK_BODY_LIMIT } from '../../src/api/inbound-webhooks/inbound-webhooks.routes';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
-import { signedPost } from '../webhooks/support';
+import { signedPost } from '../api/inbound-webhooks/support';
 
 /**
  * Issue 16: any sender can write the reply we parse, and the mail provider signs it. Each hostile

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rewriteLinks, trackableLinks } from '../../src/modules/tracking/tracking.links';
+import { rewriteLinks, trackableLinks } from '../../src/channels/email/tracking-links';
 import {
   createTestWorkspace,
   startTestEngine,

@@ -13,8 +13,8 @@ import {
 } from '../helpers/engine';
 import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { fastRuntime } from '../linkedin/support';
-import { signedPost, startReceiver } from '../webhooks/support';
+import { fastRuntime } from '../channels/linkedin/support';
+import { signedPost, startReceiver } from '../api/inbound-webhooks/support';
 
 const LogLine = z.object({ level: z.number() });
 

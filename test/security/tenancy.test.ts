@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestEngine } from '../helpers/engine';
-import { signedPost } from '../webhooks/support';
+import { signedPost } from '../api/inbound-webhooks/support';
 import { type ApiRoute, discoverV1Routes, fillPath, routeName } from './support/api-routes';
 import { createFingerprinter } from './support/db-fingerprint';
 import { createTenant, resourceOf, type Tenant } from './support/fixtures';

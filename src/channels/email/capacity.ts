@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { WarmupRamp } from '../../db/schema/index';
-import { hashFraction } from './deterministic';
+import { hashFraction } from '../../core/deterministic';
 
 /** Spacing is `minIntervalSeconds` stretched by up to this fraction, so sends do not tick like a clock. */
 export const SPACING_JITTER = 0.5;

@@ -1,8 +1,9 @@
-import { leadVariables, renderTemplates, type TemplateVars } from '../../engine/templates';
+import { leadVariables, type TemplateVars } from '../../core/templates';
+import { renderTemplates } from '../../engine/render/templates';
 import type { LeadRow } from '../../engine/channel';
-import type { EmailStep } from '../../modules/sequences/steps.schemas';
-import { hashFraction } from './deterministic';
-import { escapeHtml, htmlToText, looksLikeHtml } from './html-text';
+import type { EmailStep } from '../../core/steps';
+import { hashFraction } from '../../core/deterministic';
+import { escapeHtml, htmlToText, looksLikeHtml } from '../../core/html-text';
 
 /**
  * One line, always: CR, LF and every other control character become a space, so a subject or a name

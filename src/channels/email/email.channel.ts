@@ -1,11 +1,12 @@
+import { stepTypesOf } from '../../core/step-types';
 import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
 import type { HandOff } from '../../engine/liveness';
 import { retryingLostConnections } from '../../db/transaction';
 import { emailDomain } from '../../lib/identity';
-import type { EmailStep } from '../../modules/sequences/steps.schemas';
-import { applyTracking } from '../../modules/tracking/tracking.service';
-import { unsubscribeMailto, unsubscribeUrl } from '../../modules/unsubscribe/unsubscribe.tokens';
+import type { EmailStep } from '../../core/steps';
+import { applyTracking } from './tracking';
+import { unsubscribeMailto, unsubscribeUrl } from './unsubscribe-tokens';
 import { dayBounds, judge } from './capacity';
 import { type ComposedEmail, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
@@ -319,7 +320,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   // The slot take records the hand-off on the run (see `takeSlot`).
-  return { stepTypes: ['email'], marksHandOff: true, send, close: async () => transports.close() };
+  return { stepTypes: stepTypesOf('email'), marksHandOff: true, send, close: async () => transports.close() };
 }
 
 /** The message row of a run's email, apart from what depends on the mailbox that sends it. */

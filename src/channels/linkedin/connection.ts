@@ -1,29 +1,11 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { connectedEventTypes } from '../../core/step-types';
+import { leadHasEvent } from '../../engine/internal-steps';
 import type { DbOrTx } from '../../db/client';
-import { events } from '../../db/schema/index';
-import { recordEvent } from '../../modules/events/events.service';
+import { recordEvent } from '../../timeline/events';
 
-/**
- * Events that prove the account and the lead are connected: an accepted invitation, or a profile
- * seen as a 1st-degree connection (already connected before any invitation).
- */
-export const connectedEventTypes = ['linkedin.invite_accepted', 'linkedin.connected'] as const;
-
-/** The `linkedinConnected` branch condition: true once either event exists for the lead. */
-export async function isConnected(db: DbOrTx, workspaceId: string, leadId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: events.id })
-    .from(events)
-    .where(
-      and(
-        eq(events.workspaceId, workspaceId),
-        eq(events.leadId, leadId),
-        inArray(events.type, [...connectedEventTypes]),
-      ),
-    )
-    .limit(1);
-  return row !== undefined;
-}
+/** The `linkedinConnected` branch condition: true once the lead's history shows the connection. */
+export const isConnected = (db: DbOrTx, workspaceId: string, leadId: string): Promise<boolean> =>
+  leadHasEvent(db, { id: leadId, workspaceId }, connectedEventTypes);
 
 /** Records `linkedin.connected` when a page shows the lead as a connection and nothing says so yet. */
 export async function noteConnected(

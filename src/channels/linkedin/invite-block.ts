@@ -1,7 +1,7 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { events } from '../../db/schema/index';
-import { recordEvent } from '../../modules/events/events.service';
+import { recordEvent } from '../../timeline/events';
 import { oldestInWindow } from './limits';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;

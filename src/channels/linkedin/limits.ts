@@ -6,7 +6,7 @@ export type ActionKind = 'visit' | 'invite' | 'message';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** DESIGN.md §4: what keeps an account under LinkedIn's radar, per rolling window. */
+/** docs/design.md §4: what keeps an account under LinkedIn's radar, per rolling window. */
 export const defaultLimits: LinkedInLimits = { invitesPerWeek: 100, messagesPerDay: 50, visitsPerDay: 80 };
 
 /** Each action's rolling window and the limit field that caps it. */

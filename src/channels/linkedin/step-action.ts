@@ -1,7 +1,7 @@
 import type { Deps } from '../../context';
 import { messages } from '../../db/schema/index';
 import type { ChannelResult, StepContext } from '../../engine/channel';
-import { markChallenged } from '../../modules/linkedin/linkedin.service';
+import { markChallenged } from './accounts';
 import { noteConnected } from './connection';
 import type { DriverProblem, DriverResult, LinkedInDriver } from './driver';
 import { blockInvites } from './invite-block';

@@ -1,9 +1,9 @@
 import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import { events, leads, linkedinAccounts, linkedinActions } from '../../db/schema/index';
-import { type LinkedInAccountRow, markChallenged } from '../../modules/linkedin/linkedin.service';
-import { ingestLinkedInEvent } from '../../modules/webhooks/inbound.service';
-import { connectedEventTypes } from './connection';
+import { type LinkedInAccountRow, markChallenged } from './accounts';
+import { ingestLinkedInEvent } from '../../engine/inbound/ingest';
+import { connectedEventTypes } from '../../core/step-types';
 import type { DriverProblem, LinkedInDriver } from './driver';
 import { runtimeFor } from './runtime';
 

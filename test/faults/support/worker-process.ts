@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { repoRoot } from '../../foundation/support';
+import { repoRoot } from '../../platform/support';
 import { waitFor } from '../../helpers/engine';
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };

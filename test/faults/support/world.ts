@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { addMailbox } from '../../email/support';
-import { freePort, type PrivateRedis, startPrivateRedis } from '../../foundation/support';
+import { addMailbox } from '../../channels/email/support';
+import { freePort, type PrivateRedis, startPrivateRedis } from '../../platform/support';
 import {
   createTestWorkspace,
   startTestEngine,

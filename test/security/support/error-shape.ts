@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** DESIGN.md §5: `{error: {code, message, details?}}`, the code in snake_case, nothing else. */
+/** docs/design.md §5: `{error: {code, message, details?}}`, the code in snake_case, nothing else. */
 const ErrorShape = z
   .object({
     error: z

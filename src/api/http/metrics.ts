@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Deps } from '../../context';
+
+/** The queue states an operator watches; `completed` is not kept (removeOnComplete). */
+const queueStates = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'paused',
+  'failed',
+] as const;
+
+/** A scrape must answer even while Redis is down: the depth gauges are then left empty. */
+const QUEUE_READ_TIMEOUT_MS = 1000;
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Builds the registry: default process metrics, the HTTP duration histogram (fed by `observe`),
+ * and queue depth gauges read from Redis at scrape time, so they are never stale.
+ * One registry per app (not prom-client's global one), so several apps can live in one process.
+ */
+export function createMetrics(deps: Pick<Deps, 'queues' | 'log'>) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'outreach_queue_jobs',
+    help: 'Jobs in each BullMQ queue by state, read at scrape time',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const counts = await withTimeout(
+          Promise.all(deps.queues.all().map(async (q) => ({ q, c: await q.getJobCounts(...queueStates) }))),
+          QUEUE_READ_TIMEOUT_MS,
+        );
+        for (const { q, c } of counts) {
+          for (const state of queueStates) this.set({ queue: q.name, state }, c[state] ?? 0);
+        }
+      } catch (err: unknown) {
+        deps.log.warn({ err }, 'metrics: queue depth unavailable');
+      }
+    },
+  });
+  return {
+    registry,
+    observe(method: string, route: string, statusCode: number, seconds: number) {
+      httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+    },
+  };
+}
+
+/** `GET /metrics` in the Prometheus text format, and the hook that times every response. */
+export function registerMetrics(app: FastifyInstance, deps: Pick<Deps, 'queues' | 'log'>): void {
+  const metrics = createMetrics(deps);
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: ids in paths would explode the label cardinality.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.get(
+    '/metrics',
+    { config: { auth: 'public' }, logLevel: 'warn', schema: { hide: true } },
+    async (_request, reply) => {
+      const body = await metrics.registry.metrics();
+      return reply.header('content-type', metrics.registry.contentType).send(body);
+    },
+  );
+}

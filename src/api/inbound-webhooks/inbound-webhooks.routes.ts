@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../context';
+import { badRequest, HttpError } from '../http/errors';
+import { wellFormed } from '../http/unicode-text';
+import { emailFromJson, emailFromRaw } from '../../engine/inbound/email';
+import { ingestEmail, ingestLinkedInEvent } from '../../engine/inbound/ingest';
+import { StaleWebhookSecret, type WebhookReceipt } from '../../engine/inbound/receipts';
+import { verifySignature } from './signature';
+import { webhookSecrets } from './webhook-secrets';
+import {
+  InboundEmailBody,
+  InboundResult,
+  LinkedInEventBody,
+  WorkspaceParams,
+} from '../../engine/inbound/schemas';
+
+/** Inbound webhooks are small; anything above 1 MiB is refused with 413 before it is read further. */
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+const tags = ['inbound webhooks'];
+const signatureHeaders = z.object({
+  'webhook-id': z.string().optional(),
+  'webhook-timestamp': z.string().optional(),
+  'webhook-signature': z.string().optional(),
+});
+const invalidSignature = (reason: string) =>
+  new HttpError(401, 'invalid_signature', `signature rejected: ${reason}`);
+const WorkspaceId = z.uuid();
+/** Checks a request for a workspace that does not exist; never matches (nobody knows it). */
+const unknownWorkspaceSecret = `whsec_${randomBytes(32).toString('base64')}`;
+
+/**
+ * `/v1/webhooks/:workspaceId/…`: inbound email (JSON or raw MIME) and LinkedIn events, authenticated
+ * by the Standard Webhooks signature with the workspace's webhook secret instead of an API key.
+ * Every body is read as raw bytes (this plugin's own content-type parser) so the signature is
+ * checked on exactly what was sent, before anything is parsed.
+ */
+export const webhooksRoutes =
+  (deps: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const verified = new WeakMap<FastifyRequest, WebhookReceipt>();
+    const secrets = webhookSecrets(deps);
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT },
+      (_request, body, done) => done(null, body),
+    );
+
+    /** Checks the signature with the workspace's secret: the cached one, else (or if it fails) a fresh read. */
+    const verify = async (
+      workspaceId: string,
+      raw: Buffer,
+      request: FastifyRequest,
+    ): Promise<WebhookReceipt> => {
+      const cached = secrets.cached(workspaceId);
+      const quick = cached && verifySignature(cached.secret, raw, request.headers);
+      if (cached && quick?.ok) return { webhookId: quick.webhookId, sealedSecret: cached.sealed };
+      const key = await secrets.load(workspaceId);
+      // An unknown workspace goes through the same checks with a secret nobody holds, so every
+      // answer (missing header, stale timestamp, bad signature) is the one a known workspace gets.
+      const result = verifySignature(key?.secret ?? unknownWorkspaceSecret, raw, request.headers);
+      if (!key) throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
+      if (!result.ok) throw invalidSignature(result.reason);
+      return { webhookId: result.webhookId, sealedSecret: key.sealed };
+    };
+
+    app.addHook('preValidation', async (request) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const workspaceId = WorkspaceId.safeParse((request.params as { workspaceId?: string }).workspaceId);
+      if (!workspaceId.success) {
+        const result = verifySignature(unknownWorkspaceSecret, raw, request.headers);
+        throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
+      }
+      verified.set(request, await verify(workspaceId.data, raw, request));
+      if (request.routeOptions.url?.endsWith('/raw')) return;
+      try {
+        // Made well-formed as app.ts does for other JSON bodies (this plugin parses its own).
+        request.body = wellFormed(JSON.parse(raw.toString('utf8')));
+      } catch {
+        throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
+      }
+    });
+
+    /** Runs the ingest with the request's receipt; a secret changed meanwhile makes it a 401. */
+    const ingest = async <T>(
+      request: FastifyRequest<{ Params: { workspaceId: string } }>,
+      work: (receipt: WebhookReceipt | undefined) => Promise<T>,
+    ): Promise<T> => {
+      try {
+        return await work(verified.get(request));
+      } catch (err) {
+        if (!(err instanceof StaleWebhookSecret)) throw err;
+        secrets.forget(request.params.workspaceId);
+        throw invalidSignature('no matching signature found');
+      }
+    };
+
+    app.post(
+      '/webhooks/:workspaceId/email',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: 'Inbound email as JSON (Standard Webhooks signature)',
+          security: [],
+          params: WorkspaceParams,
+          headers: signatureHeaders,
+          body: InboundEmailBody,
+          response: { 200: InboundResult },
+        },
+      },
+      async (request) =>
+        ingest(request, (receipt) =>
+          ingestEmail(deps, {
+            workspaceId: request.params.workspaceId,
+            email: emailFromJson(request.body),
+            receipt,
+          }),
+        ),
+    );
+
+    app.post(
+      '/webhooks/:workspaceId/email/raw',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: 'Inbound email as a raw MIME message (message/rfc822, Standard Webhooks signature)',
+          security: [],
+          params: WorkspaceParams,
+          headers: signatureHeaders,
+          response: { 200: InboundResult },
+        },
+      },
+      async (request) => {
+        if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
+          throw badRequest('body', 'must be a raw RFC 5322 message');
+        }
+        const email = await emailFromRaw(request.body);
+        if (!email.from && !email.messageId) throw badRequest('body', 'has no From or Message-ID header');
+        return ingest(request, (receipt) =>
+          ingestEmail(deps, { workspaceId: request.params.workspaceId, email, receipt }),
+        );
+      },
+    );
+
+    app.post(
+      '/webhooks/:workspaceId/linkedin',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: 'LinkedIn reply or accepted invitation (Standard Webhooks signature)',
+          security: [],
+          params: WorkspaceParams,
+          headers: signatureHeaders,
+          body: LinkedInEventBody,
+          response: { 200: InboundResult },
+        },
+      },
+      async (request) =>
+        ingest(request, (receipt) =>
+          ingestLinkedInEvent(
+            deps,
+            {
+              workspaceId: request.params.workspaceId,
+              type: request.body.type,
+              linkedinUrl: request.body.linkedinUrl,
+              text: request.body.text ?? null,
+              at: request.body.at ? new Date(request.body.at) : undefined,
+            },
+            { receipt },
+          ),
+        ),
+    );
+  };

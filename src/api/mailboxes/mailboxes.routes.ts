@@ -1,0 +1,80 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../context';
+import { HttpError, notFound } from '../http/errors';
+import { IdParams, page } from '../http/schemas';
+import { CreateMailboxBody, ListMailboxesQuery, Mailbox, UpdateMailboxBody } from './mailboxes.schemas';
+import {
+  createMailbox,
+  deleteMailbox,
+  getMailbox,
+  listMailboxes,
+  type MailboxWrite,
+  toMailboxView,
+  updateMailbox,
+} from './mailboxes.service';
+
+const privateHost =
+  'must not be a private, loopback or link-local address unless ALLOWED_PRIVATE_TARGETS allows it';
+
+/** The mailbox a write produced, or the HTTP error its refusal is. */
+function written(result: MailboxWrite) {
+  if (result.ok) return toMailboxView(result.row);
+  if (result.error === 'not_found') throw notFound('mailbox');
+  throw new HttpError(400, 'private_address', `body.smtp.host: ${privateHost}`, [
+    { path: 'body.smtp.host', message: privateHost },
+  ]);
+}
+
+/** `/v1/mailboxes`: the SMTP senders of a workspace, with their limits. Secrets go in, never out. */
+export const mailboxesRoutes =
+  (deps: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const tags = ['mailboxes'];
+
+    app.post(
+      '/mailboxes',
+      { schema: { tags, summary: 'Add a mailbox', body: CreateMailboxBody, response: { 201: Mailbox } } },
+      async (request, reply) =>
+        reply.code(201).send(written(await createMailbox(deps, request.workspaceId, request.body))),
+    );
+
+    app.get(
+      '/mailboxes',
+      { schema: { tags, querystring: ListMailboxesQuery, response: { 200: page(Mailbox) } } },
+      async (request) => listMailboxes(deps, request.workspaceId, request.query),
+    );
+
+    app.get(
+      '/mailboxes/:id',
+      { schema: { tags, params: IdParams, response: { 200: Mailbox } } },
+      async (request) => {
+        const row = await getMailbox(deps, request.workspaceId, request.params.id);
+        if (!row) throw notFound('mailbox');
+        return toMailboxView(row);
+      },
+    );
+
+    app.patch(
+      '/mailboxes/:id',
+      { schema: { tags, params: IdParams, body: UpdateMailboxBody, response: { 200: Mailbox } } },
+      async (request) =>
+        written(await updateMailbox(deps, request.workspaceId, request.params.id, request.body)),
+    );
+
+    app.delete(
+      '/mailboxes/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Soft-delete: it stops sending',
+          params: IdParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        if (!(await deleteMailbox(deps, request.workspaceId, request.params.id))) throw notFound('mailbox');
+        return reply.code(204).send(null);
+      },
+    );
+  };

@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../context';
+import { notFound } from '../http/errors';
+import { IdParams } from '../http/schemas';
+import {
+  ApiKey,
+  CreateApiKeyBody,
+  CreatedApiKey,
+  CreatedWorkspace,
+  CreateWorkspaceBody,
+  Workspace,
+} from './workspaces.schemas';
+import { createApiKey, createWorkspace, getWorkspace, listApiKeys, revokeApiKey } from './workspaces.service';
+
+export const workspacesRoutes =
+  (deps: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/workspaces',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['workspaces'],
+          summary: 'Create a workspace (admin token)',
+          body: CreateWorkspaceBody,
+          response: { 201: CreatedWorkspace },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await createWorkspace(deps, request.body)),
+    );
+
+    app.get(
+      '/workspace',
+      { schema: { tags: ['workspaces'], summary: "The caller's workspace", response: { 200: Workspace } } },
+      async (request) => {
+        const ws = await getWorkspace(deps, request.workspaceId);
+        if (!ws) throw notFound('workspace');
+        return { id: ws.id, name: ws.name, timezone: ws.timezone, createdAt: ws.createdAt.toISOString() };
+      },
+    );
+
+    app.post(
+      '/api-keys',
+      { schema: { tags: ['workspaces'], body: CreateApiKeyBody, response: { 201: CreatedApiKey } } },
+      async (request, reply) => {
+        const key = await createApiKey(deps, request.workspaceId, request.body.name);
+        return reply.code(201).send({ ...key, createdAt: key.createdAt.toISOString() });
+      },
+    );
+
+    app.get(
+      '/api-keys',
+      { schema: { tags: ['workspaces'], response: { 200: z.object({ data: z.array(ApiKey) }) } } },
+      async (request) => ({
+        data: (await listApiKeys(deps, request.workspaceId)).map((k) => ({
+          ...k,
+          createdAt: k.createdAt.toISOString(),
+        })),
+      }),
+    );
+
+    app.delete(
+      '/api-keys/:id',
+      { schema: { tags: ['workspaces'], params: IdParams, response: { 204: z.null() } } },
+      async (request, reply) => {
+        if (!(await revokeApiKey(deps, request.workspaceId, request.params.id))) throw notFound('api key');
+        return reply.code(204).send(null);
+      },
+    );
+  };

@@ -1,0 +1,59 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { linkedinAccounts, linkedinActions } from '../../db/schema/index';
+import { recordEvent } from '../../timeline/events';
+
+export type LinkedInAccountRow = typeof linkedinAccounts.$inferSelect;
+
+/** The workspace's accounts that are not deleted. */
+export const live = (workspaceId: string) =>
+  and(eq(linkedinAccounts.workspaceId, workspaceId), isNull(linkedinAccounts.deletedAt));
+
+/** A live (not deleted) account of the workspace, or null. */
+export async function findAccount(
+  db: DbOrTx,
+  workspaceId: string,
+  accountId: string,
+): Promise<LinkedInAccountRow | null> {
+  const [row] = await db
+    .select()
+    .from(linkedinAccounts)
+    .where(and(eq(linkedinAccounts.id, accountId), live(workspaceId)));
+  return row ?? null;
+}
+
+/** The active account of the workspace that acted least over the last day, for a new enrollment. */
+export async function pickActiveAccount(db: DbOrTx, workspaceId: string): Promise<LinkedInAccountRow | null> {
+  const recent = sql<number>`(select count(*) from ${linkedinActions} where ${linkedinActions.accountId} = ${linkedinAccounts.id} and ${linkedinActions.at} > now() - interval '1 day')`;
+  const [row] = await db
+    .select()
+    .from(linkedinAccounts)
+    .where(and(live(workspaceId), eq(linkedinAccounts.status, 'active')))
+    .orderBy(recent, asc(linkedinAccounts.createdAt))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Marks the account challenged (checkpoint, captcha, login wall) and records
+ * `linkedin.account_challenged`, once per episode: an already challenged account records nothing.
+ */
+export async function markChallenged(
+  db: DbOrTx,
+  input: { workspaceId: string; accountId: string; reason: string },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(linkedinAccounts)
+      .set({ status: 'challenged', statusReason: input.reason, updatedAt: new Date() })
+      .where(and(eq(linkedinAccounts.id, input.accountId), eq(linkedinAccounts.status, 'active')))
+      .returning({ id: linkedinAccounts.id, name: linkedinAccounts.name });
+    if (!row) return false;
+    await recordEvent(tx, {
+      workspaceId: input.workspaceId,
+      type: 'linkedin.account_challenged',
+      data: { accountId: row.id, accountName: row.name, reason: input.reason },
+    });
+    return true;
+  });
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { TimeZone } from './time-zone';
+import { templateError } from './templates';
+import { type ResolvedStep, Step } from './steps';
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
+
+export const Schedule = z.object({
+  timezone: TimeZone.optional(),
+  /** ISO weekdays: 1 = Monday … 7 = Sunday. */
+  days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
+  start: HHMM,
+  end: HHMM,
+});
+export type Schedule = z.infer<typeof Schedule>;
+
+export const SequenceSettings = z.object({
+  stopOnReply: z.boolean().default(true),
+  stopCompanyOnReply: z.boolean().default(false),
+  onReply: z.object({ stage: z.string().min(1) }).optional(),
+  onComplete: z.object({ stage: z.string().min(1) }).optional(),
+  trackOpens: z.boolean().default(false),
+  trackClicks: z.boolean().default(false),
+});
+export type SequenceSettings = z.infer<typeof SequenceSettings>;
+
+/** Steps, schedule and settings: what a sequence version pins. Cross-step rules are checked here. */
+export const SequenceDefinitionInput = z
+  .object({
+    steps: z.array(Step).min(1).max(100),
+    schedule: Schedule.optional(),
+    settings: SequenceSettings.default({
+      stopOnReply: true,
+      stopCompanyOnReply: false,
+      trackOpens: false,
+      trackClicks: false,
+    }),
+  })
+  .superRefine((def, ctx) => {
+    const ids = def.steps.map((s, i) => s.id ?? `s${i + 1}`);
+    const seen = new Map<string, number>();
+    ids.forEach((id, i) => {
+      if (seen.has(id))
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${id}"` });
+      seen.set(id, i);
+    });
+    def.steps.forEach((step, i) => {
+      if (step.type === 'branch') {
+        for (const key of ['then', 'else'] as const) {
+          const target = step[key];
+          if (target === undefined) continue;
+          const at = seen.get(target);
+          if (at === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['steps', i, key], message: `unknown step id "${target}"` });
+          } else if (at <= i) {
+            // Steps run forward; a jump back to an earlier (or the same) step would loop for ever.
+            ctx.addIssue({
+              code: 'custom',
+              path: ['steps', i, key],
+              message: `branch to "${target}" makes a cycle`,
+            });
+          }
+        }
+      }
+      for (const [field, source] of templateFields(step)) {
+        const error = templateError(source);
+        if (error)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i, ...field],
+            message: `template does not parse: ${error}`,
+          });
+      }
+    });
+    if (!def.steps.some((s) => s.type !== 'wait')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: 'a sequence needs at least one step besides waits',
+      });
+    }
+  });
+export type SequenceDefinitionInput = z.input<typeof SequenceDefinitionInput>;
+/** A definition after parsing (defaults applied), before step ids are resolved. */
+export type ParsedDefinition = z.output<typeof SequenceDefinitionInput>;
+
+/** A stored, validated definition: defaults applied and every step has an id. */
+export type SequenceDefinition = {
+  steps: ResolvedStep[];
+  schedule?: Schedule;
+  settings: SequenceSettings;
+};
+
+export function resolveDefinition(parsed: ParsedDefinition): SequenceDefinition {
+  return {
+    steps: parsed.steps.map((s, i) => ({ ...s, id: s.id ?? `s${i + 1}` })),
+    schedule: parsed.schedule,
+    settings: parsed.settings,
+  };
+}
+
+/** Every Liquid template a step carries, with its path inside the step. */
+export function templateFields(step: Step): [(string | number)[], string][] {
+  switch (step.type) {
+    case 'email':
+      return [
+        [['subject'], step.subject],
+        [['body'], step.body],
+        ...(step.variants ?? []).flatMap((v, j): [(string | number)[], string][] => [
+          [['variants', j, 'body'], v.body],
+          ...(v.subject ? [[['variants', j, 'subject'], v.subject] as [(string | number)[], string]] : []),
+        ]),
+      ];
+    case 'linkedin_invite':
+      return step.note ? [[['note'], step.note]] : [];
+    case 'linkedin_message':
+      return [[['body'], step.body]];
+    case 'task':
+      return [[['title'], step.title]];
+    default:
+      return [];
+  }
+}
+
+export const CreateSequenceBody = z.intersection(
+  z.object({ name: z.string().trim().min(1).max(200) }),
+  SequenceDefinitionInput,
+);
