@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../context';
 import { ADMIN_QUEUES_PATH, registerAdmin } from './http/admin';
@@ -26,6 +26,15 @@ export function authModeOf(url: string, declared: 'admin' | 'public' | 'key' | u
   if (url === '/docs' || url.startsWith('/docs/')) return 'public';
   if (url === ADMIN_QUEUES_PATH || url.startsWith(`${ADMIN_QUEUES_PATH}/`)) return 'public';
   return 'key';
+}
+
+/**
+ * The credential this request needs: its route's mode. When no route matched only the not-found
+ * handler runs; under /v1 it still wants a key, so the API's routes cannot be listed without one.
+ */
+function requestAuthMode(request: FastifyRequest): 'admin' | 'public' | 'key' {
+  if (request.is404) return request.url.startsWith('/v1/') ? 'key' : 'public';
+  return request.routeOptions.config.auth ?? 'key';
 }
 
 /** Builds the Fastify app; never listens (server.ts and the tests decide that). */
@@ -62,13 +71,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // route that matched, never by the URL's spelling (`/%761/leads` is routed to `/v1/leads`).
   const failures = createAuthFailures(deps.config.AUTH_FAILURES_PER_MINUTE);
   app.addHook('onRequest', async (request, reply) => {
-    // No route matched: only the not-found handler runs. Under /v1 it still wants a key, so the
-    // API's routes cannot be listed without one.
-    const mode = request.is404
-      ? request.url.startsWith('/v1/')
-        ? 'key'
-        : 'public'
-      : (request.routeOptions.config.auth ?? 'key');
+    const mode = requestAuthMode(request);
     if (mode === 'public') return;
     failures.check(request, reply);
     try {
@@ -81,7 +84,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
   // A handler of a key route never runs without its workspace, whatever happened above.
   app.addHook('preHandler', async (request) => {
-    if (!request.is404 && (request.routeOptions.config.auth ?? 'key') === 'key' && !request.workspaceId) {
+    if (!request.is404 && requestAuthMode(request) === 'key' && !request.workspaceId) {
       throw new HttpError(401, 'unauthorized', 'missing API key: send Authorization: Bearer <key>');
     }
   });

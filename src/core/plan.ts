@@ -4,8 +4,6 @@ import type { Wait } from './schedule';
 
 export type PlannedStep = { index: number; step: ResolvedStep; waits: Wait[] };
 
-export { channelStepTypes } from './step-types';
-
 /**
  * The next step that does something, at or after `fromIndex`, with the waits that come before it.
  * Waits are not runs of their own: they only push the next run's time. Null when the sequence ends.

@@ -5,8 +5,8 @@ import { createLiquid, staticLimitError } from './liquid';
 export type TemplateVars = Record<string, unknown>;
 
 /**
- * Parsing and static checks, pure and bounded by the template's length; rendering runs on the
- * engine's template workers (src/engine/render/).
+ * Parsing and static checks, pure and bounded by the template's length; rendering happens on the
+ * engine's template workers (src/engine/render/), through `renderSync`.
  */
 const liquid = createLiquid();
 
@@ -28,6 +28,15 @@ function remember<T>(cache: Map<string, T>, source: string, value: T): T {
 /** Parses a template; throws liquidjs's error (with line and column) when it does not parse. */
 export function parseTemplate(source: string): Template[] {
   return parsed.get(source) ?? remember(parsed, source, liquid.parse(source));
+}
+
+/**
+ * Renders a template (parsed once, as above) under the limits of `createLiquid`. Synchronous and
+ * as slow as the template makes it: only the engine's template workers call it, never code on the
+ * event loop that serves the API and runs steps.
+ */
+export function renderSync(source: string, vars: TemplateVars): string {
+  return liquid.renderSync(parseTemplate(source), vars) as string;
 }
 
 /**

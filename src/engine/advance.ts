@@ -1,3 +1,4 @@
+import { channelStepTypes } from '../core/step-types';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client';
 import { enrollments, stepRuns, workspaces } from '../db/schema/index';
@@ -6,7 +7,7 @@ import { changeStage } from '../timeline/stages';
 import type { SequenceDefinition } from '../core/sequences';
 import type { EnrollmentRow, LeadRow } from './channel';
 import type { RunRef } from './dispatch';
-import { channelStepTypes, nextActionStep, type PlannedStep } from '../core/plan';
+import { nextActionStep, type PlannedStep } from '../core/plan';
 import { computeRunAt, nextWindowTime, resolveTimezone } from '../core/schedule';
 
 export type ScheduleInput = {

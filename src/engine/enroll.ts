@@ -1,3 +1,4 @@
+import { channelStepTypes } from '../core/step-types';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
@@ -5,7 +6,7 @@ import { leads, sequences } from '../db/schema/index';
 import { leadTimezone } from './advance';
 import type { LeadRow } from './channel';
 import { dispatchRuns, type RunRef } from './dispatch';
-import { channelStepTypes, nextActionStep, type PlannedStep, reachableSteps } from '../core/plan';
+import { nextActionStep, type PlannedStep, reachableSteps } from '../core/plan';
 import { computeRunAt } from '../core/schedule';
 import { firstMissing, leadVariables, requiredVariables } from '../core/templates';
 import { recordEvents } from '../timeline/events';

@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stepRuns } from '../../src/db/schema/index';
-import { renderTemplates } from '../../src/engine/render/templates';
+import { renderTemplates } from '../../src/engine/render/template-pool';
 import {
   createTestWorkspace,
   startTestEngine,

@@ -1,5 +1,5 @@
 import { leadVariables, type TemplateVars } from '../../core/templates';
-import { renderTemplates } from '../../engine/render/templates';
+import { renderTemplates } from '../../engine/render/template-pool';
 import type { LeadRow } from '../../engine/channel';
 import type { EmailStep } from '../../core/steps';
 import { hashFraction } from '../../core/deterministic';

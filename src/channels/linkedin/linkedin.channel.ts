@@ -2,7 +2,7 @@ import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
 import { nextWindowTime, resolveTimezone } from '../../core/schedule';
 import { leadVariables } from '../../core/templates';
-import { renderTemplates } from '../../engine/render/templates';
+import { renderTemplates } from '../../engine/render/template-pool';
 import { findAccount, type LinkedInAccountRow, pickActiveAccount } from './accounts';
 import { stepTypesOf } from '../../core/step-types';
 import { invitesBlockedUntil } from './invite-block';

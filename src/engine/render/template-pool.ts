@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { RenderJob, RenderOutcome, WorkerReply, WorkerRequest } from './template-protocol';
 
+export type { RenderOutcome };
+
 /**
  * Renders templates on worker threads. Rendering is the one place where a tenant's text decides
  * how much CPU and memory the engine spends, so it never runs on the event loop that serves the
@@ -17,6 +19,7 @@ import type { RenderJob, RenderOutcome, WorkerReply, WorkerRequest } from './tem
 const POOL_SIZE = 2;
 const DEADLINE_MS = 10_000;
 const REFUSE_FOR_MS = 10 * 60_000;
+const MAX_REFUSED = 1000;
 const TIME_LIMIT = 'render time limit exceeded';
 const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
 
@@ -39,6 +42,12 @@ function createPool(size: number) {
   const queue: Batch[] = [];
   const refused = new Map<string, number>();
   let nextId = 1;
+
+  function refuse(source: string): void {
+    // Past a bound the map starts over, so many distinct slow templates cannot grow it.
+    if (refused.size >= MAX_REFUSED) refused.clear();
+    refused.set(source, Date.now() + REFUSE_FOR_MS);
+  }
 
   function isRefused(source: string, now: number): boolean {
     const until = refused.get(source);
@@ -76,8 +85,7 @@ function createPool(size: number) {
     const batch = slot.current;
     for (const [i, outcome] of outcomes.entries()) {
       const job = batch?.jobs[i];
-      if (job && !outcome.ok && outcome.error === TIME_LIMIT)
-        refused.set(job.source, Date.now() + REFUSE_FOR_MS);
+      if (job && !outcome.ok && outcome.error === TIME_LIMIT) refuse(job.source);
     }
     if (slot.timer) clearTimeout(slot.timer);
     slot.current = null;
@@ -106,8 +114,7 @@ function createPool(size: number) {
       slot.current = batch;
       slot.worker.ref();
       slot.timer = setTimeout(() => {
-        const until = Date.now() + REFUSE_FOR_MS;
-        for (const job of batch.jobs) refused.set(job.source, until);
+        for (const job of batch.jobs) refuse(job.source);
         replace(slot, TIME_LIMIT);
       }, DEADLINE_MS);
       slot.worker.postMessage({ id: batch.id, jobs: batch.jobs } satisfies WorkerRequest);
@@ -130,8 +137,12 @@ function createPool(size: number) {
 
 let pool: ReturnType<typeof createPool> | null = null;
 
-/** Renders each job over its variables; one outcome per job, in order. Never throws. */
-export function renderOnWorker(jobs: RenderJob[]): Promise<RenderOutcome[]> {
+/**
+ * Renders templates over their variables on the template workers, one outcome per job, in order. A
+ * template over a limit is an outcome with its reason (`render time limit exceeded`, `memory limit
+ * exceeded`, `output size limit exceeded`), never a throw and never a stalled event loop.
+ */
+export function renderTemplates(jobs: RenderJob[]): Promise<RenderOutcome[]> {
   if (jobs.length === 0) return Promise.resolve([]);
   pool ??= createPool(POOL_SIZE);
   return pool.render(jobs);

@@ -1,26 +1,13 @@
 import { parentPort } from 'node:worker_threads';
-import { createLiquid, TEMPLATE_LIMITS } from '../../core/liquid';
+import { TEMPLATE_LIMITS } from '../../core/liquid';
+import { renderSync } from '../../core/templates';
 import type { RenderJob, RenderOutcome, WorkerReply, WorkerRequest } from './template-protocol';
 
 /**
  * The template worker: renders tenant templates off the main event loop, so a template that
  * computes for long (or asks for gigabytes) costs this thread, which the pool can kill, and never
- * the API or the step runners. Parsed templates are kept per source, as on the main thread.
+ * the API or the step runners.
  */
-const liquid = createLiquid();
-const MAX_CACHED = 1000;
-const parsed = new Map<string, ReturnType<typeof liquid.parse>>();
-
-function parse(source: string) {
-  let templates = parsed.get(source);
-  if (!templates) {
-    if (parsed.size >= MAX_CACHED) parsed.clear();
-    templates = liquid.parse(source);
-    parsed.set(source, templates);
-  }
-  return templates;
-}
-
 /** liquidjs's limit messages in the words a step's `template_error` shows. */
 function reason(err: unknown): string {
   const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : '';
@@ -32,7 +19,7 @@ function reason(err: unknown): string {
 
 function render(job: RenderJob): RenderOutcome {
   try {
-    const text = liquid.renderSync(parse(job.source), job.vars) as string;
+    const text = renderSync(job.source, job.vars);
     if (text.length > TEMPLATE_LIMITS.outputChars) {
       return { ok: false, error: `output size limit exceeded (${TEMPLATE_LIMITS.outputChars} characters)` };
     }
