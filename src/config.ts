@@ -55,6 +55,13 @@ export const Config = z.object({
   STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(25),
   /** Seconds an SMTP server may stay silent (connect, greeting, any reply) before a send is given up. */
   SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
+  /** Seconds between inbox checks for a server without IDLE (with IDLE, a safety re-check). */
+  INBOX_POLL_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /**
+   * How long an ambiguous send is looked for in its mailbox's Sent folder (and inbox) before it is
+   * left to an operator: providers file a submitted message within seconds, a slow one in minutes.
+   */
+  SENT_LOOKUP_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
   /** Requests per minute per API key. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   /**

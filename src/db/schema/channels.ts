@@ -1,8 +1,28 @@
-import { bigserial, boolean, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz, updatedAt } from './columns';
 import { workspaces } from './workspaces';
 
 export type WarmupRamp = { startLimit: number; increasePerDay: number; startedAt?: string };
+
+/** What the inbox reader is doing for a mailbox; `disabled` when no inbox is configured. */
+export const inboxStatuses = ['connected', 'idle', 'auth_failed', 'error', 'disabled'] as const;
+export type InboxStatus = (typeof inboxStatuses)[number];
+
+export const oauth2Providers = ['google', 'microsoft', 'custom'] as const;
+export type OAuth2Provider = (typeof oauth2Providers)[number];
+/** The OAuth2 settings that are not secret; the client secret and refresh token are sealed apart. */
+export type OAuth2Settings = { provider: OAuth2Provider; clientId: string; tokenUrl: string | null; user: string };
 
 export const mailboxes = pgTable(
   'mailboxes',
@@ -39,10 +59,59 @@ export const mailboxes = pgTable(
     dayStart: tstz('day_start'),
     dayEnd: tstz('day_end'),
     daySlots: integer('day_slots').notNull().default(0),
+    /** IMAP inbox; null host means the inbox is not read (replies only arrive by webhook). */
+    imapHost: text('imap_host'),
+    imapPort: integer('imap_port'),
+    imapSecure: boolean('imap_secure').notNull().default(true),
+    imapTls: text('imap_tls').$type<'required' | 'none'>().notNull().default('required'),
+    /** Null: the SMTP user and password. */
+    imapUser: text('imap_user'),
+    imapPassEnc: text('imap_pass_enc'),
+    /** Folders read for inbound mail; null: INBOX and the junk folder when the server has one. */
+    imapFolders: jsonb('imap_folders').$type<string[]>(),
+    /** OAuth2 for SMTP (XOAUTH2) and IMAP; the secrets are in `oauth2SecretEnc`. */
+    oauth2: jsonb('oauth2').$type<OAuth2Settings>(),
+    /** Sealed JSON `{clientSecret, refreshToken}`. */
+    oauth2SecretEnc: text('oauth2_secret_enc'),
+    /** The current access token, sealed, and when it expires. */
+    oauth2AccessEnc: text('oauth2_access_enc'),
+    oauth2AccessExpiresAt: tstz('oauth2_access_expires_at'),
+    inboxStatus: text('inbox_status').$type<InboxStatus>().notNull().default('disabled'),
+    inboxLastSyncAt: tstz('inbox_last_sync_at'),
+    inboxLastError: text('inbox_last_error'),
+    /** Consecutive failures, for backoff; reset by a successful sync. */
+    inboxFailures: integer('inbox_failures').notNull().default(0),
+    /** Not retried before this (backoff after a failure, or after an OAuth2 refusal). */
+    inboxRetryAt: tstz('inbox_retry_at'),
+    /** The one reader process holding this inbox, until `inboxLeaseUntil`. */
+    inboxLeaseOwner: text('inbox_lease_owner'),
+    inboxLeaseUntil: tstz('inbox_lease_until'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [index('mailboxes_ws_idx').on(t.workspaceId, t.status)],
+);
+
+/**
+ * Where the inbox reader is in each folder: a message is ingested in the transaction that moves
+ * `lastUid` past it, so a crash, a lost lease or two readers never act on one UID twice.
+ */
+export const inboxCursors = pgTable(
+  'inbox_cursors',
+  {
+    mailboxId: uuid('mailbox_id')
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: 'cascade' }),
+    folder: text('folder').notNull(),
+    uidValidity: bigint('uid_validity', { mode: 'number' }).notNull(),
+    lastUid: bigint('last_uid', { mode: 'number' }).notNull().default(0),
+    /** CONDSTORE's HIGHESTMODSEQ at the last sync, as text (it is a 63-bit number). */
+    highestModseq: text('highest_modseq'),
+    /** The newest INTERNALDATE ingested: where a resync by date starts after a UIDVALIDITY change. */
+    lastMessageAt: tstz('last_message_at'),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.mailboxId, t.folder] })],
 );
 
 export type LinkedInLimits = { invitesPerWeek: number; messagesPerDay: number; visitsPerDay: number };

@@ -144,3 +144,12 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
     receivedAt: receivedTime(mail.date, now),
   });
 }
+
+/**
+ * A message the mailbox sent itself (its copy in the Sent folder, a follow-up of its own that a
+ * shared thread put in the inbox): never a lead's reply. Read by the inbox reader, which also
+ * skips any Message-ID the engine sent.
+ */
+export function isOwnMessage(email: Pick<InboundEmail, 'fromAddress'>, mailboxAddress: string): boolean {
+  return email.fromAddress !== null && email.fromAddress === emailKey(mailboxAddress);
+}
