@@ -26,7 +26,16 @@ export async function ingestEmail(
   input: { workspaceId: string; email: InboundEmail; receipt?: WebhookReceipt },
 ): Promise<InboundResult> {
   const { workspaceId, email } = input;
-  const cls = classifyReply(
+  const cls = classifyEmail(email);
+  return inTransaction(deps, async (tx) => {
+    if (input.receipt && !(await claimReceipt(tx, workspaceId, input.receipt))) return duplicate;
+    return ingestEmailIn(tx, { workspaceId, email, cls });
+  });
+}
+
+/** What an inbound email is (pure: no I/O), as `ingestEmailIn` takes it. */
+export function classifyEmail(email: InboundEmail): ReplyClass {
+  return classifyReply(
     {
       subject: email.subject,
       text: email.text ?? (email.html ? htmlToText(email.html) : null),
@@ -35,42 +44,52 @@ export async function ingestEmail(
     },
     email.receivedAt,
   );
-  return inTransaction(deps, async (tx) => {
-    if (input.receipt && !(await claimReceipt(tx, workspaceId, input.receipt))) return duplicate;
-    if (email.messageId && (await seenBefore(tx, workspaceId, email.messageId))) return duplicate;
-    const match = await matchEmail(tx, workspaceId, email, cls);
-    const [row] = await tx
-      .insert(messages)
-      .values({
-        workspaceId,
-        leadId: match?.leadId ?? null,
-        enrollmentId: match?.enrollmentId ?? null,
-        stepRunId: match?.stepRunId ?? null,
-        direction: 'inbound',
-        channel: 'email',
-        messageId: email.messageId,
-        inReplyTo: email.inReplyTo,
-        references: email.references.join(' ') || null,
-        fromAddress: email.fromAddress ?? email.from,
-        toAddress: email.to,
-        subject: email.subject,
-        bodyText: email.text,
-        bodyHtml: email.html,
-        status: match ? 'matched' : 'unmatched',
-        classification: cls.kind,
-        headers: email.headers,
-        createdAt: email.receivedAt,
-      })
-      .returning({ id: messages.id });
-    if (!row) throw new Error('inbound message insert returned nothing');
-    return finish(tx, {
+}
+
+/**
+ * `ingestEmail` in the caller's transaction, for a reader that claims its messages in the same
+ * transaction (the inbox reader moves its folder cursor there). `mailboxId`: the mailbox whose inbox
+ * it was read from.
+ */
+export async function ingestEmailIn(
+  tx: Tx,
+  input: { workspaceId: string; email: InboundEmail; cls: ReplyClass; mailboxId?: string },
+): Promise<InboundResult> {
+  const { workspaceId, email, cls } = input;
+  if (email.messageId && (await seenBefore(tx, workspaceId, email.messageId))) return duplicate;
+  const match = await matchEmail(tx, workspaceId, email, cls);
+  const [row] = await tx
+    .insert(messages)
+    .values({
       workspaceId,
+      leadId: match?.leadId ?? null,
+      enrollmentId: match?.enrollmentId ?? null,
+      stepRunId: match?.stepRunId ?? null,
+      direction: 'inbound',
       channel: 'email',
-      match,
-      cls,
-      messageRowId: row.id,
-      at: email.receivedAt,
-    });
+      mailboxId: input.mailboxId ?? null,
+      messageId: email.messageId,
+      inReplyTo: email.inReplyTo,
+      references: email.references.join(' ') || null,
+      fromAddress: email.fromAddress ?? email.from,
+      toAddress: email.to,
+      subject: email.subject,
+      bodyText: email.text,
+      bodyHtml: email.html,
+      status: match ? 'matched' : 'unmatched',
+      classification: cls.kind,
+      headers: email.headers,
+      createdAt: email.receivedAt,
+    })
+    .returning({ id: messages.id });
+  if (!row) throw new Error('inbound message insert returned nothing');
+  return finish(tx, {
+    workspaceId,
+    channel: 'email',
+    match,
+    cls,
+    messageRowId: row.id,
+    at: email.receivedAt,
   });
 }
 
