@@ -11,6 +11,7 @@ export const outboundEventTypes = [
   'message.sent',
   'linkedin.invite_sent',
   'linkedin.invite_accepted',
+  'mailbox.inbox_error',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 
