@@ -57,8 +57,7 @@ const deferral = (reason: string, at: Date): ChannelResult => ({
  */
 export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}): EmailChannel {
   const transports = createTransportPool(
-    deps.secrets,
-    deps.targets,
+    deps,
     options.timeouts ?? smtpTimeouts(deps.config.SMTP_TIMEOUT_SECONDS),
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
@@ -232,22 +231,25 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const leadName = headerSafe([ctx.lead.firstName, ctx.lead.lastName].filter(Boolean).join(' '));
     // The SMTP exchange runs inside the engine's hand-off: a reply or unsubscribe committed since
     // the claim means nothing goes out, and one arriving now waits until the message is out.
-    // The exchange starts at most once, however often the hand-off calls it.
+    // The exchange starts at most once, however often the hand-off calls it. An OAuth2 token that
+    // cannot be had fails `get`, before any SMTP session: a retry or a failure, never ambiguous.
     let exchange: Promise<{ err: unknown } | null> | null = null;
     const exchangeOnce = () =>
       (exchange ??= transports
         .get(mailbox)
-        .sendMail({
-          messageId,
-          from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
-          to: { name: leadName, address: draft.toAddress ?? '' },
-          subject: composed.subject,
-          text: composed.text,
-          html,
-          inReplyTo: draft.inReplyTo ?? undefined,
-          references: draft.references ?? undefined,
-          headers: draft.headers ?? {},
-        })
+        .then((transport) =>
+          transport.sendMail({
+            messageId,
+            from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
+            to: { name: leadName, address: draft.toAddress ?? '' },
+            subject: composed.subject,
+            text: composed.text,
+            html,
+            inReplyTo: draft.inReplyTo ?? undefined,
+            references: draft.references ?? undefined,
+            headers: draft.headers ?? {},
+          }),
+        )
         .then(
           () => null,
           (err: unknown) => ({ err }),
