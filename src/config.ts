@@ -61,7 +61,12 @@ export const Config = z.object({
    * How long an ambiguous send is looked for in its mailbox's Sent folder (and inbox) before it is
    * left to an operator: providers file a submitted message within seconds, a slow one in minutes.
    */
-  SENT_LOOKUP_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
+  SENT_LOOKUP_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(900),
   /** Requests per minute per API key. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
   /**

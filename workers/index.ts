@@ -8,6 +8,7 @@ import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startMaintenanceLoop } from './maintenance';
 import { startStepWorker } from './steps';
 import { startWebhookDelivery } from './webhooks';
+import { startInboxReader } from '../src/channels/email/inbox/reader';
 
 export { type Loop, startLoop } from './loop';
 
@@ -20,7 +21,12 @@ export type RunningWorkers = {
 export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {}): Promise<RunningWorkers> {
   const channels = opts.channels ?? createChannels(deps);
   const workers: Worker[] = [startStepWorker(deps, channels)];
-  const loops: Loop[] = [startMaintenanceLoop(deps), startCleanupLoop(deps), startLinkedInSyncLoop(deps)];
+  const loops: Loop[] = [
+    startMaintenanceLoop(deps),
+    startCleanupLoop(deps),
+    startLinkedInSyncLoop(deps),
+    startInboxReader(deps),
+  ];
   const webhooks = startWebhookDelivery(deps);
   workers.push(webhooks.worker);
   loops.push(...webhooks.loops);

@@ -18,6 +18,8 @@ export async function resolveAmbiguousRun(
   workspaceId: string,
   stepRunId: string,
   outcome: 'sent' | 'skipped',
+  /** Who settled it: an operator (the API) or the inbox reader that found the message in the mailbox. */
+  by: 'operator' | 'sent_folder' = 'operator',
 ): Promise<ResolveResult> {
   const result = await deps.db.transaction(async (tx) => {
     const [run] = await tx
@@ -42,7 +44,7 @@ export async function resolveAmbiguousRun(
       .update(stepRuns)
       .set({
         status: outcome,
-        reason: `resolved_${outcome}`,
+        reason: by === 'operator' ? `resolved_${outcome}` : `found_in_${by}`,
         executedAt: run.executedAt ?? new Date(),
         updatedAt: new Date(),
       })
@@ -53,7 +55,7 @@ export async function resolveAmbiguousRun(
       leadId: enrollment.leadId,
       enrollmentId: enrollment.id,
       stepRunId: run.id,
-      data: { outcome },
+      data: { outcome, by },
     });
     if (enrollment.status !== 'active' && enrollment.status !== 'paused')
       return { ok: true, next: null } as const;

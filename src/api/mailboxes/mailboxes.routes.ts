@@ -21,8 +21,14 @@ const privateHost =
 function written(result: MailboxWrite) {
   if (result.ok) return toMailboxView(result.row);
   if (result.error === 'not_found') throw notFound('mailbox');
-  throw new HttpError(400, 'private_address', `body.smtp.host: ${privateHost}`, [
-    { path: 'body.smtp.host', message: privateHost },
+  if (result.error === 'smtp_required') {
+    const message = 'is required unless oauth2.provider is google or microsoft';
+    throw new HttpError(400, 'validation_failed', `${result.field}: ${message}`, [
+      { path: result.field, message },
+    ]);
+  }
+  throw new HttpError(400, 'private_address', `${result.field}: ${privateHost}`, [
+    { path: result.field, message: privateHost },
   ]);
 }
 

@@ -22,7 +22,12 @@ export type InboxStatus = (typeof inboxStatuses)[number];
 export const oauth2Providers = ['google', 'microsoft', 'custom'] as const;
 export type OAuth2Provider = (typeof oauth2Providers)[number];
 /** The OAuth2 settings that are not secret; the client secret and refresh token are sealed apart. */
-export type OAuth2Settings = { provider: OAuth2Provider; clientId: string; tokenUrl: string | null; user: string };
+export type OAuth2Settings = {
+  provider: OAuth2Provider;
+  clientId: string;
+  tokenUrl: string | null;
+  user: string;
+};
 
 export const mailboxes = pgTable(
   'mailboxes',
@@ -91,6 +96,8 @@ export const mailboxes = pgTable(
   },
   (t) => [index('mailboxes_ws_idx').on(t.workspaceId, t.status)],
 );
+
+export type MailboxRow = typeof mailboxes.$inferSelect;
 
 /**
  * Where the inbox reader is in each folder: a message is ingested in the transaction that moves
