@@ -24,6 +24,7 @@ ALTER TABLE "mailboxes" ADD COLUMN "inbox_status" text DEFAULT 'disabled' NOT NU
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_last_sync_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_last_error" text;--> statement-breakpoint
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_failures" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "mailboxes" ADD COLUMN "inbox_errors_total" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_retry_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_lease_owner" text;--> statement-breakpoint
 ALTER TABLE "mailboxes" ADD COLUMN "inbox_lease_until" timestamp with time zone;--> statement-breakpoint

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 
 /** The queue states an operator watches; `completed` is not kept (removeOnComplete). */
@@ -33,7 +34,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * and queue depth gauges read from Redis at scrape time, so they are never stale.
  * One registry per app (not prom-client's global one), so several apps can live in one process.
  */
-export function createMetrics(deps: Pick<Deps, 'queues' | 'log'>) {
+export function createMetrics(deps: Pick<Deps, 'queues' | 'log' | 'db'>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -63,6 +64,7 @@ export function createMetrics(deps: Pick<Deps, 'queues' | 'log'>) {
       }
     },
   });
+  registerInboxGauges(registry, deps);
   return {
     registry,
     observe(method: string, route: string, statusCode: number, seconds: number) {
@@ -72,7 +74,7 @@ export function createMetrics(deps: Pick<Deps, 'queues' | 'log'>) {
 }
 
 /** `GET /metrics` in the Prometheus text format, and the hook that times every response. */
-export function registerMetrics(app: FastifyInstance, deps: Pick<Deps, 'queues' | 'log'>): void {
+export function registerMetrics(app: FastifyInstance, deps: Pick<Deps, 'queues' | 'log' | 'db'>): void {
   const metrics = createMetrics(deps);
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: ids in paths would explode the label cardinality.
@@ -87,4 +89,70 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<Deps, 'queues' 
       return reply.header('content-type', metrics.registry.contentType).send(body);
     },
   );
+}
+
+type InboxRow = { id: string; status: string; lag: number | null; failures: number; errors: number };
+
+/**
+ * Per-mailbox inbox health, read from Postgres at scrape time (the readers run in worker processes,
+ * the scrape in the API): seconds since the inbox was last read in full, consecutive failures, the
+ * errors counted since the mailbox was added, and the status as a 0/1 gauge per value.
+ */
+function registerInboxGauges(registry: Registry, deps: Pick<Deps, 'db' | 'log'>) {
+  let rows: Promise<InboxRow[]> | null = null;
+  // One query per scrape, shared by the gauges below.
+  const read = () => {
+    rows ??= deps.db
+      .execute<InboxRow>(sql`
+        select id, inbox_status as status, inbox_failures as failures, inbox_errors_total as errors,
+          extract(epoch from now() - inbox_last_sync_at)::float8 as lag
+        from mailboxes where status <> 'deleted' and imap_host is not null`)
+      .then((r) => r.rows)
+      .catch((err: unknown) => {
+        deps.log.warn({ err }, 'metrics: inbox state unavailable');
+        return [];
+      })
+      .finally(() => setTimeout(() => (rows = null), 0));
+    return rows;
+  };
+  new Gauge({
+    name: 'outreach_inbox_lag_seconds',
+    help: 'Seconds since each mailbox inbox was last read in full',
+    labelNames: ['mailbox'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) if (r.lag !== null) this.set({ mailbox: r.id }, r.lag);
+    },
+  });
+  new Gauge({
+    name: 'outreach_inbox_failures',
+    help: 'Consecutive failed inbox sessions per mailbox (0 once a sync goes through)',
+    labelNames: ['mailbox'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) this.set({ mailbox: r.id }, r.failures);
+    },
+  });
+  new Gauge({
+    name: 'outreach_inbox_errors_total',
+    help: 'Failed inbox sessions per mailbox since it was added (a counter kept in Postgres)',
+    labelNames: ['mailbox'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) this.set({ mailbox: r.id }, r.errors);
+    },
+  });
+  new Gauge({
+    name: 'outreach_inbox_status',
+    help: 'Inbox status per mailbox: 1 for its current status',
+    labelNames: ['mailbox', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) this.set({ mailbox: r.id, status: r.status }, 1);
+    },
+  });
 }

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Deps } from '../../context';
 import { HttpError, notFound } from '../http/errors';
 import { IdParams, page } from '../http/schemas';
-import { CreateMailboxBody, ListMailboxesQuery, Mailbox, UpdateMailboxBody } from './mailboxes.schemas';
+import { verifyMailbox } from '../../channels/email/inbox/verify';
+import {
+  CreateMailboxBody,
+  ListMailboxesQuery,
+  Mailbox,
+  MailboxVerification,
+  UpdateMailboxBody,
+} from './mailboxes.schemas';
 import {
   createMailbox,
   deleteMailbox,
@@ -66,6 +73,26 @@ export const mailboxesRoutes =
       { schema: { tags, params: IdParams, body: UpdateMailboxBody, response: { 200: Mailbox } } },
       async (request) =>
         written(await updateMailbox(deps, request.workspaceId, request.params.id, request.body)),
+    );
+
+    app.post(
+      '/mailboxes/:id/verify',
+      {
+        schema: {
+          tags,
+          summary: 'Log in over SMTP and IMAP with the saved settings and say what works',
+          description:
+            "Nothing is sent and nothing in the mailbox changes. A refusal carries the server's own words " +
+            '(e.g. `535 5.7.8 Username and Password not accepted`).',
+          params: IdParams,
+          response: { 200: MailboxVerification },
+        },
+      },
+      async (request) => {
+        const row = await getMailbox(deps, request.workspaceId, request.params.id);
+        if (!row) throw notFound('mailbox');
+        return verifyMailbox(deps, row);
+      },
     );
 
     app.delete(

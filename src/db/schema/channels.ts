@@ -86,6 +86,8 @@ export const mailboxes = pgTable(
     inboxLastError: text('inbox_last_error'),
     /** Consecutive failures, for backoff; reset by a successful sync. */
     inboxFailures: integer('inbox_failures').notNull().default(0),
+    /** Failed sessions since the mailbox was added: `/metrics` serves it as a counter. */
+    inboxErrorsTotal: integer('inbox_errors_total').notNull().default(0),
     /** Not retried before this (backoff after a failure, or after an OAuth2 refusal). */
     inboxRetryAt: tstz('inbox_retry_at'),
     /** The one reader process holding this inbox, until `inboxLeaseUntil`. */

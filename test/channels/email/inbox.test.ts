@@ -296,4 +296,145 @@ describe('inbox connection over IMAP', () => {
       timeoutMs: 15_000,
     });
   });
+
+  it('an ambiguous send found in the Sent folder is settled as sent and the cadence moves on; one found nowhere stays for an operator', async () => {
+    const { ws, user } = await setup();
+    const filed = await firstEmailSent(ws, 1);
+    const lost = await firstEmailSent(ws, 1);
+    // What a crash during the SMTP hand-off leaves: the run `ambiguous`, its cadence waiting. The
+    // second step is taken back too, as if it had never been scheduled.
+    const runsOf = async (leadId: string) => {
+      const enrollment = await enrollmentOf(leadId);
+      return engine.deps.db
+        .select()
+        .from(stepRuns)
+        .where(eq(stepRuns.enrollmentId, enrollment?.id ?? ''));
+    };
+    for (const lead of [filed.lead, lost.lead]) {
+      const runs = await runsOf(lead.id);
+      const first = runs.find((r) => r.stepIndex === 0);
+      await engine.deps.db
+        .delete(stepRuns)
+        .where(and(eq(stepRuns.enrollmentId, first?.enrollmentId ?? ''), eq(stepRuns.status, 'scheduled')));
+      await engine.deps.db
+        .update(stepRuns)
+        .set({ status: 'ambiguous', reason: 'lease_expired', updatedAt: new Date() })
+        .where(eq(stepRuns.id, first?.id ?? ''));
+    }
+    // Gmail files what was submitted over SMTP in Sent: the copy carries the run's Message-ID.
+    const copy = sink.mailTo(filed.email)[0]?.raw ?? '';
+    await dovecot.append(user, PASS, copy, 'Sent');
+
+    await waitFor(
+      async () => (await runsOf(filed.lead.id)).find((r) => r.stepIndex === 0)?.status === 'sent',
+      { timeoutMs: 15_000 },
+    );
+    const settled = (await runsOf(filed.lead.id)).find((r) => r.stepIndex === 0);
+    expect(settled?.reason).toBe('found_in_sent_folder');
+    // The cadence went on: the follow-up (1 s later) goes out, threaded, without an operator.
+    await waitFor(async () => sink.mailTo(filed.email).length === 2, { timeoutMs: 15_000 });
+    // The other one was looked for and not found: still the operator's to settle, never resent.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await runsOf(lost.lead.id)).find((r) => r.stepIndex === 0)?.status).toBe('ambiguous');
+    expect(sink.mailTo(lost.email)).toHaveLength(1);
+  });
+
+  it("verify logs in over SMTP and IMAP and reports what works, in the server's own words", async () => {
+    const { ws, mailbox, user } = await setup();
+    const verify = async () =>
+      (
+        await engine.app.inject({
+          method: 'POST',
+          url: `/v1/mailboxes/${mailbox.id}/verify`,
+          headers: ws.auth,
+        })
+      ).json();
+    const good = await verify();
+    expect(good.smtp).toEqual({ ok: true, error: null });
+    expect(good.imap).toMatchObject({ ok: true, error: null });
+    expect(good.imap.folders).toEqual(expect.arrayContaining(['INBOX', 'Sent', 'Junk']));
+
+    const patch = (imap: Record<string, unknown>) =>
+      engine.app.inject({
+        method: 'PATCH',
+        url: `/v1/mailboxes/${mailbox.id}`,
+        headers: ws.auth,
+        payload: { imap },
+      });
+    const base = { host: dovecot.host, port: dovecot.port, secure: false, tls: 'none', user };
+    await patch({ ...base, pass: 'wrong-password' });
+    expect((await verify()).imap).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/authentication failed/i),
+    });
+    // The server offers no TLS: with tls required the password is never sent in clear.
+    await patch({ ...base, pass: PASS, tls: 'required' });
+    const clear = (await verify()).imap;
+    expect(clear.ok).toBe(false);
+    expect(clear.error).toMatch(/STARTTLS|TLS/i);
+    // Implicit TLS against a plain-text port: a TLS failure, not a hang.
+    await patch({ ...base, pass: PASS, secure: true });
+    expect((await verify()).imap.ok).toBe(false);
+    const closed = await patch({ ...base, pass: PASS, port: 1 });
+    expect(closed.statusCode).toBe(200);
+    expect((await verify()).imap).toMatchObject({ ok: false, error: expect.stringMatching(/ECONNREFUSED/) });
+    // A private address the operator did not allow is refused when saved, naming the field.
+    const privateHost = await patch({ ...base, host: '10.1.2.3', pass: PASS });
+    expect(privateHost.statusCode).toBe(400);
+    expect(privateHost.json().error).toMatchObject({
+      code: 'private_address',
+      details: [{ path: 'body.imap.host' }],
+    });
+    // The reader reports the failure on the mailbox rather than crashing.
+    await waitFor(async () => (await view(ws, mailbox.id)).inbox.status === 'error', { timeoutMs: 30_000 });
+  });
+
+  it('hostile mail (20 MB, malformed MIME, an endless header line, no Message-ID) is stored, and the reader goes on to the next reply', async () => {
+    const { ws, user } = await setup();
+    const { lead, email: to, messageId } = await firstEmailSent(ws, 60);
+    const big = Buffer.concat([
+      Buffer.from(
+        `From: <${to}>\r\nTo: ${user}\r\nSubject: huge\r\nMessage-ID: <huge@example.test>\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
+      ),
+      Buffer.from(
+        `${'QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n'.repeat(270_000)}`,
+      ),
+    ]);
+    const malformed = [
+      'From: someone@example.test',
+      `To: ${user}`,
+      'Subject: broken',
+      'Message-ID: <broken@example.test>',
+      'Content-Type: multipart/mixed; boundary="never-closed"',
+      '',
+      '--never-closed',
+      'Content-Type: text/plain; charset=x-no-such-charset',
+      '',
+      'text in a charset nobody knows',
+      '',
+    ].join('\r\n');
+    const endless = `From: other@example.test\r\nTo: ${user}\r\nSubject: long\r\nX-Long: ${'a'.repeat(200_000)}\r\n\r\nbody\r\n`;
+    const noId = `From: anon@example.test\r\nTo: ${user}\r\nSubject: no id\r\n\r\nhello\r\n`;
+    const reply = [
+      `From: <${to}>`,
+      `To: ${user}`,
+      'Subject: Re: Quick question',
+      `Message-ID: <after-hostile-${lead.id}@example.test>`,
+      `In-Reply-To: ${messageId}`,
+      '',
+      'Yes, call me.',
+      '',
+    ].join('\r\n');
+    await dovecot.appendMany(user, PASS, [big, malformed, endless, noId, reply]);
+    await waitFor(async () => (await enrollmentOf(lead.id))?.status === 'replied', { timeoutMs: 30_000 });
+    const inbound = await engine.deps.db
+      .select({ messageId: messages.messageId, subject: messages.subject, headers: messages.headers })
+      .from(messages)
+      .where(and(eq(messages.workspaceId, ws.id), eq(messages.direction, 'inbound')));
+    expect(inbound).toHaveLength(5);
+    const huge = inbound.find((m) => m.messageId === '<huge@example.test>');
+    expect(huge?.headers?.['x-engine-truncated']).toMatch(/^read \d+ of \d+ bytes$/);
+    expect(inbound.find((m) => m.subject === 'no id')?.messageId).toMatch(/@no-message-id\.invalid>$/);
+    expect(inbound.map((m) => m.subject)).toEqual(expect.arrayContaining(['broken', 'long']));
+  });
 });

@@ -55,6 +55,7 @@ export async function markInboxFailed(
         inboxStatus: failure.status,
         inboxLastError: failure.error,
         inboxFailures: failures,
+        inboxErrorsTotal: sql`${mailboxes.inboxErrorsTotal} + 1`,
         inboxRetryAt: sql`now() + make_interval(secs => ${inboxBackoffMs(failures) / 1000})`,
       })
       .where(and(eq(mailboxes.id, mailbox.id)));
