@@ -187,4 +187,118 @@ describe('mailboxes API', () => {
     ])
       expect(paths).toContain(path);
   });
+
+  it("takes OAuth2 for Gmail with the provider's servers as defaults, seals the secrets and never returns them", async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const oauth2 = {
+      provider: 'google',
+      clientId: 'client-123.apps.googleusercontent.com',
+      clientSecret: 'GOCSPX-very-secret',
+      refreshToken: '1//refresh-token-secret',
+      user: 'alex@acme.example',
+    };
+    const res = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/mailboxes',
+      headers: ws.auth,
+      payload: { name: 'Alex', fromEmail: 'alex@acme.example', oauth2 },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({
+      smtp: { host: 'smtp.gmail.com', port: 465, secure: true, tls: 'required', hasCredentials: true },
+      imap: { host: 'imap.gmail.com', port: 993, secure: true, tls: 'required', hasOwnCredentials: false },
+      oauth2: { provider: 'google', clientId: oauth2.clientId, user: oauth2.user, tokenUrl: null },
+      inbox: { status: 'idle', lastSyncAt: null, lastError: null, lag: null },
+    });
+    expect(res.body).not.toContain('very-secret');
+    expect(res.body).not.toContain('refresh-token-secret');
+    const { rows } = await engine.deps.pool.query('select * from mailboxes where id = $1', [res.json().id]);
+    expect(JSON.stringify(rows[0])).not.toContain('refresh-token-secret');
+    expect(JSON.stringify(rows[0])).not.toContain('GOCSPX-very-secret');
+  });
+
+  it('refuses bad inbox settings with the failing field: no SMTP without a known provider, a custom provider without its token URL, a private IMAP host, a folder with control characters', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const post = (payload: Record<string, unknown>) =>
+      engine.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: ws.auth, payload });
+    const custom = {
+      provider: 'custom',
+      clientId: 'c',
+      clientSecret: 's',
+      refreshToken: 'r',
+      user: 'u@x.example',
+    };
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ name: 'A', fromEmail: 'a@x.example' }, 'validation_failed', 'body.smtp'],
+      [{ ...body(), oauth2: custom }, 'validation_failed', 'body.oauth2.tokenUrl'],
+      [
+        {
+          name: 'A',
+          fromEmail: 'a@x.example',
+          oauth2: { ...custom, tokenUrl: 'https://auth.x.example/token' },
+        },
+        'validation_failed',
+        'body.smtp',
+      ],
+      [{ ...body(), imap: { host: '169.254.169.254', port: 993 } }, 'private_address', 'body.imap.host'],
+      [
+        { ...body(), oauth2: { ...custom, tokenUrl: 'http://127.0.0.2/token' } },
+        'private_address',
+        'body.oauth2.tokenUrl',
+      ],
+      [
+        { ...body(), imap: { host: 'imap.x.example', folders: ['INBOX', 'a\u0000b'] } },
+        'validation_failed',
+        'body.imap.folders.1',
+      ],
+      [
+        { ...body(), oauth2: { ...custom, tokenUrl: 'file:///etc/passwd' } },
+        'validation_failed',
+        'body.oauth2.tokenUrl',
+      ],
+    ];
+    for (const [payload, code, path] of cases) {
+      const res = await post(payload);
+      expect(res.statusCode, `${path}: ${res.body}`).toBe(400);
+      expect(res.json().error.code).toBe(code);
+      expect(res.json().error.details.map((d: { path: string }) => d.path)).toContain(path);
+    }
+    const list = await engine.app.inject({ method: 'GET', url: '/v1/mailboxes', headers: ws.auth });
+    expect(list.json().data).toEqual([]);
+  });
+
+  it('an inbox removed with imap: null is disabled, and new credentials clear a failure so they are tried at once', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const created = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/mailboxes',
+      headers: ws.auth,
+      payload: body({ imap: { host: 'imap.sender.test' } }),
+    });
+    const id = created.json().id;
+    expect(created.json().imap).toMatchObject({ host: 'imap.sender.test', port: 993, secure: true });
+    await engine.deps.pool.query(
+      "update mailboxes set inbox_status = 'auth_failed', inbox_last_error = 'NO [AUTHENTICATIONFAILED]', inbox_failures = 3, inbox_retry_at = now() + interval '5 minutes' where id = $1",
+      [id],
+    );
+    const patched = await engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/mailboxes/${id}`,
+      headers: ws.auth,
+      payload: { smtp: { pass: 'the-new-password' } },
+    });
+    expect(patched.json().inbox).toMatchObject({ status: 'idle', lastError: null });
+    const { rows } = await engine.deps.pool.query(
+      'select inbox_retry_at, inbox_failures from mailboxes where id = $1',
+      [id],
+    );
+    expect(rows[0]).toEqual({ inbox_retry_at: null, inbox_failures: 0 });
+    const removed = await engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/mailboxes/${id}`,
+      headers: ws.auth,
+      payload: { imap: null },
+    });
+    expect(removed.json()).toMatchObject({ imap: null, inbox: { status: 'disabled' } });
+  });
 });
