@@ -256,6 +256,31 @@ describe('inbox connection over IMAP', () => {
     expect(lead?.stage).not.toBe('lost');
   });
 
+  it('the List-Unsubscribe mailto works: the mail it writes to the sending mailbox unsubscribes the lead', async () => {
+    const { ws, user } = await setup();
+    const { lead, email: to } = await firstEmailSent(ws, 3);
+    const sent = sink.mailTo(to)[0]?.raw;
+    expect(header(sent, 'List-Unsubscribe')).toContain(`mailto:${user}?subject=unsubscribe`);
+    // What a mail client sends for that link: the subject, an empty body, no thread headers.
+    await dovecot.append(
+      user,
+      PASS,
+      [
+        `From: <${to}>`,
+        `To: ${user}`,
+        'Subject: unsubscribe',
+        `Message-ID: <unsub-${lead.id}@example.test>`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await waitFor(async () => (await enrollmentOf(lead.id))?.status === 'unsubscribed', {
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(sink.mailTo(to)).toHaveLength(1);
+  });
+
   it("a wrong password shows auth_failed with the server's words, and a fixed one reconnects", async () => {
     const { ws, mailbox, user } = await setup();
     const bad = await engine.app.inject({
