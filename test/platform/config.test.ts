@@ -31,6 +31,8 @@ const badValues: [name: string, value: string][] = [
   ['RATE_LIMIT_PER_MINUTE', '0'],
   ['AUTH_FAILURES_PER_MINUTE', '0'],
   ['ALLOWED_PRIVATE_TARGETS', '127.0.0.1:99999'],
+  ['INBOX_POLL_SECONDS', '0'],
+  ['SENT_LOOKUP_GRACE_SECONDS', '1.5'],
 ];
 
 /** Free-form strings: any non-empty value is valid, so there is no bad value to try. */

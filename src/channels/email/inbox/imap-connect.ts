@@ -38,36 +38,63 @@ export async function openImap(
   if (!deps.targets.allowsStatically(target)) throw new BlockedTargetError();
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const sealedPass = mailbox.imapPassEnc ?? mailbox.smtpPassEnc;
-  const auth = mailbox.oauth2
-    ? { user: mailbox.oauth2.user, accessToken: await accessTokenFor(deps, mailbox) }
-    : {
-        user: mailbox.imapUser ?? mailbox.smtpUser ?? mailbox.fromEmail,
-        pass: sealedPass ? deps.secrets.decrypt(sealedPass) : '',
-      };
-  const client = new ImapFlow({
-    host: target.host,
-    port: target.port,
-    secure: target.secure,
-    // `true` fails the session when the server offers no STARTTLS; undefined uses it when offered.
-    doSTARTTLS: target.secure ? undefined : target.tls === 'required' ? true : undefined,
-    auth,
-    tls: { lookup: deps.targets.lookupFor(target.port) },
-    logger: false,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: Math.min(timeoutMs, 16_000),
-    socketTimeout: 5 * 60_000,
-    autoIdleDelay: 500,
-    maxLiteralSize: MAX_LITERAL_BYTES,
-    maxResponseSize: MAX_LITERAL_BYTES + 64 * 1024,
-    maxLineLength: 1024 * 1024,
-    disableCompression: true,
+  const password = () => ({
+    user: mailbox.imapUser ?? mailbox.smtpUser ?? mailbox.fromEmail,
+    pass: sealedPass ? deps.secrets.decrypt(sealedPass) : '',
   });
-  // An error after connect ends the session ('close'); without a listener it would crash the process.
-  client.on('error', (err: Error) =>
-    deps.log.debug({ mailboxId: mailbox.id, err: err.message }, 'imap error'),
-  );
-  await client.connect();
-  return client;
+  const connect = async (auth: { user: string; pass: string } | { user: string; accessToken: string }) => {
+    const client = new ImapFlow({
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      // `true` fails the session when the server offers no STARTTLS; undefined uses it when offered.
+      doSTARTTLS: target.secure ? undefined : target.tls === 'required' ? true : undefined,
+      auth,
+      tls: { lookup: deps.targets.lookupFor(target.port) },
+      logger: false,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: Math.min(timeoutMs, 16_000),
+      socketTimeout: 5 * 60_000,
+      autoIdleDelay: 500,
+      maxLiteralSize: MAX_LITERAL_BYTES,
+      maxResponseSize: MAX_LITERAL_BYTES + 64 * 1024,
+      maxLineLength: 1024 * 1024,
+      disableCompression: true,
+    });
+    // An error after connect ends the session ('close'); without a listener it would crash the process.
+    client.on('error', (err: Error) =>
+      deps.log.debug({ mailboxId: mailbox.id, err: err.message }, 'imap error'),
+    );
+    await client.connect();
+    return client;
+  };
+  const settings = mailbox.oauth2;
+  if (!settings) return connect(password());
+  const token = await oauth2Token(deps, mailbox);
+  try {
+    return await connect({ user: settings.user, accessToken: token });
+  } catch (err) {
+    if (!isAuthFailure(err)) throw err;
+    // A token refused before its expiry (revoked early): refreshed once, unless another login has
+    // already replaced it.
+    return connect({ user: settings.user, accessToken: await oauth2Token(deps, mailbox, token) });
+  }
+}
+
+/** Thrown when the access token could not be had: the OAuth2 module has recorded it on the mailbox. */
+export class OAuth2TokenUnavailable extends Error {
+  override name = 'OAuth2TokenUnavailable';
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+async function oauth2Token(deps: ConnectDeps, mailbox: MailboxRow, rejected?: string): Promise<string> {
+  try {
+    return await accessTokenFor(deps, mailbox, rejected ? { rejected } : {});
+  } catch (err) {
+    throw new OAuth2TokenUnavailable(err);
+  }
 }
 
 /** The server's own words for a failed IMAP session, for the mailbox's `lastError`. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ImapFlow } from 'imapflow';
 import type { Deps } from '../../../context';
 import type { MailboxRow } from '../../../db/schema/index';
-import { imapErrorText, isAuthFailure, openImap } from './imap-connect';
+import { imapErrorText, isAuthFailure, OAuth2TokenUnavailable, openImap } from './imap-connect';
 import { acquireInboxes, INBOX_LEASE_SECONDS, releaseInbox, renewInbox } from './lease';
 import { settleAmbiguousSends } from './settle';
 import { markInboxFailed, markInboxSynced } from './status';
@@ -154,7 +154,7 @@ function startSession(
       const error = imapErrorText(err);
       deps.log.warn({ mailboxId: mailbox.id, error }, 'inbox session failed');
       // The OAuth2 module recorded its own refusals and failures, with their backoff.
-      if (err instanceof Error && err.name.startsWith('OAuth2')) return;
+      if (err instanceof OAuth2TokenUnavailable) return;
       await markInboxFailed(deps, mailbox, {
         status: isAuthFailure(err) ? 'auth_failed' : 'error',
         error,

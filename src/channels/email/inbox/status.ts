@@ -63,7 +63,13 @@ export async function markInboxFailed(
     await recordEvent(tx, {
       workspaceId: mailbox.workspaceId,
       type: 'mailbox.inbox_error',
-      data: { mailboxId: mailbox.id, status: failure.status, error: failure.error },
+      data: {
+        mailboxId: mailbox.id,
+        status: failure.status,
+        error: failure.error,
+        failures,
+        retryAt: new Date(Date.now() + inboxBackoffMs(failures)).toISOString(),
+      },
     });
   });
 }
