@@ -26,7 +26,14 @@ export type Dovecot = {
   stop(): Promise<void>;
 };
 
-export type DovecotOptions = { idle?: boolean };
+export type DovecotOptions = {
+  idle?: boolean;
+  /**
+   * Also take OAuth2 logins (XOAUTH2, OAUTHBEARER), each token checked with a POST to this
+   * RFC 7662 introspection URL, which answers `{active: true, email: <user>}` for a good one.
+   */
+  oauth2IntrospectionUrl?: string;
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +55,7 @@ state_dir = ${dir}/run
 log_path = ${dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${opts.oauth2IntrospectionUrl ? ' xoauth2 oauthbearer' : ''}
 mail_location = maildir:${dir}/mail/%u
 default_login_user = dovenull
 default_internal_user = dovecot
@@ -78,6 +85,15 @@ service anvil {
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/users
+}
+${
+  opts.oauth2IntrospectionUrl
+    ? `passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/oauth2.conf.ext
+}`
+    : ''
 }
 userdb {
   driver = static
@@ -114,6 +130,12 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
   const port = await freePort();
   const confPath = join(dir, 'dovecot.conf');
   writeFileSync(confPath, config(dir, port, opts));
+  if (opts.oauth2IntrospectionUrl) {
+    writeFileSync(
+      join(dir, 'oauth2.conf.ext'),
+      `introspection_mode = post\nintrospection_url = ${opts.oauth2IntrospectionUrl}\nusername_attribute = email\nactive_attribute = active\nactive_value = true\n`,
+    );
+  }
   const users = new Map<string, string>();
 
   const run = async () => {
