@@ -150,12 +150,18 @@ const MAX_RETURN_TEXT_CHARS = 8 * 1024;
 const MAX_KEYWORD_HITS = 100;
 /** Keywords whose window chrono-node reads (four parsers, about 40 µs each on a window). */
 const MAX_RELATIVE_TRIES = 10;
+/**
+ * Days after an "until" date within which a "back on" date is believed instead: "until Friday the
+ * 6th, back on Monday the 9th" returns on the 9th (a weekend and a public holiday fit in 3 days).
+ */
+const MAX_RETURN_GAP_DAYS = 3;
 
 /**
  * Reads the return date from an out-of-office text ("back on 17 March", "de retour le 17/03",
  * "bis zum 14. März", "hasta el 14 de marzo", "back on Monday", "back tomorrow", "ab morgen"), in
- * English, French, German and Spanish. `received` anchors years and weekdays. Returns null when no
- * believable date is found. Reads the first MAX_RETURN_TEXT_CHARS only.
+ * English, French, German and Spanish. `received` anchors years and weekdays. The first date found
+ * wins, except that "until Friday 6th … back Monday 9th" returns the 9th (MAX_RETURN_GAP_DAYS). Returns
+ * null when no believable date is found. Reads the first MAX_RETURN_TEXT_CHARS only.
  */
 export function findReturnDate(fullText: string, received: Date): CalendarDate | null {
   const text = fullText.slice(0, MAX_RETURN_TEXT_CHARS);
@@ -167,17 +173,36 @@ export function findReturnDate(fullText: string, received: Date): CalendarDate |
     .sort((a, b) => a.at - b.at)
     .slice(0, MAX_KEYWORD_HITS);
   let relativeTries = MAX_RELATIVE_TRIES;
+  // The day after the first "until" date: the answer unless a "back on" date just after it follows.
+  let afterUntil: number | null = null;
   for (const hit of hits) {
-    const window = text.slice(hit.at, hit.at + hit.reach + 40);
+    // A weekday before the date ("ab Montag, 2. Februar") does not count against the reach.
+    const reach = hit.reach + (leadingWeekday.exec(text.slice(hit.at, hit.at + 40))?.[0].length ?? 0);
+    const window = text.slice(hit.at, hit.at + reach + 40);
     const found = firstExplicitDate(window) ?? weekdayDate(window, today);
     let day: number | null = null;
-    if (found) day = found.index <= hit.reach ? nearestFuture(found.options, today) : null;
-    else if (relativeTries-- > 0) day = relativeDate(window, hit.reach, today);
+    if (found) day = found.index <= reach ? nearestFuture(found.options, today) : null;
+    else if (relativeTries-- > 0) day = relativeDate(window, reach, today);
     if (day === null) continue;
-    return toCalendar(hit.kind === 'until' ? day + DAY_MS : day);
+    if (afterUntil === null) {
+      if (hit.kind === 'return') return toCalendar(day);
+      afterUntil = day + DAY_MS;
+    } else if (
+      hit.kind === 'return' &&
+      day >= afterUntil &&
+      day <= afterUntil + MAX_RETURN_GAP_DAYS * DAY_MS
+    ) {
+      return toCalendar(day);
+    }
   }
-  return null;
+  return afterUntil === null ? null : toCalendar(afterUntil);
 }
+
+/** A weekday opening a keyword's window, with its article and comma: " on Monday, ", " el lunes ", " Montag, den ". */
+const leadingWeekday = new RegExp(
+  `^[\\s,]{0,4}(?:(?:on|le|am|el|the|den|dem)\\s{1,3})?${WEEKDAY}[,.]?\\s{0,3}(?:(?:the|den|dem|le|el)\\s{1,3})?`,
+  'iu',
+);
 
 function firstExplicitDate(window: string): Found | null {
   let best: Found | null = null;
