@@ -1,3 +1,4 @@
+import { type BounceClass, type ComplaintClass, readBounce, readComplaint } from './delivery-reports';
 import { type CalendarDate, findReturnDate } from './return-date';
 
 export { htmlToText } from './reply-html';
@@ -8,8 +9,10 @@ export type ReplyClass =
   | { kind: 'unsubscribe' }
   /** Auto-reply or out-of-office; `returnDate` when the text names one. */
   | { kind: 'auto_reply'; returnDate: CalendarDate | null }
-  /** Delivery report. `permanent` is false for "delayed" (4.x.x) reports, which change nothing. */
-  | { kind: 'bounce'; permanent: boolean; recipient: string | null; originalMessageId: string | null };
+  /** Delivery report. `permanent` is false for "delayed" (4.x.x) reports. */
+  | BounceClass
+  /** Feedback report (ARF): the recipient marked our message as spam. */
+  | ComplaintClass;
 
 export type ReplyInput = {
   subject?: string | null;
@@ -19,6 +22,9 @@ export type ReplyInput = {
   headers?: Record<string, string>;
   /** Headers of the original message when a report carries them (text/rfc822-headers, message/rfc822). */
   attachedHeaders?: string | null;
+  /** A report's machine-readable part: its type (`message/delivery-status`, `message/feedback-report`) and text. */
+  reportType?: string | null;
+  reportText?: string | null;
 };
 
 export type { CalendarDate };
@@ -36,9 +42,9 @@ const header = (input: ReplyInput, name: string) =>
 
 /**
  * Classifies an inbound message. Pure: `received` (the message date) only anchors return dates
- * such as "back on Monday". Order matters: a bounce is also auto-submitted, and an auto-reply may
- * quote our footer, so the stronger signals are checked first. Reads the first MAX_CLASSIFIED_CHARS
- * of the body and MAX_HEADER_CHARS of the subject and headers.
+ * such as "back on Monday". Order matters: a complaint or a bounce is also auto-submitted, and an
+ * auto-reply may quote our footer, so the stronger signals are checked first. Reads the first
+ * MAX_CLASSIFIED_CHARS of the body and of each report part, MAX_HEADER_CHARS of the subject and headers.
  */
 export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
   const input: ReplyInput = {
@@ -46,10 +52,22 @@ export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
     subject: message.subject?.slice(0, MAX_HEADER_CHARS),
     text: message.text?.slice(0, MAX_CLASSIFIED_CHARS),
     attachedHeaders: message.attachedHeaders?.slice(0, MAX_CLASSIFIED_CHARS),
+    reportText: message.reportText?.slice(0, MAX_CLASSIFIED_CHARS),
   };
-  const bounce = detectBounce(input);
-  if (bounce) return bounce;
   const fresh = stripQuoted(input.text ?? '');
+  const fields = {
+    from: header(input, 'from'),
+    subject: subjectHead(input.subject ?? ''),
+    contentType: header(input, 'content-type').toLowerCase(),
+    failedRecipients: header(input, 'x-failed-recipients'),
+    text: input.text ?? '',
+    fresh,
+    attachedHeaders: input.attachedHeaders ?? null,
+    reportType: input.reportType?.slice(0, MAX_HEADER_CHARS).toLowerCase() ?? null,
+    reportText: input.reportText ?? null,
+  };
+  const report = readComplaint(fields) ?? readBounce(fields);
+  if (report) return report;
   if (isAutoReply(input, fresh)) {
     return { kind: 'auto_reply', returnDate: findReturnDate(`${input.subject ?? ''}\n${fresh}`, received) };
   }
@@ -57,47 +75,6 @@ export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
     return { kind: 'unsubscribe' };
   }
   return { kind: 'human' };
-}
-
-// ---- bounces (RFC 3464 delivery status notifications, and the usual MTA subjects) ----
-
-const bounceSubject =
-  /undeliver|returned mail|returned to sender|delivery (status notification|failure|has failed|incomplete)|failure notice|mail delivery failed|non remis|non distribu|unzustellbar|nicht zustellbar|no se (ha )?pudo entregar|no entregado/i;
-const daemonSender = /mailer-daemon|postmaster|mail delivery (subsystem|system)/i;
-
-function detectBounce(input: ReplyInput): ReplyClass | null {
-  const contentType = header(input, 'content-type').toLowerCase();
-  const isReport =
-    contentType.startsWith('multipart/report') && /report-type="?delivery-status/.test(contentType);
-  const text = input.text ?? '';
-  const looksLikeOne = daemonSender.test(header(input, 'from')) && bounceSubject.test(input.subject ?? '');
-  if (!isReport && !looksLikeOne) return null;
-  return {
-    kind: 'bounce',
-    permanent: isPermanentFailure(text, input.subject ?? ''),
-    recipient: failedRecipient(input, text),
-    originalMessageId: originalMessageId(input.attachedHeaders ?? text),
-  };
-}
-
-function isPermanentFailure(text: string, subject: string): boolean {
-  const action = /^action:\s*(\w+)/im.exec(text)?.[1]?.toLowerCase();
-  if (action) return action === 'failed';
-  const status = /^status:\s*([245])\.\d{1,3}\.\d{1,3}/im.exec(text)?.[1];
-  if (status) return status === '5';
-  // Without a machine-readable report, only a "delay" wording marks a transient one.
-  return !/\bdelay(ed)?\b|verzögert|retard|retrasad/i.test(`${subject}\n${text}`);
-}
-
-function failedRecipient(input: ReplyInput, text: string): string | null {
-  const fromReport = /^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?/im.exec(text)?.[1];
-  const fromHeader = header(input, 'x-failed-recipients').split(',')[0]?.trim();
-  const address = fromReport ?? (fromHeader || null);
-  return address ? address.toLowerCase() : null;
-}
-
-function originalMessageId(source: string): string | null {
-  return /^message-id:\s*(<[^<>\s]+>)/im.exec(source)?.[1] ?? null;
 }
 
 // ---- auto-replies and out-of-office (RFC 3834 and the common vendor headers) ----
@@ -165,6 +142,7 @@ const unsubscribePatterns = [
   /d[ée]sinscri|d[ée]sabonn/i,
   /ne (plus )?(me )?(plus )?(contacter|écrire|ecrire)/i,
   /\b(abmelden|austragen|abbestellen)\b/i,
+  /\baus (ihrem|deinem|eurem|dem) verteiler\b/i,
   /\b(dar(me|se)?|den(me)?) de baja\b/i,
   /no me (escriba|contacte)n? más/i,
 ];
@@ -183,10 +161,12 @@ const MAX_ATTRIBUTION_CHARS = 400;
  * split of a run of spaces between its two `\s*`, so "on x wrote" + 150,000 spaces + "x" took 22 s.
  */
 const attribution =
-  /^(on|le|am|el)\b.{0,300}\b(wrote|a écrit|schrieb|escribió)\s*:?$|^-{2,}\s*(original message|message d'origine|ursprüngliche nachricht|mensaje original)|^_{20,}$/i;
+  /^(on|le|am|el)\b.{0,300}\b(wrote|a écrit|schrieb|escribió)\s*:?$|^-{2,}\s*(original message|message d'origine|mail original|ursprüngliche nachricht|mensaje original|forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado)|^_{20,}$/i;
 const attributionStart = /^(on|le|am|el)\b/i;
-const headerBlockStart = /^(from|de|von)\s?:\s/i;
-const headerBlockNext = /^(sent|date|envoyé|gesendet|enviado|fecha|datum|to|à|an|para)\s?:\s/i;
+/** The quoted header block Outlook and most webmails put above the message answered, in several languages. */
+const headerBlockStart = /^(from|de|von|från|fra|van|da)\s?:\s/i;
+const headerBlockNext =
+  /^(sent|date|envoyé|gesendet|enviado|fecha|datum|to|à|an|para|skickat|sendt|verzonden|inviato|till|til|aan)\s?:\s/i;
 
 const isAttribution = (line: string) => line.length <= MAX_ATTRIBUTION_CHARS && attribution.test(line);
 

@@ -222,12 +222,13 @@ async function stopLead(
  * The lead asked to hear no more: status `unsubscribed` (a `bounced` or `do_not_contact` lead keeps
  * its status), its email and LinkedIn profile suppressed for the workspace, every live enrollment
  * stopped, and `lead.unsubscribed` recorded once. Idempotent; runs in the caller's transaction.
+ * `reason` is the suppressions' reason, `unsubscribe:<source>` unless given (a complaint's is `complaint`).
  */
 export function unsubscribeLead(
   tx: Tx,
-  input: { workspaceId: string; leadId: string; source: string },
+  input: { workspaceId: string; leadId: string; source: string; reason?: string },
 ): Promise<LeadStopResult> {
-  const reason = `unsubscribe:${input.source}`;
+  const reason = input.reason ?? `unsubscribe:${input.source}`;
   return stopLead(tx, input, {
     status: 'unsubscribed',
     overrides: ['active'],

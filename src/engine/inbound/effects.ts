@@ -25,7 +25,7 @@ export type ReplyTarget = {
 export type ReplyEffects =
   | { kind: 'replied'; stopped: string[]; stage: string | null }
   | { kind: 'paused'; paused: string[]; until: Date }
-  | { kind: 'bounced' | 'unsubscribed'; stopped: string[] }
+  | { kind: 'bounced' | 'unsubscribed' | 'complained'; stopped: string[] }
   | { kind: 'none' };
 
 /** An out-of-office with no readable return date pauses this long. */
@@ -64,6 +64,16 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
         source: 'reply',
       });
       return { kind: 'unsubscribed', stopped: result.ok ? result.enrollmentIds : [] };
+    }
+    case 'complaint': {
+      // Marked as spam: the lead asked, loudly, to hear no more. Suppressed like an unsubscribe.
+      const result = await unsubscribeLead(tx, {
+        workspaceId: target.workspaceId,
+        leadId: target.leadId,
+        source: 'complaint',
+        reason: 'complaint',
+      });
+      return { kind: 'complained', stopped: result.ok ? result.enrollmentIds : [] };
     }
   }
 }

@@ -17,6 +17,12 @@ export type InboundEmail = {
   headers: Record<string, string>;
   /** Headers of the original message inside a delivery report, when it carries them. */
   attachedHeaders: string | null;
+  /**
+   * The machine-readable part of a report, lower-cased type and text: `message/delivery-status`
+   * (RFC 3464) or `message/feedback-report` (RFC 5965). Raw MIME only.
+   */
+  reportType?: string | null;
+  reportText?: string | null;
   receivedAt: Date;
 };
 
@@ -113,7 +119,14 @@ const reportParts = new Set(['text/rfc822-headers', 'message/rfc822']);
  * `htmlToText` instead.
  */
 export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<InboundEmail> {
-  const mail = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: true });
+  // The report parts stay attachments: a delivery status is read as fields, not as the body, and an
+  // inline message/rfc822 (an ARF report's original, a Gmail DSN's) keeps its headers (Message-ID).
+  const mail = await simpleParser(raw, {
+    skipImageLinks: true,
+    skipHtmlToText: true,
+    keepDeliveryStatus: true,
+    ignoreEmbedded: true,
+  });
   const html = typeof mail.html === 'string' ? mail.html : null;
   // Without mailparser's pass, an HTML-only body has no text (or an empty string).
   const text = mail.text?.trim() ? mail.text : html === null ? null : htmlToText(html);
@@ -128,6 +141,12 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
   const to = Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? null);
   const fromText = mail.from?.text ?? headers.from ?? '';
   const report = mail.attachments.find((a) => reportParts.has(a.contentType.toLowerCase()));
+  const machineReadable = new Set([
+    'message/delivery-status',
+    'message/global-delivery-status',
+    'message/feedback-report',
+  ]);
+  const status = mail.attachments.find((a) => machineReadable.has(a.contentType.toLowerCase()));
   const references = mail.references ?? [];
   return withoutNul({
     from: fromText,
@@ -141,6 +160,8 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
     references: messageIdList(Array.isArray(references) ? references : [references]),
     headers,
     attachedHeaders: report ? report.content.subarray(0, 64 * 1024).toString('utf8') : null,
+    reportType: status ? status.contentType.toLowerCase() : null,
+    reportText: status ? dropNul(status.content.subarray(0, 64 * 1024).toString('utf8')) : null,
     receivedAt: receivedTime(mail.date, now),
   });
 }

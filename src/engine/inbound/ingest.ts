@@ -41,6 +41,8 @@ export function classifyEmail(email: InboundEmail): ReplyClass {
       text: email.text ?? (email.html ? htmlToText(email.html) : null),
       headers: email.headers,
       attachedHeaders: email.attachedHeaders,
+      reportType: email.reportType,
+      reportText: email.reportText,
     },
     email.receivedAt,
   );

@@ -14,8 +14,8 @@ export type InboundMatch = {
 
 /**
  * Matches an inbound email: first its thread (In-Reply-To, then References, then the Message-ID a
- * bounce report quotes) against our outbound Message-IDs, then its address against the leads. A
- * bounce is matched on the failed recipient, never on its sender (the mailer daemon).
+ * bounce or complaint report quotes) against our outbound Message-IDs, then its address against the
+ * leads. A report is matched on its recipient, never on its sender (the mailer daemon, the feedback loop).
  */
 export async function matchEmail(
   db: DbOrTx,
@@ -23,13 +23,14 @@ export async function matchEmail(
   email: InboundEmail,
   cls: ReplyClass,
 ): Promise<InboundMatch | null> {
-  const reported = cls.kind === 'bounce' ? cls.originalMessageId : null;
+  const report = cls.kind === 'bounce' || cls.kind === 'complaint' ? cls : null;
+  const reported = report?.originalMessageId ?? null;
   const threadIds = [email.inReplyTo, ...[...email.references].reverse(), reported].filter(
     (id): id is string => id !== null,
   );
   const byThread = await matchThread(db, workspaceId, threadIds);
   if (byThread) return byThread;
-  const address = cls.kind === 'bounce' ? cls.recipient : email.fromAddress;
+  const address = report ? report.recipient : email.fromAddress;
   if (!address) return null;
   const [lead] = await db
     .select({ id: leads.id })

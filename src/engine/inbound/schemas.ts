@@ -34,7 +34,9 @@ export const WorkspaceParams = z.object({ workspaceId: z.string().max(100) });
 
 export const InboundResult = z.object({
   status: z.enum(['matched', 'unmatched', 'duplicate']),
-  classification: z.enum(['human', 'auto_reply', 'bounce', 'unsubscribe', 'invite_accepted']).nullable(),
+  classification: z
+    .enum(['human', 'auto_reply', 'bounce', 'unsubscribe', 'complaint', 'invite_accepted'])
+    .nullable(),
   leadId: z.uuid().nullable(),
   messageId: z.uuid().nullable().describe('Our id for the stored inbound message'),
 });
