@@ -49,7 +49,7 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
     case 'auto_reply':
       return applyOutOfOffice(tx, target, cls.returnDate);
     case 'bounce': {
-      if (!cls.permanent) return { kind: 'none' };
+      if (!cls.permanent) return recordSoftBounce(tx, target, cls.recipient);
       const result = await bounceLead(tx, {
         workspaceId: target.workspaceId,
         leadId: target.leadId,
@@ -76,6 +76,27 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
       return { kind: 'complained', stopped: result.ok ? result.enrollmentIds : [] };
     }
   }
+}
+
+/**
+ * A delayed delivery (a soft bounce) changes no cadence, the server is still trying: it is recorded
+ * on the lead's timeline as `email.soft_bounced`, so an address that keeps delaying can be seen.
+ */
+async function recordSoftBounce(
+  tx: Tx,
+  target: ReplyTarget,
+  recipient: string | null,
+): Promise<ReplyEffects> {
+  await recordEvent(tx, {
+    workspaceId: target.workspaceId,
+    type: 'email.soft_bounced',
+    leadId: target.leadId,
+    enrollmentId: target.enrollmentId,
+    stepRunId: target.stepRunId,
+    data: { recipient, messageId: target.inboundMessageId },
+    at: target.at,
+  });
+  return { kind: 'none' };
 }
 
 /**
