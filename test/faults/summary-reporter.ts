@@ -1,7 +1,9 @@
-import type { Reporter, TestModule } from 'vitest/node';
-import type { FaultRow } from './support/summary';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { FaultRow, InboxRow } from './support/summary';
 
-const columns: { key: keyof FaultRow; title: string }[] = [
+type Column<Row> = { key: keyof Row; title: string };
+
+const faultColumns: Column<FaultRow>[] = [
   { key: 'scenario', title: 'scenario' },
   { key: 'expected', title: 'steps expected' },
   { key: 'sent', title: 'sent' },
@@ -11,27 +13,67 @@ const columns: { key: keyof FaultRow; title: string }[] = [
   { key: 'stopped', title: 'stopped' },
   { key: 'lost', title: 'lost' },
 ];
+/** Shown only when a scenario read its mailbox's inbox; `–` for the others. */
+const settledColumn: Column<FaultRow> = { key: 'settledFromMailbox', title: 'settled from Sent' };
 
-/** Prints one table of every scenario's row (see `report`) when the fault suite ends. */
+const inboxColumns: Column<InboxRow>[] = [
+  { key: 'scenario', title: 'scenario' },
+  { key: 'expected', title: 'messages expected' },
+  { key: 'actedOn', title: 'acted on once' },
+  { key: 'missed', title: 'missed' },
+  { key: 'duplicates', title: 'duplicates' },
+  { key: 'readers', title: 'readers' },
+];
+
+/** Prints the fault table (and the inbox table, when inbox scenarios ran) when the fault suite ends. */
 export default class FaultSummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    const rows = testModules
-      .flatMap((m) => [...m.children.allTests()])
-      .flatMap((t) => {
-        const row = t.meta().fault;
-        return row
-          ? [{ ...row, scenario: t.result().state === 'failed' ? `${row.scenario} (FAILED)` : row.scenario }]
-          : [];
-      })
-      .sort((a, b) => a.scenario.localeCompare(b.scenario));
-    if (rows.length === 0) return;
-    const cells = [columns.map((c) => c.title), ...rows.map((r) => columns.map((c) => String(r[c.key])))];
-    const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
-    const format = (line: string[]) =>
-      `| ${line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
-    const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-    const [head, ...body] = cells;
-    const table = [format(head ?? []), rule, ...body.map(format)].join('\n');
-    process.stdout.write(`\nFault suite summary (duplicates and lost must be 0)\n${table}\n\n`);
+    const tests = testModules.flatMap((m) => [...m.children.allTests()]);
+    const faults = rowsOf(tests, (t) => [
+      ...(t.meta().fault ? [t.meta().fault] : []),
+      ...(t.meta().faults ?? []),
+    ]);
+    const inbox = rowsOf(tests, (t) => t.meta().inbox ?? []);
+    if (faults.length > 0) {
+      const columns = faults.some((r) => r.settledFromMailbox !== undefined)
+        ? [...faultColumns, settledColumn]
+        : faultColumns;
+      process.stdout.write(
+        `\nFault suite summary (duplicates and lost must be 0)\n${table(columns, faults)}\n\n`,
+      );
+    }
+    if (inbox.length > 0)
+      process.stdout.write(
+        `Inbox faults (missed and duplicates must be 0)\n${table(inboxColumns, inbox)}\n\n`,
+      );
   }
+}
+
+/** Every row the tests attached, a failed test's marked so, sorted by scenario. */
+function rowsOf<Row extends { scenario: string }>(
+  tests: TestCase[],
+  rowsOfTest: (t: TestCase) => (Row | undefined)[],
+): Row[] {
+  return tests
+    .flatMap((t) =>
+      rowsOfTest(t).flatMap((row) =>
+        row
+          ? [{ ...row, scenario: t.result().state === 'failed' ? `${row.scenario} (FAILED)` : row.scenario }]
+          : [],
+      ),
+    )
+    .sort((a, b) => a.scenario.localeCompare(b.scenario));
+}
+
+function table<Row>(columns: Column<Row>[], rows: Row[]): string {
+  const cells = [
+    columns.map((c) => c.title),
+    ...rows.map((r) => columns.map((c) => (r[c.key] === undefined ? '–' : String(r[c.key])))),
+  ];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
+  const format = (line: string[]) =>
+    `| ${line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  const [head, ...body] = cells;
+  return [format(head ?? []), rule, ...body.map(format)].join('\n');
 }

@@ -17,15 +17,49 @@ export type FaultRow = {
   stopped: number;
   /** Steps in none of the states above. Must be 0. */
   lost: number;
+  /**
+   * Ambiguous runs the inbox reader settled as sent, having found their message in the mailbox
+   * (Sent folder or INBOX): without the inbox connected they would be `ambiguous` too. Only for
+   * scenarios whose mailbox has an inbox.
+   */
+  settledFromMailbox?: number;
+};
+
+/** One line of the inbox table: messages put in a mailbox and what the engine did with them. */
+export type InboxRow = {
+  scenario: string;
+  /** Messages appended to the mailbox (distinct Message-IDs). */
+  expected: number;
+  /** Of those, stored once and acted on once (one inbound row, one `lead.replied` for its lead). */
+  actedOn: number;
+  /** Expected messages with no inbound row. Must be 0. */
+  missed: number;
+  /** Inbound rows beyond the first per Message-ID, plus `lead.replied` events beyond one per lead. Must be 0. */
+  duplicates: number;
+  /** Distinct readers (processes) seen holding the inbox's lease during the scenario. */
+  readers: number;
 };
 
 declare module 'vitest' {
   interface TaskMeta {
     fault?: FaultRow;
+    /** More rows of the fault table, for a scenario that accounts several mailboxes apart. */
+    faults?: FaultRow[];
+    inbox?: InboxRow[];
   }
 }
 
 /** Attaches the row to the test, where the summary reporter finds it; call before asserting. */
 export function report(context: TestContext, row: FaultRow): void {
   context.task.meta.fault = row;
+}
+
+/** Attaches several fault-table rows to one test (one per mailbox it accounts). */
+export function reportRows(context: TestContext, rows: FaultRow[]): void {
+  context.task.meta.faults = rows;
+}
+
+/** Attaches rows of the inbox table to the test (one per fault of a scenario, say); call before asserting. */
+export function reportInbox(context: TestContext, rows: InboxRow[]): void {
+  context.task.meta.inbox = rows;
 }

@@ -95,14 +95,15 @@ export type Cadence = { sequenceId: string; leads: CadenceLead[]; enrollmentIds:
 
 /**
  * `count` leads enrolled, through the API, in an active sequence of three emails `waitSeconds`
- * apart (the 2nd and 3rd in the first one's thread).
+ * apart (the 2nd and 3rd in the first one's thread); in the world's workspace unless `ws` names another.
  */
 export async function startCadence(
   world: FaultWorld,
   count: number,
-  opts: { waitSeconds?: number; firstAfterSeconds?: number } = {},
+  opts: { waitSeconds?: number; firstAfterSeconds?: number; ws?: TestWorkspace } = {},
 ): Promise<Cadence> {
-  const { engine, ws } = world;
+  const { engine } = world;
+  const ws = opts.ws ?? world.ws;
   const wait = { type: 'wait', seconds: opts.waitSeconds ?? 3 };
   const steps = [
     ...(opts.firstAfterSeconds ? [{ type: 'wait', seconds: opts.firstAfterSeconds }] : []),
