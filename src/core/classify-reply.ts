@@ -12,7 +12,9 @@ export type ReplyClass =
   /** Delivery report. `permanent` is false for "delayed" (4.x.x) reports. */
   | BounceClass
   /** Feedback report (ARF): the recipient marked our message as spam. */
-  | ComplaintClass;
+  | ComplaintClass
+  /** A read receipt (RFC 8098 disposition notification): the lead's client, not the lead, answered. */
+  | { kind: 'receipt' };
 
 export type ReplyInput = {
   subject?: string | null;
@@ -68,6 +70,7 @@ export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
   };
   const report = readComplaint(fields) ?? readBounce(fields);
   if (report) return report;
+  if (isReadReceipt(fields)) return { kind: 'receipt' };
   if (isAutoReply(input, fresh)) {
     return { kind: 'auto_reply', returnDate: findReturnDate(`${input.subject ?? ''}\n${fresh}`, received) };
   }
@@ -75,6 +78,18 @@ export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
     return { kind: 'unsubscribe' };
   }
   return { kind: 'human' };
+}
+
+/**
+ * A read receipt ("Read: …", "Lu : …", "Gelesen: …"): a `multipart/report` of
+ * disposition-notification. Sent by the lead's mail client when they open the message, it is no
+ * answer: it must not stop the cadence as a reply would.
+ */
+function isReadReceipt(fields: { contentType: string; reportType: string | null }): boolean {
+  return (
+    /report-type="?disposition-notification/.test(fields.contentType) ||
+    fields.reportType === 'message/disposition-notification'
+  );
 }
 
 // ---- auto-replies and out-of-office (RFC 3834 and the common vendor headers) ----

@@ -29,6 +29,7 @@ const Entry = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('human'), inReplyTo }),
   z.strictObject({ kind: z.literal('unsubscribe'), inReplyTo }),
   z.strictObject({ kind: z.literal('own'), inReplyTo }),
+  z.strictObject({ kind: z.literal('receipt'), inReplyTo }),
   z.strictObject({ kind: z.literal('auto_reply'), inReplyTo, returnDate: Day.nullable() }),
   z.strictObject({
     kind: z.literal('bounce'),

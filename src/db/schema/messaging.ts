@@ -46,7 +46,7 @@ export const messages = pgTable(
     bodyHtml: text('body_html'),
     /** outbound: `sending | sent | failed`; inbound: `matched | unmatched`. */
     status: text('status').notNull(),
-    /** Inbound classification: `human | auto_reply | bounce | unsubscribe`. */
+    /** Inbound classification: `human | auto_reply | bounce | unsubscribe | complaint | receipt`. */
     classification: text('classification'),
     headers: jsonb('headers').$type<Record<string, string>>(),
     createdAt: createdAt(),

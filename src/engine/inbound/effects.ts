@@ -65,6 +65,9 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
       });
       return { kind: 'unsubscribed', stopped: result.ok ? result.enrollmentIds : [] };
     }
+    case 'receipt':
+      // Kept with the lead's messages; an opened message is no answer.
+      return { kind: 'none' };
     case 'complaint': {
       // Marked as spam: the lead asked, loudly, to hear no more. Suppressed like an unsubscribe.
       const result = await unsubscribeLead(tx, {

@@ -145,6 +145,7 @@ export async function emailFromRaw(raw: Buffer, now = new Date()): Promise<Inbou
     'message/delivery-status',
     'message/global-delivery-status',
     'message/feedback-report',
+    'message/disposition-notification',
   ]);
   const status = mail.attachments.find((a) => machineReadable.has(a.contentType.toLowerCase()));
   const references = mail.references ?? [];

@@ -35,7 +35,7 @@ export const WorkspaceParams = z.object({ workspaceId: z.string().max(100) });
 export const InboundResult = z.object({
   status: z.enum(['matched', 'unmatched', 'duplicate']),
   classification: z
-    .enum(['human', 'auto_reply', 'bounce', 'unsubscribe', 'complaint', 'invite_accepted'])
+    .enum(['human', 'auto_reply', 'bounce', 'unsubscribe', 'complaint', 'receipt', 'invite_accepted'])
     .nullable(),
   leadId: z.uuid().nullable(),
   messageId: z.uuid().nullable().describe('Our id for the stored inbound message'),
