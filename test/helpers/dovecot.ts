@@ -154,7 +154,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
   const writeUsers = () =>
     writeFileSync(
       join(dir, 'users'),
-      [...users].map(([user, pass]) => `${user}:{PLAIN}${pass}`).join('\n') + '\n',
+      `${[...users].map(([user, pass]) => `${user}:{PLAIN}${pass}`).join('\n')}\n`,
     );
 
   const client = async (user: string, pass: string) => {
