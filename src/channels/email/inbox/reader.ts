@@ -174,9 +174,11 @@ function startSession(
     async stop() {
       stopping = true;
       poke();
-      // A fetch in flight ends with the connection; its committed batches stay committed.
+      // A fetch in flight ends with the connection; its committed batches stay committed. A
+      // connection still being opened cannot be interrupted: it is not waited for past a few
+      // seconds, and its lease then lapses by itself.
       (client as ImapFlow | null)?.close();
-      await done;
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../../context';
 import { type InboxStatus, type MailboxRow, mailboxes } from '../../../db/schema/index';
 import { recordEvent } from '../../../timeline/events';
@@ -45,7 +45,7 @@ export async function markInboxFailed(
         failures: mailboxes.inboxFailures,
       })
       .from(mailboxes)
-      .where(eq(mailboxes.id, mailbox.id))
+      .where(and(eq(mailboxes.id, mailbox.id), isNotNull(mailboxes.imapHost)))
       .for('update');
     if (!before) return;
     const failures = before.failures + 1;
