@@ -1,0 +1,296 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrollments, events, stepRuns } from '../../src/db/schema/index';
+import { type Dovecot, startDovecot } from '../helpers/dovecot';
+import { waitFor } from '../helpers/engine';
+import { insertLeads } from '../helpers/factories';
+import {
+  accountInbox,
+  addInboxMailbox,
+  allStored,
+  appendAll,
+  connectInbox,
+  copySentMail,
+  expireLease,
+  type InboxMail,
+  moreSyncs,
+  pidOfOwner,
+  rawMessage,
+  sampleLease,
+  storedCount,
+} from './support/inbox';
+import { account, deliveriesPerRun, reachProgress, settle } from './support/ledger';
+import { firstMessageIds } from './support/replies';
+import { type InboxRow, reportInbox, reportRows } from './support/summary';
+import { type Cadence, type FaultWorld, sleep, startCadence, startFaultWorld } from './support/world';
+import type { WorkerProcess } from './support/worker-process';
+
+/** Every worker process of this file: a re-check of the inbox every 2 s besides IDLE, so settlement is prompt. */
+const WORKER_ENV = { INBOX_POLL_SECONDS: '2' };
+
+const chunks = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** Distinct processes among lease holders. */
+const readersOf = (holders: string[]) => new Set(holders.map(pidOfOwner)).size;
+
+describe('fault 8: inboxes read over IMAP while readers, connections and the server fail', () => {
+  let world: FaultWorld;
+  let dovecot: Dovecot;
+  beforeAll(async () => {
+    [world, dovecot] = await Promise.all([startFaultWorld(), startDovecot()]);
+  });
+  afterAll(async () => {
+    await world?.close();
+    await dovecot?.stop();
+  });
+
+  /** Stops a scenario's workers with SIGTERM, so their inbox leases are given back for the next one. */
+  const stopAll = (workers: WorkerProcess[]) =>
+    Promise.all(
+      workers.map((w) => {
+        // A worker a scenario froze must be able to hear SIGTERM.
+        if (w.running()) process.kill(w.pid, 'SIGCONT');
+        return w.terminate();
+      }),
+    );
+
+  it('8a. two worker processes read one inbox while 200 replies arrive; its reader is frozen past its lease, later loses it mid-read', async (context) => {
+    const workers = [await world.startWorker(WORKER_ENV), await world.startWorker(WORKER_ENV)];
+    const inbox = await addInboxMailbox(world, dovecot, 'replies');
+    await connectInbox(world, dovecot, inbox);
+    const cadence = await startCadence(world, 200, { ws: inbox.ws, waitSeconds: 3600 });
+    const firstIdOf = await firstMessageIds(world, cadence, { recorded: true });
+    const mail: InboxMail[] = cadence.leads.map((lead) => {
+      const messageId = `<reply-${lead.id}@lead.test>`;
+      return {
+        leadId: lead.id,
+        messageId,
+        raw: rawMessage(lead.email, inbox.user, messageId, firstIdOf.get(lead.email)),
+      };
+    });
+    const bursts = chunks(mail, 25);
+    const append = (i: number, connections = 1) => appendAll(dovecot, inbox, bursts[i] ?? [], connections);
+    const lease = sampleLease(world, inbox);
+    const holder = (not?: WorkerProcess) =>
+      waitFor(
+        async () => {
+          const owner = lease.current();
+          return workers.find((w) => w !== not && owner !== null && w.pid === pidOfOwner(owner));
+        },
+        { timeoutMs: 30_000, what: 'a reader holding the inbox' },
+      );
+    try {
+      await append(0);
+      await append(1, 2);
+      // The reader freezes (SIGSTOP, as a VM pause or a long stall) while it reads a burst, past its
+      // lease: the other process takes the inbox over and mail keeps arriving; then it thaws mid-read.
+      const frozen = await holder();
+      const arriving = append(2);
+      await sleep(100 + Math.floor(Math.random() * 200));
+      process.kill(frozen.pid, 'SIGSTOP');
+      await arriving;
+      await expireLease(world, inbox);
+      await holder(frozen);
+      await append(3);
+      await sleep(1000);
+      process.kill(frozen.pid, 'SIGCONT');
+      await append(4, 2);
+      // The reader loses its lease while reading, awake: both read until its next renewal.
+      await holder();
+      const more = append(5, 2);
+      await sleep(100 + Math.floor(Math.random() * 200));
+      await expireLease(world, inbox);
+      await more;
+      await append(6);
+      await append(7, 2);
+
+      await allStored(world, inbox, mail);
+      // Whatever a late reader would still store or act on twice, it has by now.
+      await moreSyncs(world, inbox, 2);
+    } finally {
+      await lease.stop();
+      await stopAll(workers);
+    }
+    const { row, problems } = await accountInbox(
+      world,
+      inbox,
+      mail,
+      '8a. 2 readers, 200 replies; reader frozen past its lease, another lost mid-read',
+      readersOf(lease.holders()),
+    );
+    reportInbox(context, [row]);
+    expect(problems).toEqual([]);
+    expect(row).toMatchObject({ actedOn: 200, missed: 0, duplicates: 0 });
+    // The freeze handed the inbox to the other process: both read it.
+    expect(row.readers).toBe(2);
+    const states = await world.engine.deps.db
+      .select({ status: enrollments.status })
+      .from(enrollments)
+      .where(inArray(enrollments.id, cadence.enrollmentIds));
+    expect(states.map((s) => s.status)).toEqual(states.map(() => 'replied'));
+    // And nothing more went to a lead who replied.
+    const ledger = await account(world, cadence, '');
+    expect(ledger.problems).toEqual([]);
+    expect(ledger.row).toMatchObject({ sent: 200, duplicates: 0, ambiguous: 0, lost: 0 });
+  });
+
+  it('8b. a 500-message backlog read while the IMAP sessions are killed, Dovecot restarts and the folder is renumbered', async (context) => {
+    const inbox = await addInboxMailbox(world, dovecot, 'backlog');
+    const leads = await insertLeads(world.engine.deps.db, inbox.ws.id, 1000);
+    const tag = Math.random().toString(36).slice(2, 8);
+    const mail: InboxMail[] = leads.map((lead, i) => {
+      const messageId = `<msg-${i}-${tag}@lead.test>`;
+      return { leadId: lead.id, messageId, raw: rawMessage(lead.email ?? '', inbox.user, messageId) };
+    });
+    const rows: InboxRow[] = [];
+    const workers = [await world.startWorker(WORKER_ENV), await world.startWorker(WORKER_ENV)];
+    const lease = sampleLease(world, inbox);
+    const settled = async (upTo: number, scenario: string) => {
+      const expected = mail.slice(0, upTo);
+      await allStored(world, inbox, expected);
+      await moreSyncs(world, inbox, 2);
+      const { row, problems } = await accountInbox(
+        world,
+        inbox,
+        expected,
+        scenario,
+        readersOf(lease.holders()),
+      );
+      rows.push(row);
+      return problems;
+    };
+    const problems: string[][] = [];
+    let storedAtKill = 0;
+    try {
+      // The backlog is there before the inbox is connected: the first sync reads 500 messages at once.
+      await appendAll(dovecot, inbox, mail.slice(0, 500), 4);
+      await connectInbox(world, dovecot, inbox);
+      storedAtKill = await waitFor(
+        async () => {
+          const n = await storedCount(world, inbox, mail.slice(0, 500));
+          return n >= 100 ? n : false;
+        },
+        { timeoutMs: 60_000, intervalMs: 20, what: 'the first batch of the backlog stored' },
+      );
+      dovecot.killSessions();
+      await appendAll(dovecot, inbox, mail.slice(500, 600), 2);
+      problems.push(await settled(600, '8b.1 IMAP sessions killed mid-fetch of 500, +100'));
+
+      await appendAll(dovecot, inbox, mail.slice(600, 700), 2);
+      await dovecot.restart();
+      await appendAll(dovecot, inbox, mail.slice(700, 800), 2);
+      problems.push(await settled(800, '8b.2 Dovecot restarted, +200'));
+
+      await appendAll(dovecot, inbox, mail.slice(800, 900), 2);
+      await dovecot.resetUidValidity(inbox.user);
+      await appendAll(dovecot, inbox, mail.slice(900, 1000), 2);
+      problems.push(await settled(1000, '8b.3 UIDVALIDITY reset (renumbered), +200'));
+    } finally {
+      await lease.stop();
+      await stopAll(workers);
+    }
+    reportInbox(context, rows);
+    console.info(`8b: ${storedAtKill} of the 500-message backlog were stored when the sessions were killed`);
+    expect(problems).toEqual([[], [], []]);
+    for (const row of rows) expect(row).toMatchObject({ actedOn: row.expected, missed: 0, duplicates: 0 });
+  });
+
+  it('8c. ambiguous sends: the worker SIGKILLed 4 times while 2 × 40 leads get 3 emails; one mailbox files sent mail in Sent, the other does not', async (context) => {
+    const gmail = await addInboxMailbox(world, dovecot, 'gmail');
+    const plain = await addInboxMailbox(world, dovecot, 'plain');
+    await connectInbox(world, dovecot, gmail);
+    await connectInbox(world, dovecot, plain);
+    const copier = await copySentMail(world.sink, dovecot, gmail);
+    // The server takes a while to answer the final dot (Gmail scans what it accepts): a kill then
+    // lands after the server accepted the message and before the worker heard so.
+    world.proxy.setFault(() => ({ delayMs: 400 }));
+    let worker = await world.startWorker(WORKER_ENV);
+    const workers = [worker];
+    const a = await startCadence(world, 40, { ws: gmail.ws, waitSeconds: 3 });
+    const b = await startCadence(world, 40, { ws: plain.ws, waitSeconds: 3 });
+    try {
+      const both = {
+        ...a,
+        leads: [...a.leads, ...b.leads],
+        enrollmentIds: [...a.enrollmentIds, ...b.enrollmentIds],
+      };
+      for (const share of [0.1, 0.3, 0.5, 0.7]) {
+        await reachProgress(world, both, share);
+        await sleep(Math.floor(Math.random() * 100));
+        expect((await worker.crash()).signal).toBe('SIGKILL');
+        worker = await world.startWorker(WORKER_ENV);
+        workers.push(worker);
+      }
+      await settle(world, both);
+      // Every run the kills left ambiguous exists now, and its copy (if any) is filed: two more syncs
+      // of each inbox have looked each one up (a killed reader's inboxes are taken over after its lease).
+      await copier.flushed();
+      await Promise.all([moreSyncs(world, gmail, 2, 150_000), moreSyncs(world, plain, 2, 150_000)]);
+      // The runs settled as sent moved their cadences on: those steps run to their end too.
+      await settle(world, both);
+    } finally {
+      world.proxy.setFault(() => 'pass');
+      await copier.stop();
+      await stopAll(workers);
+    }
+    const filed = await settlementOf(world, a, '8c. worker SIGKILL ×4, 40 leads: inbox read, Sent filed');
+    const nowhere = await settlementOf(world, b, '8c. worker SIGKILL ×4, 40 leads: inbox read, no Sent copy');
+    reportRows(context, [filed.row, nowhere.row]);
+    console.info(
+      `8c: ${copier.copied()} sent copies filed; still ambiguous although accepted by the server: ` +
+        `${filed.ambiguousAccepted} (Sent filed), ${nowhere.ambiguousAccepted} (no Sent copy)`,
+    );
+
+    for (const side of [filed, nowhere]) {
+      expect(side.problems).toEqual([]);
+      expect(side.row.duplicates).toBe(0);
+      expect(side.row.lost).toBe(0);
+    }
+    // The kills left sends ambiguous in the mailbox that files them in Sent, and each one the server
+    // accepted was found there and settled as sent: none waits for an operator.
+    expect(filed.row.settledFromMailbox).toBeGreaterThan(0);
+    expect(filed.ambiguousAccepted).toBe(0);
+    expect(filed.resolved).toHaveLength(filed.settledRuns.length);
+    for (const e of filed.resolved) expect(e.data).toMatchObject({ outcome: 'sent', by: 'sent_folder' });
+    // The other mailbox's accepted sends are nowhere in it: they stay ambiguous, for an operator.
+    expect(nowhere.ambiguousAccepted).toBeGreaterThan(0);
+    expect(nowhere.row.settledFromMailbox).toBe(0);
+    expect(nowhere.resolved).toEqual([]);
+  });
+});
+
+/**
+ * A cadence's ledger row with the runs the inbox reader settled from the mailbox, their
+ * `step.resolved` events, and the runs still ambiguous although the SMTP server accepted their message.
+ */
+async function settlementOf(world: FaultWorld, cadence: Cadence, scenario: string) {
+  const db = world.engine.deps.db;
+  const delivered = deliveriesPerRun(world);
+  const runs = await db
+    .select({ id: stepRuns.id, status: stepRuns.status, reason: stepRuns.reason })
+    .from(stepRuns)
+    .where(inArray(stepRuns.enrollmentId, cadence.enrollmentIds));
+  const resolved = await db
+    .select({ stepRunId: events.stepRunId, data: events.data })
+    .from(events)
+    .where(
+      and(
+        eq(events.type, 'step.resolved'),
+        inArray(
+          events.stepRunId,
+          runs.map((r) => r.id),
+        ),
+      ),
+    );
+  const settledRuns = runs.filter((r) => r.reason === 'found_in_sent_folder');
+  const { row, problems } = await account(world, cadence, scenario);
+  row.settledFromMailbox = settledRuns.length;
+  return {
+    row,
+    problems,
+    settledRuns,
+    resolved,
+    ambiguousAccepted: runs.filter((r) => r.status === 'ambiguous' && (delivered.get(r.id) ?? 0) > 0).length,
+  };
+}
