@@ -20,6 +20,7 @@ import type { Scenario, ScenarioContext } from './scenario';
 import { burstScenario } from './scenarios/burst';
 import { bulkScenario } from './scenarios/bulk';
 import { emailScenario } from './scenarios/email';
+import { inboxScenario } from './scenarios/inbox';
 import { loadScenario } from './scenarios/load';
 import { repliesScenario } from './scenarios/replies';
 import { scaleScenario } from './scenarios/scale';
@@ -32,6 +33,7 @@ const scenarios: Scenario[] = [
   repliesScenario,
   loadScenario,
   scaleScenario,
+  inboxScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {

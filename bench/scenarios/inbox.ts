@@ -1,0 +1,133 @@
+import { type BacklogRun, measureBacklog } from '../inbox-backlog';
+import { type Detection, type DetectionOptions, measureDetection } from '../inbox-detection';
+import { type Row, throughputRow } from '../report';
+import { perSecond, round, type Scenario } from '../scenario';
+
+/** The worker's memory ceiling (issue 23), stated rather than measured. */
+const RSS_CEILING_MB = 300;
+/** The poll interval of the run without IDLE. */
+const POLL_SECONDS = 5;
+
+/**
+ * Inbox reading over IMAP against a real Dovecot (issue 23, "Numbers"): how soon a reply APPENDed to
+ * an inbox ends its lead's enrollment, with IDLE and without it; how fast a 10,000-message backlog is
+ * ingested against a bare imapflow fetch of the same messages; and the RSS of a worker holding 50
+ * IMAP sessions.
+ */
+export const inboxScenario: Scenario = {
+  name: 'inbox',
+  async run(ctx) {
+    const quick = ctx.env.options.quick;
+    const shape = {
+      mailboxes: quick ? 10 : 50,
+      perMailbox: quick ? 10 : 20,
+      ratePerSecond: 20,
+      appendClients: 4,
+    };
+    const backlogCount = quick ? 1_000 : 10_000;
+    const idleOptions: DetectionOptions = { ...shape, idle: true, pollSeconds: null };
+    ctx.log(`detection with IDLE: ${shape.mailboxes} mailboxes × ${shape.perMailbox} replies`);
+    const idle = checked(await measureDetection(ctx, idleOptions));
+    ctx.log(`detection without IDLE, polling every ${POLL_SECONDS} s`);
+    const poll = checked(await measureDetection(ctx, { ...shape, idle: false, pollSeconds: POLL_SECONDS }));
+    ctx.log(`backlog: ${backlogCount} messages before the inbox is connected`);
+    const backlog = checkedBacklog(await measureBacklog(ctx, backlogCount));
+    return {
+      rows: inboxRows(shape.mailboxes, idle, poll, backlog),
+      details: {
+        shape: { ...shape, pollSeconds: POLL_SECONDS },
+        detectionIdle: idle,
+        detectionPoll: poll,
+        backlog: {
+          ...backlog,
+          bare: {
+            ...backlog.bare,
+            seconds: round(backlog.bare.seconds, 3),
+            perSecond: round(backlog.bare.perSecond),
+          },
+          ingest: {
+            ...backlog.ingest,
+            seconds: round(backlog.ingest.seconds, 3),
+            perSecond: round(backlog.ingest.perSecond),
+          },
+          ratio: round(backlog.bare.seconds / backlog.ingest.seconds, 3),
+        },
+      },
+    };
+  },
+};
+
+function inboxRows(mailboxes: number, idle: Detection, poll: Detection, backlog: BacklogRun): Row[] {
+  const seconds = (ms: number) => ({ value: ms / 1000, unit: 's' });
+  const replies = `${idle.replies.toLocaleString('en-US')} replies / ${mailboxes} mailboxes`;
+  const idleP95 = idle.latency.p95Ms;
+  const pollP95 = poll.latency.p95Ms;
+  const idleCeiling = idle.idleCeiling?.p95Ms ?? null;
+  return [
+    {
+      scenario: `inbox reply → stopped, IDLE, p95 over ${replies}`,
+      engine: seconds(idleP95),
+      ceiling:
+        idleCeiling === null ? null : { ...seconds(idleCeiling), what: 'bare IDLE hears the APPEND, p95' },
+      ratio: idleCeiling ? idleP95 / idleCeiling : null,
+      target: '≤ 5 s',
+      met: idleP95 <= 5_000,
+    },
+    {
+      scenario: `inbox reply → stopped, no IDLE (poll ${POLL_SECONDS} s), p95 over ${replies}`,
+      engine: seconds(pollP95),
+      ceiling: { ...seconds(POLL_SECONDS * 1000), what: 'poll interval' },
+      ratio: pollP95 / (POLL_SECONDS * 1000),
+      target: `≤ ${POLL_SECONDS + 5} s`,
+      met: pollP95 <= (POLL_SECONDS + 5) * 1000,
+    },
+    throughputRow(
+      `inbox backlog, ${backlog.count.toLocaleString('en-US')} on first sync`,
+      perSecond(backlog.ingest.perSecond),
+      { ...perSecond(backlog.bare.perSecond), what: 'bare imapflow fetch' },
+      0.5,
+    ),
+    {
+      scenario: `worker RSS reading ${mailboxes} inboxes (peak, replies flowing)`,
+      engine: { value: idle.memory.peakRssMb, unit: 'MB' },
+      ceiling: { value: RSS_CEILING_MB, unit: 'MB', what: 'stated, issue 23' },
+      ratio: idle.memory.peakRssMb / RSS_CEILING_MB,
+      target: `≤ ${RSS_CEILING_MB} MB`,
+      met: idle.memory.peakRssMb <= RSS_CEILING_MB,
+    },
+  ];
+}
+
+/** Every reply stopped its lead, was stored once, and no follow-up went out: else the run is an error. */
+function checked(run: Detection): Detection {
+  const t = run.tally;
+  if (
+    t.replied !== run.replies ||
+    t.inbound !== run.replies ||
+    t.followups !== 0 ||
+    run.latency.count !== run.replies
+  )
+    throw new Error(
+      `detection: ${t.replied} of ${run.replies} enrollments replied, ${t.inbound} inbound stored, ` +
+        `${t.followups} follow-ups sent, ${run.latency.count} latencies`,
+    );
+  return run;
+}
+
+/** Every message not the mailbox's own stored exactly once, and every lead's reply stopped its lead. */
+function checkedBacklog(run: BacklogRun): BacklogRun {
+  const s = run.stored;
+  const sync = run.ingest.sync;
+  if (
+    s.inbound !== s.expected ||
+    s.distinctMessageIds !== s.expected ||
+    s.replied !== run.mix.fromLeads ||
+    sync.fetched !== run.count ||
+    sync.failed !== 0
+  )
+    throw new Error(
+      `backlog: ${s.inbound} inbound rows (${s.distinctMessageIds} distinct) for ${s.expected} expected, ` +
+        `${s.replied} of ${run.mix.fromLeads} leads replied, sync ${JSON.stringify(sync)}`,
+    );
+  return run;
+}
