@@ -96,13 +96,25 @@ export async function appendReplies(
   }
 }
 
-export type Latencies = { count: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
+export type Latencies = {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Replies detected later than the target. */
+  late: number;
+};
 
-/** From each reply's APPEND to its lead's enrollment ended `replied` (`ended_at`, set by the stop). */
+/**
+ * From each reply's APPEND to its lead's enrollment ended `replied` (`ended_at`, set by the stop in
+ * the worker, on the same machine's clock); `late` counts those over `targetMs`.
+ */
 export async function detectionLatencies(
   engine: BenchEngine,
   workspaceId: string,
   appendedAt: Map<string, number>,
+  targetMs: number,
 ): Promise<Latencies> {
   const { rows } = await engine.deps.db.execute<{ lead_id: string; ended_at: string }>(sql`
     select lead_id, ended_at from enrollments
@@ -119,6 +131,7 @@ export async function detectionLatencies(
     p95Ms: percentile(latencies, 0.95),
     p99Ms: percentile(latencies, 0.99),
     maxMs: latencies.at(-1) ?? 0,
+    late: latencies.filter((ms) => ms > targetMs).length,
   };
 }
 

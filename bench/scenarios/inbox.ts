@@ -7,6 +7,9 @@ import { perSecond, round, type Scenario } from '../scenario';
 const RSS_CEILING_MB = 300;
 /** The poll interval of the run without IDLE. */
 const POLL_SECONDS = 5;
+/** p95 from APPEND to the enrollment stopped: 5 s with IDLE, the poll interval + 5 s without. */
+const IDLE_TARGET_MS = 5_000;
+const POLL_TARGET_MS = (POLL_SECONDS + 5) * 1000;
 
 /**
  * Inbox reading over IMAP against a real Dovecot (issue 23, "Numbers"): how soon a reply APPENDed to
@@ -25,11 +28,12 @@ export const inboxScenario: Scenario = {
       appendClients: 4,
     };
     const backlogCount = quick ? 1_000 : 10_000;
-    const idleOptions: DetectionOptions = { ...shape, idle: true, pollSeconds: null };
+    const idleRun: DetectionOptions = { ...shape, idle: true, pollSeconds: null, targetMs: IDLE_TARGET_MS };
     ctx.log(`detection with IDLE: ${shape.mailboxes} mailboxes × ${shape.perMailbox} replies`);
-    const idle = checked(await measureDetection(ctx, idleOptions));
+    const idle = checked(await measureDetection(ctx, idleRun));
     ctx.log(`detection without IDLE, polling every ${POLL_SECONDS} s`);
-    const poll = checked(await measureDetection(ctx, { ...shape, idle: false, pollSeconds: POLL_SECONDS }));
+    const pollRun = { ...idleRun, idle: false, pollSeconds: POLL_SECONDS, targetMs: POLL_TARGET_MS };
+    const poll = checked(await measureDetection(ctx, pollRun));
     ctx.log(`backlog: ${backlogCount} messages before the inbox is connected`);
     const backlog = checkedBacklog(await measureBacklog(ctx, backlogCount));
     return {
@@ -70,16 +74,16 @@ function inboxRows(mailboxes: number, idle: Detection, poll: Detection, backlog:
       ceiling:
         idleCeiling === null ? null : { ...seconds(idleCeiling), what: 'bare IDLE hears the APPEND, p95' },
       ratio: idleCeiling ? idleP95 / idleCeiling : null,
-      target: '≤ 5 s',
-      met: idleP95 <= 5_000,
+      target: `≤ ${IDLE_TARGET_MS / 1000} s`,
+      met: idleP95 <= IDLE_TARGET_MS,
     },
     {
       scenario: `inbox reply → stopped, no IDLE (poll ${POLL_SECONDS} s), p95 over ${replies}`,
       engine: seconds(pollP95),
       ceiling: { ...seconds(POLL_SECONDS * 1000), what: 'poll interval' },
       ratio: pollP95 / (POLL_SECONDS * 1000),
-      target: `≤ ${POLL_SECONDS + 5} s`,
-      met: pollP95 <= (POLL_SECONDS + 5) * 1000,
+      target: `≤ ${POLL_TARGET_MS / 1000} s`,
+      met: pollP95 <= POLL_TARGET_MS,
     },
     throughputRow(
       `inbox backlog, ${backlog.count.toLocaleString('en-US')} on first sync`,
