@@ -13,8 +13,11 @@ const faultColumns: Column<FaultRow>[] = [
   { key: 'stopped', title: 'stopped' },
   { key: 'lost', title: 'lost' },
 ];
-/** Shown only when a scenario read its mailbox's inbox; `–` for the others. */
-const settledColumn: Column<FaultRow> = { key: 'settledFromMailbox', title: 'settled from Sent' };
+/** Shown only when a scenario read its mailbox's inbox (`–` for the others). */
+const readColumns: Column<FaultRow>[] = [
+  { key: 'ambiguousAccepted', title: 'ambiguous, server had it' },
+  { key: 'settledFromMailbox', title: 'settled from Sent' },
+];
 
 const inboxColumns: Column<InboxRow>[] = [
   { key: 'scenario', title: 'scenario' },
@@ -22,6 +25,7 @@ const inboxColumns: Column<InboxRow>[] = [
   { key: 'actedOn', title: 'acted on once' },
   { key: 'missed', title: 'missed' },
   { key: 'duplicates', title: 'duplicates' },
+  { key: 'unexpected', title: 'read, not expected' },
   { key: 'readers', title: 'readers' },
 ];
 
@@ -35,16 +39,15 @@ export default class FaultSummaryReporter implements Reporter {
     ]);
     const inbox = rowsOf(tests, (t) => t.meta().inbox ?? []);
     if (faults.length > 0) {
-      const columns = faults.some((r) => r.settledFromMailbox !== undefined)
-        ? [...faultColumns, settledColumn]
-        : faultColumns;
+      const extra = readColumns.filter((c) => faults.some((r) => r[c.key] !== undefined));
+      const columns = [...faultColumns, ...extra];
       process.stdout.write(
         `\nFault suite summary (duplicates and lost must be 0)\n${table(columns, faults)}\n\n`,
       );
     }
     if (inbox.length > 0)
       process.stdout.write(
-        `Inbox faults (missed and duplicates must be 0)\n${table(inboxColumns, inbox)}\n\n`,
+        `Inbox faults (missed, duplicates and read-not-expected must be 0)\n${table(inboxColumns, inbox)}\n\n`,
       );
   }
 }

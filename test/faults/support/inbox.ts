@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
 import { expect } from 'vitest';
-import { events, mailboxes, messages } from '../../../src/db/schema/index';
+import { events, inboxCursors, mailboxes, messages } from '../../../src/db/schema/index';
 import type { Dovecot } from '../../helpers/dovecot';
 import { createTestWorkspace, type TestWorkspace, waitFor } from '../../helpers/engine';
 import { addMailbox } from '../../helpers/mailboxes';
@@ -63,15 +63,33 @@ export async function connectInbox(world: FaultWorld, dovecot: Dovecot, inbox: I
   expect(res.statusCode, res.body).toBe(200);
 }
 
+/** Where the reader is in the mailbox's INBOX (null before its first read). */
+export async function inboxCursor(
+  world: FaultWorld,
+  inbox: InboxMailbox,
+): Promise<{ uidValidity: number; lastUid: number } | null> {
+  const [row] = await world.engine.deps.db
+    .select({ uidValidity: inboxCursors.uidValidity, lastUid: inboxCursors.lastUid })
+    .from(inboxCursors)
+    .where(and(eq(inboxCursors.mailboxId, inbox.mailboxId), eq(inboxCursors.folder, 'INBOX')));
+  return row ?? null;
+}
+
 /** A plain human message from `from`; answering `inReplyTo` when given, else matched by its sender. */
-export function rawMessage(from: string, to: string, messageId: string, inReplyTo?: string): string {
+export function rawMessage(
+  from: string,
+  to: string,
+  messageId: string,
+  opts: { inReplyTo?: string; date?: Date } = {},
+): string {
+  const { inReplyTo } = opts;
   return [
     `From: <${from}>`,
     `To: <${to}>`,
     'Subject: Re: Hello',
     `Message-ID: ${messageId}`,
     ...(inReplyTo ? [`In-Reply-To: ${inReplyTo}`, `References: ${inReplyTo}`] : []),
-    `Date: ${new Date().toUTCString()}`,
+    `Date: ${(opts.date ?? new Date()).toUTCString()}`,
     'Content-Type: text/plain; charset=utf-8',
     '',
     'Sounds good, call me on Tuesday.',
@@ -181,7 +199,15 @@ export async function accountInbox(
     .where(and(eq(events.workspaceId, inbox.ws.id), eq(events.type, 'lead.replied')));
   const rowsOf = countBy(stored.map((s) => s.messageId ?? ''));
   const repliesOf = countBy(replied.map((r) => r.leadId ?? ''));
-  const row: InboxRow = { scenario, expected: mail.length, actedOn: 0, missed: 0, duplicates: 0, readers };
+  const row: InboxRow = {
+    scenario,
+    expected: mail.length,
+    actedOn: 0,
+    missed: 0,
+    duplicates: 0,
+    unexpected: 0,
+    readers,
+  };
   const problems: string[] = [];
   for (const m of mail) {
     const rows = rowsOf.get(m.messageId) ?? 0;
@@ -192,8 +218,11 @@ export async function accountInbox(
     else problems.push(`${m.messageId}: ${rows} inbound rows, ${replies} lead.replied for its lead`);
   }
   const expected = new Set(mail.map((m) => m.messageId));
-  for (const s of stored)
-    if (!expected.has(s.messageId ?? '')) problems.push(`unexpected inbound message ${s.messageId}`);
+  for (const s of stored) {
+    if (expected.has(s.messageId ?? '')) continue;
+    row.unexpected++;
+    problems.push(`unexpected inbound message ${s.messageId}`);
+  }
   return { row, problems };
 }
 

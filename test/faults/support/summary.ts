@@ -23,6 +23,11 @@ export type FaultRow = {
    * scenarios whose mailbox has an inbox.
    */
   settledFromMailbox?: number;
+  /**
+   * Of the runs left `ambiguous`, those whose message the SMTP server did accept: what a Sent folder
+   * could have settled. The others never reached the server (nothing to find anywhere).
+   */
+  ambiguousAccepted?: number;
 };
 
 /** One line of the inbox table: messages put in a mailbox and what the engine did with them. */
@@ -36,6 +41,8 @@ export type InboxRow = {
   missed: number;
   /** Inbound rows beyond the first per Message-ID, plus `lead.replied` events beyond one per lead. Must be 0. */
   duplicates: number;
+  /** Inbound rows stored for messages the scenario did not expect read (mail older than the reader's window). Must be 0. */
+  unexpected: number;
   /** Distinct readers (processes) seen holding the inbox's lease during the scenario. */
   readers: number;
 };
