@@ -28,6 +28,8 @@ export type FolderSync = {
   ingested: number;
   /** The mailbox's own messages, or copies of ours: skipped. */
   own: number;
+  /** Dated before the mailbox was added (an archive moved back into the inbox): no answer to us, skipped. */
+  old: number;
   /** Already stored (by Message-ID, or by another reader that claimed the UID first). */
   duplicates: number;
   /** Could not be stored even in the minimal form; logged. */
@@ -57,6 +59,7 @@ export async function syncFolder(
     fetched: 0,
     ingested: 0,
     own: 0,
+    old: 0,
     duplicates: 0,
     failed: 0,
     resynced: false,
@@ -71,9 +74,10 @@ export async function syncFolder(
     if (!cursor || cursor.uidValidity !== uidValidity) {
       // First read of the folder, or the server renumbered it: read by date from where we were (or
       // from the mailbox's creation), and let the Message-ID dedupe drop what was already stored.
-      const from = cursor?.lastMessageAt ?? mailbox.createdAt;
-      const uids =
-        (await client.search({ since: new Date(from.getTime() - RESYNC_MARGIN_MS) }, { uid: true })) || [];
+      const since = cursor?.lastMessageAt
+        ? new Date(Math.max(cursor.lastMessageAt.getTime() - RESYNC_MARGIN_MS, floorOf(mailbox).getTime()))
+        : floorOf(mailbox);
+      const uids = (await client.search({ since }, { uid: true })) || [];
       await resetCursor(deps, mailbox.id, folder, uidValidity, cursor?.lastMessageAt ?? null);
       result.resynced = cursor !== null;
       if (cursor)
@@ -119,6 +123,9 @@ export async function syncFolder(
     lock.release();
   }
 }
+
+/** The oldest mail read: two days before the mailbox was added (SEARCH SINCE is by day, in the server's zone). */
+const floorOf = (mailbox: MailboxRow) => new Date(mailbox.createdAt.getTime() - RESYNC_MARGIN_MS);
 
 function toFetched(message: FetchMessageObject): Fetched | null {
   if (!message.uid || !message.source) return null;
@@ -243,7 +250,7 @@ async function ingestBatch(
         ).map((r) => r.messageId),
   );
   const counts = await inTransaction(deps, async (tx) => {
-    const tally = { ingested: 0, own: 0, duplicates: 0, failed: 0 };
+    const tally = { ingested: 0, own: 0, old: 0, duplicates: 0, failed: 0 };
     const [cursor] = await tx
       .select()
       .from(inboxCursors)
@@ -259,6 +266,12 @@ async function ingestBatch(
         lastMessageAt = item.internalDate;
       if (isOwnMessage(email, mailbox.fromEmail) || ours.has(email.messageId)) {
         tally.own++;
+        continue;
+      }
+      // Whatever path brought it (a resync cut short, old mail moved back into the inbox), mail
+      // from before the mailbox was added cannot answer anything the engine sent.
+      if (item.internalDate && item.internalDate < floorOf(mailbox)) {
+        tally.old++;
         continue;
       }
       try {
@@ -291,6 +304,7 @@ async function ingestBatch(
   if (!counts) return;
   result.ingested += counts.ingested;
   result.own += counts.own;
+  result.old += counts.old;
   result.duplicates += counts.duplicates;
   result.failed += counts.failed;
 }
