@@ -69,6 +69,8 @@ export type Detection = {
     afterSyncMb: number;
     peakRssMb: number;
     peakHeapUsedMb: number;
+    /** At the end, after a full GC: how much of the peak was garbage not yet collected. */
+    afterGc: { rssMb: number; heapUsedMb: number };
   };
   syncSeconds: number;
   flowSeconds: number;
@@ -176,6 +178,7 @@ export async function measureDetection(ctx: ScenarioContext, opts: DetectionOpti
     sampling = false;
     await sampler;
     const perReply = await usage.stop(count);
+    const afterGc = await workerMemory(worker, true);
     const latency = await detectionLatencies(engine, ws.id, log.appendedAt, opts.targetMs);
     const tally = await replyTally(engine, ws.id);
     const sinkCount = await sink.request('count');
@@ -200,6 +203,7 @@ export async function measureDetection(ctx: ScenarioContext, opts: DetectionOpti
         afterSyncMb: afterSync.rssMb,
         peakRssMb: peak.rssMb,
         peakHeapUsedMb: peak.heapUsedMb,
+        afterGc,
       },
       syncSeconds: Number(syncSeconds.toFixed(1)),
       flowSeconds: Number(flowSeconds.toFixed(1)),

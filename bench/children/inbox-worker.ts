@@ -19,7 +19,9 @@ const workers = await startWorkers(deps);
 serveParent(
   0,
   async (cmd) => {
-    if (cmd === 'memory') {
+    if (cmd === 'memory' || cmd === 'memory-after-gc') {
+      // What the worker still holds, against what it has not yet collected: a diagnostic, never the figure.
+      if (cmd === 'memory-after-gc') gc?.();
       const m = process.memoryUsage();
       return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
     }
