@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollments, events, stepRuns } from '../../src/db/schema/index';
+import { enrollments, events, mailboxes, stepRuns } from '../../src/db/schema/index';
 import { type Dovecot, startDovecot } from '../helpers/dovecot';
 import { waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
@@ -11,7 +11,6 @@ import {
   allStored,
   appendAll,
   connectInbox,
-  copySentMail,
   expireLease,
   type InboxMail,
   moreSyncs,
@@ -22,6 +21,7 @@ import {
 } from './support/inbox';
 import { account, deliveriesPerRun, reachProgress, settle } from './support/ledger';
 import { firstMessageIds } from './support/replies';
+import { copySentMail } from './support/sent-folder';
 import { type InboxRow, reportInbox, reportRows } from './support/summary';
 import { type Cadence, type FaultWorld, sleep, startCadence, startFaultWorld } from './support/world';
 import type { WorkerProcess } from './support/worker-process';
@@ -220,7 +220,11 @@ describe('fault 8: inboxes read over IMAP while readers, connections and the ser
       await stopAll(workers);
     }
     reportInbox(context, rows);
-    console.info(`8b: IMAP sessions killed ${kills.join('; ')}`);
+    const [status] = await world.engine.deps.db
+      .select({ errors: mailboxes.inboxErrorsTotal })
+      .from(mailboxes)
+      .where(eq(mailboxes.id, inbox.mailboxId));
+    console.info(`8b: IMAP sessions killed ${kills.join('; ')}; inbox errors shown: ${status?.errors}`);
     // Rows are cumulative: a message wrongly read shows in each row after it, but once here.
     expect([...new Set(problems.flat())]).toEqual([]);
     for (const row of rows)

@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,7 +211,9 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
       await run();
     },
     killSessions() {
-      spawnSync('pkill', ['-KILL', '-f', `imap.*${dir}|^dovecot/imap$`], { stdio: 'ignore' });
+      // Only this server's sessions (its master's `imap` children): other tests may run a Dovecot too.
+      const master = readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim();
+      spawnSync('pkill', ['-KILL', '-P', master, '-x', 'imap'], { stdio: 'ignore' });
       spawnSync('doveadm', ['-c', confPath, 'kick', '*'], { stdio: 'ignore' });
     },
     async restart() {
