@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { startInboxReader } from '../src/channels/email/inbox/reader';
 import type { FolderSync } from '../src/channels/email/inbox/sync';
 import { messages } from '../src/db/schema/index';
+import { emailFromRaw } from '../src/engine/inbound/email';
 import { startDovecot } from '../test/helpers/dovecot';
 import { enrollFresh } from './burst-setup';
 import type { Throughput } from './ceilings/bullmq';
@@ -20,6 +21,8 @@ export type BacklogRun = {
   appendSeconds: number;
   /** The faster of two bare fetches (the first warms Dovecot's index and the page cache). */
   bare: Throughput & { bytes: number; runs: number[] };
+  /** A bare fetch that also parses each message as the reader does (`emailFromRaw`). */
+  fetchAndParse: Throughput;
   ingest: { seconds: number; perSecond: number; sync: FolderSync };
   /** Statements and CPU (this process, Postgres) per message read. */
   perMessage: PerOperation;
@@ -63,7 +66,13 @@ export async function measureBacklog(ctx: ScenarioContext, count: number): Promi
     for (let i = 0; i < 2; i++) runs.push(await ctx.phase('ceiling-fetch', () => imapFetchCeiling(account)));
     const bare = runs.reduce((best, r) => (r.seconds < best.seconds ? r : best));
     if (bare.count !== count) throw new Error(`the bare fetch read ${bare.count} of ${count}`);
-    ctx.log(`bare imapflow fetch: ${count} in ${bare.seconds.toFixed(2)} s`);
+    const parsed = await ctx.phase('ceiling-fetch-parse', () =>
+      imapFetchCeiling({ ...account, parse: (raw) => emailFromRaw(raw) }),
+    );
+    ctx.log(
+      `bare imapflow fetch: ${count} in ${bare.seconds.toFixed(2)} s; ` +
+        `with mailparser on each: ${parsed.seconds.toFixed(2)} s`,
+    );
 
     await connectInboxes(engine, ws, dovecot, [box]);
     const usage = await startUsage(null, stage.databaseUrl);
@@ -82,6 +91,7 @@ export async function measureBacklog(ctx: ScenarioContext, count: number): Promi
       },
       appendSeconds: Number(appendSeconds.toFixed(1)),
       bare: { ...bare, runs: runs.map((r) => Number(r.seconds.toFixed(3))) },
+      fetchAndParse: { count: parsed.count, seconds: parsed.seconds, perSecond: parsed.perSecond },
       ingest,
       perMessage,
       postgresWaits,

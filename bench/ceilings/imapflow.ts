@@ -5,13 +5,15 @@ import type { Throughput } from './bullmq';
  * Ceiling: a bare imapflow read of the whole folder, as fast as a client can take the messages off
  * the server: log in, EXAMINE INBOX, `FETCH 1:* (UID BODY.PEEK[])` by UID, every message's bytes
  * consumed from the stream and nothing done with them. The clock runs from connect to the last
- * message, as the reader's runs from its start to the end of the folder's sync.
+ * message, as the reader's runs from its start to the end of the folder's sync. With `parse`, each
+ * message is also parsed as it arrives: the least any reader that parses every message can take.
  */
 export async function imapFetchCeiling(opts: {
   host: string;
   port: number;
   user: string;
   pass: string;
+  parse?: (raw: Buffer) => Promise<unknown>;
 }): Promise<Throughput & { bytes: number }> {
   const started = performance.now();
   const client = new ImapFlow({
@@ -32,6 +34,7 @@ export async function imapFetchCeiling(opts: {
       for await (const message of client.fetch('1:*', { uid: true, source: true }, { uid: true })) {
         count++;
         bytes += message.source?.length ?? 0;
+        if (opts.parse && message.source) await opts.parse(message.source);
       }
     } finally {
       lock.release();

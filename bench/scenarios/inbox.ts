@@ -1,7 +1,7 @@
 import { type BacklogRun, measureBacklog } from '../inbox-backlog';
 import { type Detection, type DetectionOptions, measureDetection } from '../inbox-detection';
 import { type Row, throughputRow } from '../report';
-import { perSecond, round, type Scenario } from '../scenario';
+import { perSecond, round, roundThroughput, type Scenario } from '../scenario';
 
 /** The worker's memory ceiling (issue 23), stated rather than measured. */
 const RSS_CEILING_MB = 300;
@@ -54,6 +54,7 @@ export const inboxScenario: Scenario = {
             seconds: round(backlog.ingest.seconds, 3),
             perSecond: round(backlog.ingest.perSecond),
           },
+          fetchAndParse: roundThroughput(backlog.fetchAndParse),
           ratio: round(backlog.bare.seconds / backlog.ingest.seconds, 3),
         },
       },
@@ -91,6 +92,14 @@ function inboxRows(mailboxes: number, idle: Detection, poll: Detection, backlog:
       { ...perSecond(backlog.bare.perSecond), what: 'bare imapflow fetch' },
       0.5,
     ),
+    {
+      scenario: 'inbox backlog vs a bare fetch that parses each message',
+      engine: perSecond(backlog.ingest.perSecond),
+      ceiling: { ...perSecond(backlog.fetchAndParse.perSecond), what: 'bare fetch + mailparser' },
+      ratio: backlog.ingest.perSecond / backlog.fetchAndParse.perSecond,
+      target: '—',
+      met: null,
+    },
     {
       scenario: `worker RSS reading ${mailboxes} inboxes (peak, replies flowing)`,
       engine: { value: idle.memory.peakRssMb, unit: 'MB' },
