@@ -23,7 +23,11 @@ export type Dovecot = {
   host: string;
   port: number;
   dir: string;
-  addUser(user: string, pass: string): void;
+  /**
+   * Adds an account. Dovecot looks at its passwd-file at most once a second, so a login in the
+   * same second may not find it: await the result before logging in (the helper's own logins wait).
+   */
+  addUser(user: string, pass: string): Promise<void>;
   /** Puts a message in place with IMAP APPEND, as a real delivery (or Gmail's Sent copy) would. */
   append(user: string, pass: string, raw: string | Buffer, folder?: string, date?: Date): Promise<number>;
   appendMany(user: string, pass: string, raws: (string | Buffer)[], folder?: string): Promise<void>;
@@ -166,7 +170,9 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
       `${[...users].map(([user, pass]) => `${user}:{PLAIN}${pass}`).join('\n')}\n`,
     );
 
+  let usersReady = Promise.resolve();
   const client = async (user: string, pass: string) => {
+    await usersReady;
     const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false });
     await c.connect();
     return c;
@@ -179,6 +185,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
     addUser(user, pass) {
       users.set(user, pass);
       writeUsers();
+      usersReady = new Promise((resolve) => setTimeout(resolve, 1_100));
+      return usersReady;
     },
     async append(user, pass, raw, folder = 'INBOX', date) {
       const c = await client(user, pass);

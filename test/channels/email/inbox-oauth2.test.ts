@@ -77,7 +77,7 @@ describe('inbox over IMAP with OAuth2 (XOAUTH2 against a real Dovecot)', () => {
   it('signs in with a refreshed access token and reads the inbox; a revoked refresh token ends in auth_failed without a retry loop', async () => {
     const ws = await createTestWorkspace(engine.app);
     // The account exists for delivery (APPEND below logs in with a password); the engine only has OAuth2.
-    dovecot.addUser(user, 'delivery-only-password');
+    await dovecot.addUser(user, 'delivery-only-password');
     const created = await engine.app.inject({
       method: 'POST',
       url: '/v1/mailboxes',

@@ -65,7 +65,7 @@ describe('inbox connection over IMAP', () => {
   async function setup() {
     const ws = await createTestWorkspace(engine.app);
     const user = `sdr${++n}@ourco.example`;
-    dovecot.addUser(user, PASS);
+    await dovecot.addUser(user, PASS);
     const mailbox = await addMailbox(engine, ws, sink, { fromEmail: user });
     const res = await engine.app.inject({
       method: 'PATCH',

@@ -27,7 +27,7 @@ export async function addInboxMailbox(
 ): Promise<InboxMailbox> {
   const ws = await createTestWorkspace(world.engine.app, `Inbox ${name}`);
   const user = `${name}-${randomBytes(3).toString('hex')}@sender.test`;
-  dovecot.addUser(user, INBOX_PASS);
+  await dovecot.addUser(user, INBOX_PASS);
   const { host, port } = world.proxy;
   const mailbox = await addMailbox(
     world.engine,

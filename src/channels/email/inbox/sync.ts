@@ -64,8 +64,12 @@ export async function syncFolder(
     failed: 0,
     resynced: false,
   };
+  const wasOpen = client.mailbox && client.mailbox.path === folder;
   const lock = await client.getMailboxLock(folder, { readOnly: true });
   try {
+    // A folder that stayed selected (INBOX, between IDLEs) is examined again: its UIDNEXT as of the
+    // last EXAMINE says nothing of what arrived since.
+    if (wasOpen) await client.mailboxOpen(folder, { readOnly: true });
     const box = client.mailbox;
     if (!box) throw new Error(`folder ${folder} did not open`);
     const uidValidity = Number(box.uidValidity);
@@ -78,7 +82,10 @@ export async function syncFolder(
         ? new Date(Math.max(cursor.lastMessageAt.getTime() - RESYNC_MARGIN_MS, floorOf(mailbox).getTime()))
         : floorOf(mailbox);
       const uids = (await client.search({ since }, { uid: true })) || [];
-      await resetCursor(deps, mailbox.id, folder, uidValidity, cursor?.lastMessageAt ?? null);
+      // The cursor starts just below the window: what lies under it is older than the window and is
+      // never fetched, even when this read is cut short (else the next one would read from UID 1).
+      const below = uids.length > 0 ? uids.reduce((a, b) => Math.min(a, b)) - 1 : (box.uidNext ?? 1) - 1;
+      await resetCursor(deps, mailbox.id, folder, uidValidity, below, cursor?.lastMessageAt ?? null);
       result.resynced = cursor !== null;
       if (cursor)
         deps.log.warn(
@@ -170,14 +177,15 @@ async function resetCursor(
   mailboxId: string,
   folder: string,
   uidValidity: number,
+  lastUid: number,
   lastMessageAt: Date | null,
 ) {
   await deps.db
     .insert(inboxCursors)
-    .values({ mailboxId, folder, uidValidity, lastUid: 0, lastMessageAt })
+    .values({ mailboxId, folder, uidValidity, lastUid, lastMessageAt })
     .onConflictDoUpdate({
       target: [inboxCursors.mailboxId, inboxCursors.folder],
-      set: { uidValidity, lastUid: 0, updatedAt: new Date() },
+      set: { uidValidity, lastUid, updatedAt: new Date() },
       setWhere: sql`${inboxCursors.uidValidity} <> ${uidValidity}`,
     });
 }
