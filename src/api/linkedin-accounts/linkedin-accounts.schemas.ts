@@ -2,7 +2,28 @@ import { z } from 'zod';
 import { ExportedCookie, hasSessionCookie, SESSION_COOKIE } from '../../channels/linkedin/session';
 import { Schedule } from '../../core/sequences';
 
-export const accountStatuses = ['active', 'paused', 'challenged', 'expired'] as const;
+export const accountStatuses = ['active', 'paused', 'challenged', 'expired', 'layout_unrecognized'] as const;
+
+/** A BCP 47 language tag (`de-DE`, `fr`), as Chromium takes it: the language the account's browser asks for. */
+const Locale = z
+  .string()
+  .trim()
+  .max(35)
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as de-DE')
+  .refine((tag) => {
+    try {
+      return Intl.getCanonicalLocales(tag).length === 1;
+    } catch {
+      return false;
+    }
+  }, 'must be a language tag such as de-DE')
+  .describe("Language the account's browser presents, e.g. `de-DE`. Unset: the browser's default.");
+
+const NoteQuota = z
+  .enum(['fail', 'send_without_note'])
+  .describe(
+    "When LinkedIn's free invitation notes are used up: `fail` the invite step (default), or `send_without_note`.",
+  );
 
 export const LinkedInLimitsInput = z
   .object({
@@ -38,6 +59,8 @@ export const CreateLinkedInAccountBody = z
     liAt: LiAt.optional(),
     limits: LinkedInLimitsInput.optional(),
     workingHours: WorkingHours.optional(),
+    locale: Locale.optional(),
+    whenNoteQuotaExhausted: NoteQuota.optional(),
   })
   .superRefine((body, ctx) => oneSession(body, ctx, true));
 export type CreateLinkedInAccountBody = z.infer<typeof CreateLinkedInAccountBody>;
@@ -49,7 +72,12 @@ export const UpdateLinkedInAccountBody = z
     liAt: LiAt.optional(),
     limits: LinkedInLimitsInput.optional(),
     workingHours: WorkingHours.nullable().optional(),
-    /** Only a person sets these two; `challenged` and `expired` come from what LinkedIn shows. */
+    locale: Locale.nullable().optional(),
+    whenNoteQuotaExhausted: NoteQuota.optional(),
+    /**
+     * Only a person sets these two; `challenged`, `expired` and `layout_unrecognized` come from
+     * what LinkedIn shows. Setting `active` resumes the account after any of them.
+     */
     status: z.enum(['active', 'paused']).optional(),
   })
   .superRefine((body, ctx) => oneSession(body, ctx, false));
@@ -65,6 +93,14 @@ export const LinkedInAccount = z.object({
   usage: z
     .object({ invites: z.number(), messages: z.number(), visits: z.number() })
     .describe('Actions in the current rolling windows: invitations over 7 days, the rest over 24 hours.'),
+  locale: z.string().nullable(),
+  whenNoteQuotaExhausted: NoteQuota,
+  layoutCheck: z
+    .object({ at: z.string(), recognised: z.boolean(), unrecognised: z.array(z.string()) })
+    .nullable()
+    .describe(
+      "The canary's last look at the account's own profile and inbox: the page objects it did not recognise.",
+    ),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

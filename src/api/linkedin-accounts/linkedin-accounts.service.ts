@@ -35,6 +35,15 @@ async function toViews(deps: ServiceDeps, rows: LinkedInAccountRow[]): Promise<L
     limits: effectiveLimits(r.limits),
     workingHours: r.workingHours ?? null,
     usage: usage.get(r.id) ?? { invites: 0, messages: 0, visits: 0 },
+    locale: r.locale,
+    whenNoteQuotaExhausted: r.whenNoteQuotaExhausted,
+    layoutCheck: r.layoutCheck
+      ? {
+          at: r.layoutCheck.at,
+          recognised: r.layoutCheck.recognised,
+          unrecognised: r.layoutCheck.unrecognised,
+        }
+      : null,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   }));
@@ -61,6 +70,8 @@ export async function createAccount(
       sessionEnc,
       limits: effectiveLimits(body.limits),
       workingHours: body.workingHours ?? null,
+      locale: body.locale ?? null,
+      ...(body.whenNoteQuotaExhausted ? { whenNoteQuotaExhausted: body.whenNoteQuotaExhausted } : {}),
     })
     .returning();
   if (!row) throw new Error('account insert returned nothing');
@@ -87,7 +98,8 @@ export async function getAccount(deps: ServiceDeps, workspaceId: string, account
 
 /**
  * Applies a partial update. A new session on a challenged or expired account puts it back to
- * `active` (the person logged in again), unless the same request sets the status itself.
+ * `active` (the person logged in again), unless the same request sets the status itself. A
+ * `layout_unrecognized` account goes back to work only when a person (or the canary) says so.
  */
 export async function updateAccount(
   deps: ServiceDeps,
@@ -112,6 +124,8 @@ export async function updateAccount(
         ...(sessionEnc !== undefined ? { sessionEnc } : {}),
         ...(body.limits ? { limits: effectiveLimits({ ...current.limits, ...body.limits }) } : {}),
         ...(body.workingHours !== undefined ? { workingHours: body.workingHours } : {}),
+        ...(body.locale !== undefined ? { locale: body.locale } : {}),
+        ...(body.whenNoteQuotaExhausted ? { whenNoteQuotaExhausted: body.whenNoteQuotaExhausted } : {}),
         ...(status && status !== current.status ? { status, statusReason: null } : {}),
         updatedAt: new Date(),
       })

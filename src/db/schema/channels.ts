@@ -142,11 +142,29 @@ export const linkedinAccounts = pgTable(
       start: string;
       end: string;
     }>(),
+    /** `layout_unrecognized`: LinkedIn showed a page the driver's page objects do not recognise. */
     status: text('status')
-      .$type<'active' | 'paused' | 'challenged' | 'expired'>()
+      .$type<'active' | 'paused' | 'challenged' | 'expired' | 'layout_unrecognized'>()
       .notNull()
       .default('active'),
     statusReason: text('status_reason'),
+    /** BCP 47 language tag the account's browser presents (`de-DE`); null leaves Chromium's default. */
+    locale: text('locale'),
+    /** When LinkedIn's free invitation notes run out: fail the step, or invite without the note. */
+    whenNoteQuotaExhausted: text('when_note_quota_exhausted')
+      .$type<'fail' | 'send_without_note'>()
+      .notNull()
+      .default('fail'),
+    /** The canary's last look at the account's own profile and inbox. */
+    layoutCheck: jsonb('layout_check').$type<{
+      at: string;
+      recognised: boolean;
+      unrecognised: string[];
+      pages: { page: string; path: string; recognised: Record<string, boolean> }[];
+    }>(),
+    layoutCheckedAt: tstz('layout_checked_at'),
+    /** How many times the account met a layout it did not recognise (a counter for /metrics). */
+    layoutUnrecognizedTotal: integer('layout_unrecognized_total').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: tstz('deleted_at'),

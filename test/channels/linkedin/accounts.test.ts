@@ -98,6 +98,9 @@ describe('LinkedIn accounts API', () => {
         'body.workingHours.days.0',
       ],
       [{ name: '', liAt }, 'body.name'],
+      [{ name: 'x', liAt, locale: 'German' }, 'body.locale'],
+      [{ name: 'x', liAt, locale: 'de_DE' }, 'body.locale'],
+      [{ name: 'x', liAt, whenNoteQuotaExhausted: 'retry' }, 'body.whenNoteQuotaExhausted'],
     ];
     for (const [payload, path] of cases) {
       const res = await engine.app.inject({
@@ -145,6 +148,49 @@ describe('LinkedIn accounts API', () => {
     expect(JSON.parse(engine.deps.secrets.decrypt(row.sessionEnc)).cookies[0].value).toBe(
       'AQEDAR-a-brand-new-session',
     );
+  });
+
+  it('takes the browser language and the note-quota setting; a person resumes a stopped account', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const created = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/linkedin-accounts',
+      headers: ws.auth,
+      payload: { name: 'Berlin', liAt, locale: 'de-DE' },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      status: 'active',
+      locale: 'de-DE',
+      whenNoteQuotaExhausted: 'fail',
+      layoutCheck: null,
+    });
+    const id = created.json().id;
+    const patch = (payload: Record<string, unknown>) =>
+      engine.app.inject({ method: 'PATCH', url: `/v1/linkedin-accounts/${id}`, headers: ws.auth, payload });
+    expect((await patch({ locale: null, whenNoteQuotaExhausted: 'send_without_note' })).json()).toMatchObject(
+      {
+        locale: null,
+        whenNoteQuotaExhausted: 'send_without_note',
+      },
+    );
+    expect((await patch({ status: 'layout_unrecognized' })).statusCode).toBe(400);
+    await engine.deps.db
+      .update(linkedinAccounts)
+      .set({ status: 'layout_unrecognized', statusReason: 'profile.top_card' })
+      .where(eq(linkedinAccounts.id, id));
+    const listed = await engine.app.inject({ method: 'GET', url: '/v1/linkedin-accounts', headers: ws.auth });
+    expect(listed.json().data).toEqual([
+      expect.objectContaining({ status: 'layout_unrecognized', statusReason: 'profile.top_card' }),
+    ]);
+    // A new session does not mean LinkedIn's pages are known again; a person says so.
+    expect((await patch({ liAt: 'AQEDAR-another-session' })).json()).toMatchObject({
+      status: 'layout_unrecognized',
+    });
+    expect((await patch({ status: 'active' })).json()).toMatchObject({
+      status: 'active',
+      statusReason: null,
+    });
   });
 
   it('deletes: gone from the API, session wiped in the DB', async () => {
