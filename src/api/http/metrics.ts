@@ -65,6 +65,7 @@ export function createMetrics(deps: Pick<Deps, 'queues' | 'log' | 'db'>) {
     },
   });
   registerInboxGauges(registry, deps);
+  registerLinkedInGauges(registry, deps);
   return {
     registry,
     observe(method: string, route: string, statusCode: number, seconds: number) {
@@ -153,6 +154,51 @@ function registerInboxGauges(registry: Registry, deps: Pick<Deps, 'db' | 'log'>)
     async collect() {
       this.reset();
       for (const r of await read()) this.set({ mailbox: r.id, status: r.status }, 1);
+    },
+  });
+}
+
+type LinkedInAccountMetricsRow = { id: string; status: string; unrecognized: number };
+
+/**
+ * LinkedIn accounts, read from Postgres at scrape time: each account's status as a 0/1 gauge (an
+ * alert on `status="layout_unrecognized"` is how an operator hears LinkedIn changed its pages), and
+ * how many times each met a layout its page objects did not recognise (a counter kept in Postgres).
+ */
+function registerLinkedInGauges(registry: Registry, deps: Pick<Deps, 'db' | 'log'>) {
+  let rows: Promise<LinkedInAccountMetricsRow[]> | null = null;
+  // One query per scrape, shared by the gauges below.
+  const read = () => {
+    rows ??= deps.db
+      .execute<LinkedInAccountMetricsRow>(sql`
+        select id, status, layout_unrecognized_total as unrecognized
+        from linkedin_accounts where deleted_at is null`)
+      .then((r) => r.rows)
+      .catch((err: unknown) => {
+        deps.log.warn({ err }, 'metrics: linkedin account state unavailable');
+        return [];
+      })
+      .finally(() => setTimeout(() => (rows = null), 0));
+    return rows;
+  };
+  new Gauge({
+    name: 'outreach_linkedin_account_status',
+    help: 'LinkedIn account status per account: 1 for its current status (layout_unrecognized: LinkedIn changed)',
+    labelNames: ['account', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) this.set({ account: r.id, status: r.status }, 1);
+    },
+  });
+  new Gauge({
+    name: 'outreach_linkedin_layout_unrecognized_total',
+    help: 'Times each LinkedIn account met a page its page objects did not recognise (a counter kept in Postgres)',
+    labelNames: ['account'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await read()) this.set({ account: r.id }, r.unrecognized);
     },
   });
 }

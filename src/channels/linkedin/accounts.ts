@@ -57,3 +57,14 @@ export async function markChallenged(
     return true;
   });
 }
+
+/**
+ * Why a wall challenges the account (`statusReason`): `checkpoint`, `login_wall`, or
+ * `account_chooser` (LinkedIn's "Welcome back" page); null for anything that is not a wall.
+ */
+export function challengeReasonOf(res: { problem: string; detail?: string }): string | null {
+  if (res.problem === 'checkpoint') return 'checkpoint';
+  if (res.problem === 'logged_out')
+    return res.detail === 'account_chooser' ? 'account_chooser' : 'login_wall';
+  return null;
+}

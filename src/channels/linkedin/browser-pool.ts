@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { blockReadReceipts } from './pages/read-guard';
 import { browserCookies, type StoredSession } from './session';
 
 /** Flags for a headless Chromium in a container: no sandbox (no user namespaces), no background chatter. */
@@ -14,6 +15,13 @@ export const chromiumArgs = [
 type AccountContext = { context: BrowserContext; page: Page; sessionKey: string; lastUsed: number };
 
 export type BrowserPoolOptions = { chromiumPath: string; baseUrl: string; headless: boolean };
+
+/**
+ * What the account's browser presents of its owner: the language it asks pages in and its clock.
+ * Unset, Chromium's defaults stand; nothing is forced to English (LinkedIn picks the UI language from
+ * the member's own settings anyway, and the driver reads any of its supported languages).
+ */
+export type BrowserPrefs = { locale?: string | null; timezoneId?: string | null };
 
 /**
  * One Chromium per process and one long-lived browser context per account: an account keeps its
@@ -49,9 +57,11 @@ export class BrowserPool {
     return this.browser;
   }
 
-  /** The account's page, in a context carrying its session; a changed session gets a fresh context. */
-  async page(accountId: string, session: StoredSession): Promise<Page> {
-    const sessionKey = createHash('sha256').update(JSON.stringify(session)).digest('hex');
+  /** The account's page, in a context carrying its session; a changed session or prefs get a fresh one. */
+  async page(accountId: string, session: StoredSession, prefs: BrowserPrefs = {}): Promise<Page> {
+    const sessionKey = createHash('sha256')
+      .update(JSON.stringify([session, prefs.locale ?? null, prefs.timezoneId ?? null]))
+      .digest('hex');
     const existing = this.contexts.get(accountId);
     if (existing && existing.sessionKey === sessionKey && !existing.page.isClosed()) {
       existing.lastUsed = Date.now();
@@ -61,8 +71,12 @@ export class BrowserPool {
     const browser = await this.launch();
     const context = await browser.newContext({
       viewport: { width: 1366, height: 900 },
-      locale: 'en-US',
+      ...(prefs.locale ? { locale: prefs.locale } : {}),
+      ...(prefs.timezoneId ? { timezoneId: prefs.timezoneId } : {}),
+      // A service worker would carry requests past the context's routes (pages/read-guard.ts).
+      serviceWorkers: 'block',
     });
+    await blockReadReceipts(context);
     await context.addCookies(browserCookies(session, this.opts.baseUrl));
     const page = await context.newPage();
     this.contexts.set(accountId, { context, page, sessionKey, lastUsed: Date.now() });

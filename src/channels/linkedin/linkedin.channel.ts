@@ -96,7 +96,17 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
       // The action runs inside the engine's hand-off: a reply committed since the claim stops it,
       // and one arriving during the action waits until it is done.
       const handed = await ctx.handOff(() =>
-        performAction({ deps, ctx, accountId: account.id, profileUrl }, driver, action),
+        performAction(
+          {
+            deps,
+            ctx,
+            accountId: account.id,
+            profileUrl,
+            whenNoteQuotaExhausted: account.whenNoteQuotaExhausted,
+          },
+          driver,
+          action,
+        ),
       );
       return handed.allowed
         ? handed.value

@@ -1,4 +1,5 @@
 import type { Deps } from '../../context';
+import { resolveTimezone } from '../../core/schedule';
 import { AccountQueue, withAccountAdvisoryLock } from './account-lock';
 import { BrowserPool } from './browser-pool';
 import type { LinkedInDriver } from './driver';
@@ -27,7 +28,18 @@ const defaults: LinkedInRuntimeOptions = {
 };
 
 type RuntimeDeps = Pick<Deps, 'config' | 'pool' | 'secrets' | 'log'>;
-type AccountRef = { id: string; sessionEnc: string };
+/** What the runtime needs of an account: its session, and the language and zone its browser presents. */
+type AccountRef = {
+  id: string;
+  sessionEnc: string;
+  locale?: string | null;
+  workingHours?: { timezone?: string } | null;
+};
+
+const timezoneOf = (account: AccountRef) => {
+  const tz = account.workingHours?.timezone;
+  return tz && resolveTimezone(tz) === tz ? tz : null;
+};
 
 /**
  * The per-process LinkedIn machinery shared by the channel and the sync loops: the browser pool, the
@@ -70,7 +82,10 @@ export class LinkedInRuntime {
       return await this.queue.run(account.id, () =>
         withAccountAdvisoryLock(this.deps.pool, account.id, this.options.lockWaitMs, async () => {
           const session = StoredSession.parse(JSON.parse(this.deps.secrets.decrypt(account.sessionEnc)));
-          const page = await this.browsers.page(account.id, session);
+          const page = await this.browsers.page(account.id, session, {
+            locale: account.locale ?? null,
+            timezoneId: timezoneOf(account),
+          });
           const driver = new PlaywrightLinkedInDriver(page, {
             baseUrl: this.deps.config.LINKEDIN_BASE_URL,
             pacing: this.options.pacing,

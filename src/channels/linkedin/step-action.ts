@@ -1,10 +1,11 @@
 import type { Deps } from '../../context';
 import { messages } from '../../db/schema/index';
 import type { ChannelResult, StepContext } from '../../engine/channel';
-import { markChallenged } from './accounts';
+import { challengeReasonOf, markChallenged } from './accounts';
 import { noteConnected } from './connection';
-import type { DriverProblem, DriverResult, LinkedInDriver } from './driver';
+import type { DriverProblem, DriverResult, LinkedInDriver, NoteQuotaFallback } from './driver';
 import { blockInvites } from './invite-block';
+import { markLayoutUnrecognized } from './layout-status';
 import { type ActionKind, recordAction } from './limits';
 
 const MINUTE = 60_000;
@@ -23,6 +24,8 @@ type ActionInput = {
   ctx: StepContext;
   accountId: string;
   profileUrl: string;
+  /** The account's setting for invitations once LinkedIn's free notes are used up. */
+  whenNoteQuotaExhausted: NoteQuotaFallback;
 };
 
 /** Runs the action through the driver and turns what LinkedIn showed into the step's result. */
@@ -40,7 +43,9 @@ export async function performAction(
     return { kind: 'sent', data: { connection: res.value.connection } };
   }
   if (action.kind === 'invite') {
-    const res = await driver.sendInvite(profileUrl, action.note);
+    const res = await driver.sendInvite(profileUrl, action.note, {
+      whenNoteQuotaExhausted: input.whenNoteQuotaExhausted,
+    });
     if (!res.ok) return onProblem(input, res, 'invite');
     if (res.value === 'already_connected') {
       await connected(input);
@@ -48,6 +53,8 @@ export async function performAction(
     }
     if (res.value === 'already_pending') return { kind: 'sent', data: { alreadyPending: true } };
     await recordAction(input.deps.db, { accountId: input.accountId, kind: 'invite', profileUrl });
+    if (res.value === 'sent_without_note')
+      return { kind: 'sent', data: { invited: true, note: null, noteDropped: 'note_quota_exhausted' } };
     return { kind: 'sent', data: { invited: true, note: action.note ?? null } };
   }
   const res = await driver.sendMessage(profileUrl, action.text);
@@ -85,14 +92,20 @@ function connected(input: ActionInput): Promise<void> {
   });
 }
 
-const challengeReasons: Partial<Record<DriverProblem, string>> = {
-  checkpoint: 'checkpoint',
-  logged_out: 'login_wall',
+/** Problems that end the step for good: this lead cannot be reached this way. */
+const finalReasons: Partial<Record<DriverProblem, string>> = {
+  not_found: 'profile_not_found',
+  not_connected: 'not_connected',
+  email_required: 'email_required',
+  note_quota_exhausted: 'note_quota_exhausted',
+  connect_unavailable: 'connect_unavailable',
 };
 
 /**
- * Walls pause the whole account and keep the step scheduled; a missing profile fails the step for
- * good; the weekly-limit notice defers invitations until the rolling week frees a slot.
+ * Every outcome is its own result, never a blind retry: walls challenge the account and a layout the
+ * page objects do not recognise stops it (both keep the step scheduled, waiting for the account); a
+ * lead that cannot be reached this way fails the step; the weekly-limit notice defers invitations
+ * until the rolling week frees a slot.
  */
 async function onProblem(
   input: ActionInput,
@@ -100,35 +113,22 @@ async function onProblem(
   kind: ActionKind,
 ): Promise<ChannelResult> {
   const workspaceId = input.ctx.lead.workspaceId;
-  const challenge = challengeReasons[res.problem];
+  const { accountId } = input;
+  const challenge = challengeReasonOf(res);
   if (challenge) {
-    await markChallenged(input.deps.db, { workspaceId, accountId: input.accountId, reason: challenge });
-    input.deps.log.warn({ accountId: input.accountId, reason: challenge }, 'linkedin account challenged');
+    await markChallenged(input.deps.db, { workspaceId, accountId, reason: challenge });
+    input.deps.log.warn({ accountId, reason: challenge }, 'linkedin account challenged');
     return { kind: 'retry_later', at: later(ACCOUNT_RECHECK_MS), reason: 'account_challenged' };
   }
-  switch (res.problem) {
-    case 'not_found':
-      return { kind: 'failed', reason: 'profile_not_found' };
-    case 'not_connected':
-      return { kind: 'failed', reason: 'not_connected' };
-    case 'weekly_limit': {
-      const at = await blockInvites(input.deps.db, {
-        workspaceId,
-        accountId: input.accountId,
-        now: new Date(),
-      });
-      return { kind: 'retry_later', at, reason: 'limit' };
-    }
-    default:
-      input.deps.log.warn(
-        { accountId: input.accountId, kind, detail: res.detail },
-        'unexpected linkedin page',
-      );
-      return {
-        kind: 'retry_later',
-        at: later(10 * MINUTE),
-        reason: 'unexpected_page',
-        countsAsAttempt: true,
-      };
+  if (res.problem === 'layout_unrecognized') {
+    const pageObject = res.detail ?? 'unknown';
+    await markLayoutUnrecognized(input.deps.db, { workspaceId, accountId, pageObject });
+    input.deps.log.warn({ accountId, kind, pageObject }, 'linkedin page not recognised; account stopped');
+    return { kind: 'retry_later', at: later(ACCOUNT_RECHECK_MS), reason: 'layout_unrecognized' };
   }
+  const final = res.detail === 'own_profile' ? 'own_profile' : finalReasons[res.problem];
+  if (final) return { kind: 'failed', reason: final };
+  // What is left is LinkedIn's weekly invitation limit.
+  const at = await blockInvites(input.deps.db, { workspaceId, accountId, now: new Date() });
+  return { kind: 'retry_later', at, reason: 'limit' };
 }

@@ -1,10 +1,11 @@
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, between, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import { events, leads, linkedinAccounts, linkedinActions } from '../../db/schema/index';
-import { type LinkedInAccountRow, markChallenged } from './accounts';
+import { events, leads, linkedinAccounts, linkedinActions, messages } from '../../db/schema/index';
+import { challengeReasonOf, type LinkedInAccountRow, markChallenged } from './accounts';
 import { ingestLinkedInEvent } from '../../engine/inbound/ingest';
 import { connectedEventTypes } from '../../core/step-types';
-import type { DriverProblem, LinkedInDriver } from './driver';
+import type { DriverProblem, InboundLinkedInMessage, LinkedInDriver } from './driver';
+import { markLayoutUnrecognized } from './layout-status';
 import { runtimeFor } from './runtime';
 
 type SyncDeps = Pick<Deps, 'config' | 'db' | 'pool' | 'secrets' | 'log' | 'redis'>;
@@ -51,7 +52,39 @@ async function claimProfileCheck(deps: SyncDeps, accountId: string, leadId: stri
   return (await deps.redis.set(key, '1', 'EX', PROFILE_RECHECK_SECONDS, 'NX')) === 'OK';
 }
 
-type PassResult = { ok: true } | { ok: false; problem: DriverProblem };
+type PassResult = { ok: true } | { ok: false; problem: DriverProblem; detail?: string };
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Whether this message was ingested before. Reading never marks a conversation read, so an unread
+ * one is read again at every pass until its owner opens it: the same sender, the same text, and a
+ * time within a day of the page's (or, when the page gave none, within the last 30 days).
+ */
+async function alreadyIngested(
+  deps: SyncDeps,
+  workspaceId: string,
+  m: InboundLinkedInMessage,
+): Promise<boolean> {
+  const [from, to] = m.atFromPage
+    ? [new Date(m.at.getTime() - DAY_MS), new Date(m.at.getTime() + DAY_MS)]
+    : [new Date(Date.now() - 30 * DAY_MS), new Date(Date.now() + DAY_MS)];
+  const rows = await deps.db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.workspaceId, workspaceId),
+        eq(messages.channel, 'linkedin'),
+        eq(messages.direction, 'inbound'),
+        eq(messages.fromAddress, m.profileUrl),
+        eq(messages.bodyText, m.text),
+        between(messages.createdAt, from, to),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
+}
 
 /**
  * Finds accepted invitations: one look at the connections list (newest first) settles most; a few
@@ -100,6 +133,7 @@ async function fetchReplies(
   const fetched = await driver.fetchNewMessages();
   if (!fetched.ok) return fetched;
   for (const m of fetched.value) {
+    if (await alreadyIngested(deps, account.workspaceId, m)) continue;
     await ingestLinkedInEvent(deps, {
       workspaceId: account.workspaceId,
       type: 'reply',
@@ -122,13 +156,19 @@ export async function syncAccount(deps: SyncDeps, account: LinkedInAccountRow): 
     return fetchReplies(deps, account, driver);
   });
   if (run.kind === 'busy' || run.value.ok) return;
-  const problem = run.value.problem;
-  if (problem === 'checkpoint' || problem === 'logged_out') {
-    const reason = problem === 'checkpoint' ? 'checkpoint' : 'login_wall';
-    await markChallenged(deps.db, { workspaceId: account.workspaceId, accountId: account.id, reason });
-    await runtimeFor(deps).discard(account.id);
+  const failed = run.value;
+  const { workspaceId, id: accountId } = account;
+  const reason = challengeReasonOf(failed);
+  if (reason) {
+    await markChallenged(deps.db, { workspaceId, accountId, reason });
+    await runtimeFor(deps).discard(accountId);
+  } else if (failed.problem === 'layout_unrecognized') {
+    // A reader that recognises nothing says so: replies and acceptances would be missed unseen.
+    const pageObject = failed.detail ?? 'unknown';
+    await markLayoutUnrecognized(deps.db, { workspaceId, accountId, pageObject });
+    deps.log.warn({ accountId, pageObject }, 'linkedin sync: page not recognised; account stopped');
   } else {
-    deps.log.warn({ accountId: account.id, problem }, 'linkedin sync pass stopped on an unexpected page');
+    deps.log.warn({ accountId, problem: failed.problem }, 'linkedin sync pass stopped');
   }
 }
 

@@ -12,6 +12,7 @@ export const outboundEventTypes = [
   'linkedin.invite_sent',
   'linkedin.invite_accepted',
   'mailbox.inbox_error',
+  'linkedin.layout_unrecognized',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 

@@ -211,6 +211,64 @@ describe('LinkedIn channel: real Chromium against the fixture, real Postgres', (
     expect(await isConnected(engine.deps.db, ws.id, ctx.lead.id)).toBe(true);
   });
 
+  it('ends an invitation LinkedIn refuses its own way: email required, the note quota per the account', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const account = await addAccount(engine, ws, site);
+    const withNote = [{ type: 'linkedin_invite' as const, note: 'Hi {{ firstName }}' }];
+    const email = await prepare(ws, withNote, { emailRequired: true });
+    expect(await channel.send(email.ctx)).toEqual({ kind: 'failed', reason: 'email_required' });
+    site.noteQuotaExhausted = true;
+    try {
+      const failing = await prepare(ws, withNote);
+      expect(await channel.send(failing.ctx)).toEqual({ kind: 'failed', reason: 'note_quota_exhausted' });
+      await engine.app.inject({
+        method: 'PATCH',
+        url: `/v1/linkedin-accounts/${account.id}`,
+        headers: ws.auth,
+        payload: { whenNoteQuotaExhausted: 'send_without_note' },
+      });
+      const plain = await prepare(ws, withNote);
+      expect(await channel.send(plain.ctx)).toMatchObject({
+        kind: 'sent',
+        data: { invited: true, note: null, noteDropped: 'note_quota_exhausted' },
+      });
+      expect(site.received.invites.filter((i) => i.slug === plain.slug)).toEqual([
+        expect.objectContaining({ note: null }),
+      ]);
+      expect(site.received.invites.some((i) => [email.slug, failing.slug].includes(i.slug))).toBe(false);
+    } finally {
+      site.noteQuotaExhausted = false;
+    }
+  });
+
+  it('the "Welcome back" chooser challenges the account; a German account’s browser asks in German', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const stale = await addAccount(engine, ws, site, { liAt: 'an-expired-session-cookie' });
+    const { ctx } = await prepare(ws, [{ type: 'linkedin_visit' }]);
+    site.accountChooser = true;
+    try {
+      expect(await channel.send(ctx)).toMatchObject({ kind: 'retry_later', reason: 'account_challenged' });
+    } finally {
+      site.accountChooser = false;
+    }
+    expect(await accountRow(stale.id)).toMatchObject({
+      status: 'challenged',
+      statusReason: 'account_chooser',
+    });
+    const german = await addAccount(engine, ws, site, {
+      liAt: site.addMember('de', 'berlin-desk'),
+      locale: 'de-DE',
+    });
+    const visit = await prepare(ws, [{ type: 'linkedin_visit' }]);
+    expect(await channel.send(visit.ctx)).toMatchObject({
+      kind: 'sent',
+      enrollmentPatch: { linkedinAccountId: german.id },
+    });
+    const asked = site.received.acceptLanguage.filter((a) => a.member === 'berlin-desk');
+    expect(asked.length).toBeGreaterThan(0);
+    for (const a of asked) expect(a.value.startsWith('de-DE')).toBe(true);
+  });
+
   it('waits when there is no usable account: none, paused, or outside working hours', async () => {
     const ws = await createTestWorkspace(engine.app);
     const { ctx } = await prepare(ws, [{ type: 'linkedin_visit' }]);

@@ -3,6 +3,7 @@ import { AccountQueue } from '../../../src/channels/linkedin/account-lock';
 import { effectiveLimits, slotFreeAt } from '../../../src/channels/linkedin/limits';
 import { jitteredDelay, keystrokeDelay, sleep } from '../../../src/channels/linkedin/pacing';
 import { browserCookies, sessionFromLiAt } from '../../../src/channels/linkedin/session';
+import { newMessagesOf } from '../../../src/channels/linkedin/pages/thread-events';
 import { canonicalFromHref, profileSlug } from '../../../src/channels/linkedin/urls';
 
 const H = 3600 * 1000;
@@ -160,5 +161,67 @@ describe('AccountQueue', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(peak.get('a')).toBe(1);
     expect(order.filter((l) => l.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+  });
+});
+
+describe('newMessagesOf (a conversation as the page shows it)', () => {
+  const base = 'https://fixture.test';
+  const me = '/in/me-account/';
+  const them = 'https://www.linkedin.com/in/jane-doe/';
+  const at = (hhmm: string) => `2026-03-10T${hhmm}:00.000Z`;
+  const msg = (senderHref: string | null, text: string, time: string | null = null) => ({
+    senderHref,
+    text,
+    at: time ? at(time) : null,
+  });
+  const cases: { name: string; events: ReturnType<typeof msg>[]; texts: string[] | null }[] = [
+    {
+      name: 'a group of replies: only its first names the sender, all of it is theirs',
+      events: [
+        msg(me, 'Are you free?', '09:00'),
+        msg(them, 'Yes.', '09:05'),
+        msg(null, 'Tuesday?'),
+        msg(null, '10am'),
+      ],
+      texts: ['Yes.', 'Tuesday?', '10am'],
+    },
+    {
+      name: 'our own group after theirs: nothing new',
+      events: [msg(them, 'Hi', '08:00'), msg(me, 'Hello', '08:01'), msg(null, 'How are you?')],
+      texts: [],
+    },
+    {
+      name: 'only their messages',
+      events: [msg(them, 'First', '07:00'), msg(null, 'Second')],
+      texts: ['First', 'Second'],
+    },
+    {
+      name: 'a list that starts mid-group (sender unknown): counted from the first named sender',
+      events: [msg(null, 'older, unattributed'), msg(them, 'New', '10:00')],
+      texts: ['New'],
+    },
+    {
+      name: 'empty items (an attachment) are skipped',
+      events: [msg(them, '', '10:00'), msg(null, 'Text')],
+      texts: ['Text'],
+    },
+    { name: 'no conversation: empty', events: [], texts: [] },
+  ];
+  it.each(cases)('$name', ({ events, texts }) => {
+    const read = newMessagesOf({ other: them, events }, base, now);
+    expect(read?.map((m) => m.text) ?? null).toEqual(texts);
+  });
+
+  it('a continuation takes its group’s time; a thread naming nobody else is not read', () => {
+    const read = newMessagesOf({ other: them, events: [msg(them, 'a', '09:05'), msg(null, 'b')] }, base, now);
+    expect(read?.map((m) => [m.at.toISOString(), m.atFromPage])).toEqual([
+      [at('09:05'), true],
+      [at('09:05'), true],
+    ]);
+    const untimed = newMessagesOf({ other: them, events: [msg(them, 'a')] }, base, now);
+    expect(untimed).toEqual([
+      { profileUrl: 'https://www.linkedin.com/in/jane-doe', text: 'a', at: now, atFromPage: false },
+    ]);
+    expect(newMessagesOf({ other: null, events: [msg(them, 'a')] }, base, now)).toBeNull();
   });
 });

@@ -70,7 +70,7 @@ describe('LinkedIn sync: accepted invitations and inbox replies', () => {
     expect((await acceptances(ws.id)).map((e) => e.leadId)).toEqual([a.ctx.lead.id]);
   });
 
-  it('sends inbox replies down the reply pipeline: stored, lead replied, enrollment stopped', async () => {
+  it('sends inbox replies down the reply pipeline once: stored, lead replied, enrollment stopped', async () => {
     const ws = await createTestWorkspace(engine.app);
     const { id } = await addAccount(engine, ws, site);
     const [a] = await invite(ws, 1);
@@ -96,7 +96,8 @@ describe('LinkedIn sync: accepted invitations and inbox replies', () => {
     expect(enrollment?.status).toBe('replied');
     const [lead] = await engine.deps.db.select().from(leads).where(eq(leads.id, a.ctx.lead.id));
     expect(lead?.stage).toBe('contacted');
-    // Read once: the next pass finds nothing new.
+    // The conversation stays unread on LinkedIn, so the next pass reads it again: ingested once.
+    expect(site.unread(a.slug)).toBe(true);
     await syncAccount(engine.deps, await account(id));
     const again = await engine.deps.db
       .select()

@@ -1,69 +1,90 @@
 import type { Page } from 'playwright-core';
-import type { InboundLinkedInMessage } from '../driver';
-import type { Pacing } from '../pacing';
-import { paths, selectors } from '../selectors';
-import { canonicalFromHref, siteUrl } from '../urls';
-import { type Landing, navigate } from './landing';
-
-type ThreadEvent = { senderHref: string | null; text: string; at: string | null };
+import type { DriverResult, InboundLinkedInMessage } from '../driver';
+import { ok, unrecognised } from '../driver';
+import { type Pacing, pause } from '../pacing';
+import { paths, selectors, urlPatterns } from '../selectors';
+import { siteUrl } from '../urls';
+import { InboxRows, inboxArgs, readInbox, readThread, ThreadEvents } from './in-page';
+import { navigate, wall } from './landing';
+import { MAX_MESSAGE_CHARS, newMessagesOf } from './thread-events';
+import { poll } from './wait';
 
 /**
- * Characters of a message kept: what the LinkedIn webhook accepts, far above LinkedIn's own limit.
- * What the page shows is not ours to trust, and the text is classified and stored.
+ * The messaging inbox and its conversations. Rows are recognised by a thread link (2023–24) or by
+ * their selection label (2026, no link: a click opens the conversation in the page). An inbox whose
+ * rows it cannot find is reported, never read as empty; only an empty list is an empty inbox.
  */
-const MAX_MESSAGE_CHARS = 100_000;
-
-/** The messaging inbox and its threads. */
 export class MessagingPage {
   constructor(
     private readonly page: Page,
     private readonly baseUrl: string,
     private readonly pacing: Pacing,
+    private readonly timeoutMs: number,
   ) {}
 
-  async open(): Promise<Landing> {
-    return navigate(this.page, siteUrl(this.baseUrl, paths.messaging), this.pacing);
+  async open(): Promise<DriverResult<InboxRows>> {
+    const landing = await navigate(this.page, siteUrl(this.baseUrl, paths.messaging), this.pacing);
+    if (landing !== 'ok') return wall(landing);
+    return this.rows();
   }
 
-  /** Absolute URLs of the threads marked unread in the inbox. */
-  async unreadThreads(): Promise<string[]> {
-    const hrefs = await this.page
-      .locator(selectors.inbox.unreadLinks)
-      .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-    return hrefs.filter(Boolean).map((h) => siteUrl(this.baseUrl, h));
-  }
-
-  /**
-   * Opens a thread (which marks it read) and returns the other member's messages sent after our last
-   * one: in an unread thread those are the new ones.
-   */
-  async readThread(url: string): Promise<Exclude<Landing, 'ok'> | InboundLinkedInMessage[]> {
-    const landing = await navigate(this.page, url, this.pacing);
-    if (landing !== 'ok') return landing;
-    const s = selectors.inbox;
-    const otherHref = await this.page.locator(s.threadProfileLink).first().getAttribute('href');
-    const other = otherHref ? canonicalFromHref(otherHref, this.baseUrl) : null;
-    if (!other) return [];
-    const events: ThreadEvent[] = await this.page.locator(s.events).evaluateAll(
-      (items, sel) =>
-        items.map((li) => ({
-          senderHref: li.querySelector(sel.sender)?.getAttribute('href') ?? null,
-          text: (li.querySelector(sel.body)?.textContent ?? '').trim().slice(0, sel.maxChars),
-          at: li.querySelector(sel.time)?.getAttribute('datetime') ?? null,
-        })),
-      { sender: s.eventSender, body: s.eventBody, time: s.eventTime, maxChars: MAX_MESSAGE_CHARS },
+  private async rows(): Promise<DriverResult<InboxRows>> {
+    const rows = await poll(
+      async () => InboxRows.parse(await this.page.evaluate(readInbox, inboxArgs)),
+      (r) => r.rows.length > 0 || r.emptyList,
+      this.timeoutMs,
     );
-    const fromOther = (e: ThreadEvent) =>
-      e.senderHref !== null && canonicalFromHref(e.senderHref, this.baseUrl) === other;
-    const lastOurs = events.findLastIndex((e) => !fromOther(e));
-    return events
-      .slice(lastOurs + 1)
-      .filter((e) => e.text !== '')
-      .map((e) => ({ profileUrl: other, text: e.text, at: parseTime(e.at) }));
+    return rows.rows.length > 0 || rows.emptyList ? ok(rows) : unrecognised('messaging.conversation_list');
   }
-}
 
-function parseTime(value: string | null): Date {
-  const at = value ? new Date(value) : new Date();
-  return Number.isNaN(at.getTime()) ? new Date() : at;
+  /** Reads every unread conversation: linked ones at their address, the others by clicking the row. */
+  async readUnread(inbox: InboxRows): Promise<DriverResult<InboundLinkedInMessage[]>> {
+    const found: InboundLinkedInMessage[] = [];
+    const clickable = inbox.rows.flatMap((r, i) => (r.unread && r.href === null ? [i] : []));
+    let previous: { url: string; other: string | null } = { url: this.page.url(), other: null };
+    for (const index of clickable) {
+      const read = await this.openRow(index, previous);
+      if (!read.ok) return read;
+      previous = read.value.seen;
+      found.push(...read.value.messages);
+    }
+    for (const href of inbox.rows.flatMap((r) => (r.unread && r.href !== null ? [r.href] : []))) {
+      const landing = await navigate(this.page, siteUrl(this.baseUrl, href), this.pacing);
+      if (landing !== 'ok') return wall(landing);
+      const read = await this.thread(null);
+      if (!read.ok) return read;
+      found.push(...read.value.messages);
+    }
+    return ok(found);
+  }
+
+  /** Clicks a row (it has no link) and reads the conversation once the page shows it. */
+  private async openRow(index: number, previous: { url: string; other: string | null }) {
+    const s = selectors.inbox;
+    const row = this.page
+      .locator(s.rows)
+      .filter({ has: this.page.locator(s.rowMarker) })
+      .nth(index);
+    await pause(this.pacing);
+    await row.click({ timeout: this.timeoutMs });
+    const moved = await poll(
+      async () => this.page.url(),
+      (url) => url !== previous.url && urlPatterns.thread.test(url),
+      this.timeoutMs,
+    );
+    if (moved === previous.url) return unrecognised<never>('messaging.thread');
+    return this.thread(previous.other);
+  }
+
+  /** The open conversation's new messages; waits until it shows a member other than `stale`. */
+  private async thread(stale: string | null) {
+    const thread = await poll(
+      async () => ThreadEvents.parse(await this.page.evaluate(readThread, { maxChars: MAX_MESSAGE_CHARS })),
+      (t) => t !== null && t.other !== null && t.other !== stale,
+      this.timeoutMs,
+    );
+    const messages = thread ? newMessagesOf(thread, this.baseUrl, new Date()) : null;
+    if (!thread || messages === null) return unrecognised<never>('messaging.thread');
+    return ok({ messages, seen: { url: this.page.url(), other: thread.other } });
+  }
 }

@@ -1,12 +1,34 @@
-import type { Page } from 'playwright-core';
-import type { ConnectionStatus } from '../driver';
+import type { Locator, Page } from 'playwright-core';
+import type { ConnectionStatus, DriverResult } from '../driver';
+import { ok, unrecognised } from '../driver';
 import { keystrokeDelay, type Pacing, pause } from '../pacing';
 import { selectors } from '../selectors';
 import { profilePageUrl } from '../urls';
-import { type Landing, navigate } from './landing';
+import { readTopCard, TopCardSignals } from './in-page';
+import { navigate, wall } from './landing';
+import { cssString, poll } from './wait';
 
-/** A member's profile page: the top card with its Connect / Pending / Message / More buttons. */
+export type ConnectClick = 'clicked' | 'unavailable' | 'unrecognised';
+
+/** The slug in a profile page's URL (after LinkedIn's redirects), lower-cased and decoded. */
+function slugOfUrl(url: string): string | null {
+  const match = /^\/in\/([^/]+)/i.exec(new URL(url).pathname);
+  if (!match?.[1]) return null;
+  try {
+    return decodeURIComponent(match[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A member's profile page, read through its own top card (pages/in-page.ts, `readTopCard`): the card
+ * is found by the profile's own links, and every control the driver clicks is inside it, or is the
+ * Connect link for this vanity name. The sidebar's Connect buttons belong to other people.
+ */
 export class ProfilePage {
+  private slugs: string[] = [];
+
   constructor(
     private readonly page: Page,
     private readonly baseUrl: string,
@@ -14,69 +36,121 @@ export class ProfilePage {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Opens the profile; `unexpected` when it loaded but the top card never showed. */
-  async open(slug: string): Promise<Landing | 'unexpected'> {
+  /** Opens the profile and waits for its top card to show a degree (or to be the account's own). */
+  async open(slug: string): Promise<DriverResult<TopCardSignals>> {
     const landing = await navigate(this.page, profilePageUrl(this.baseUrl, slug), this.pacing);
-    if (landing !== 'ok') return landing;
-    try {
-      await this.page.locator(selectors.profile.topCard).waitFor({ timeout: this.timeoutMs });
-    } catch {
-      return 'unexpected';
+    if (landing !== 'ok') return wall(landing);
+    return this.recognise(slug);
+  }
+
+  /** Reads the top card of the page the browser is on (after a redirect to `/in/<slug>/`). */
+  async recognise(slug: string | null): Promise<DriverResult<TopCardSignals>> {
+    const landed = slugOfUrl(this.page.url());
+    this.slugs = [...new Set([slug?.toLowerCase(), landed].filter((s): s is string => !!s))];
+    const signals = await poll(
+      () => this.signals(),
+      (s) => s.found && (s.degrees.length > 0 || s.self),
+      this.timeoutMs,
+    );
+    return signals.found ? ok(signals) : unrecognised('profile.top_card');
+  }
+
+  async signals(): Promise<TopCardSignals> {
+    return TopCardSignals.parse(await this.page.evaluate(readTopCard, { slugs: this.slugs }));
+  }
+
+  /** The relationship the card shows; null when it shows none the driver knows (no degree). */
+  static status(s: TopCardSignals): ConnectionStatus | null {
+    if (s.pending) return 'pending';
+    if (s.invite || s.connectButton) return 'none';
+    if (s.degrees.length === 0) return null;
+    return Math.max(...s.degrees) === 1 ? 'connected' : 'none';
+  }
+
+  /** The top card: the innermost section around the profile's own overlay or edit link. */
+  private card(): Locator {
+    const own = this.slugs
+      .flatMap((s) => [s, encodeURIComponent(s)])
+      .flatMap((s) => [`a[href*="/in/${cssString(s)}/overlay/" i]`, `a[href*="/in/${cssString(s)}/edit/" i]`])
+      .join(', ');
+    // No slug, no card: a selector that matches nothing rather than an invalid one.
+    return this.page
+      .locator('main')
+      .locator(own || 'a[data-no-profile-slug]')
+      .first()
+      .locator('xpath=ancestor::section[1]');
+  }
+
+  /** The Connect link for this vanity name (exactly: `vanityName=ada` is not `ada-lovelace`). */
+  private inviteLink(): Locator {
+    const links = this.slugs.flatMap((s) => {
+      const v = cssString(encodeURIComponent(s));
+      const base = 'a[href*="/preload/custom-invite/"]';
+      return [`${base}[href$="vanityName=${v}" i]`, `${base}[href*="vanityName=${v}&" i]`];
+    });
+    return this.page.locator(links.join(', ')).filter({ visible: true }).first();
+  }
+
+  /** Scrolls down to the end, as someone reading would; lazily loaded sections load on the way. */
+  async readThrough(): Promise<void> {
+    for (let step = 0; step < 30; step++) {
+      await pause(this.pacing);
+      await this.page.mouse.wheel(0, 700);
+      const atEnd = await this.page.evaluate(
+        'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 4',
+      );
+      if (atEnd === true) return;
     }
-    return 'ok';
   }
 
-  async connection(): Promise<ConnectionStatus> {
-    const p = selectors.profile;
-    if (await this.page.locator(p.pendingButton).isVisible()) return 'pending';
-    const distance = (await this.page.locator(p.distance).first().textContent())?.trim() ?? '';
-    return /^1st\b/i.test(distance) ? 'connected' : 'none';
-  }
-
-  /** Scrolls down to the lazily loaded sections and waits for them, as someone reading would. */
-  async readThrough(): Promise<boolean> {
-    const sections = this.page.locator(selectors.profile.lazySections);
-    if ((await sections.count()) === 0) return true;
+  /**
+   * Clicks Connect: the top card's own link or button, else the one under "More". `unavailable`
+   * when More opened a menu without it; `unrecognised` when there was no More or no menu.
+   */
+  async clickConnect(): Promise<ConnectClick> {
     await pause(this.pacing);
-    await sections.scrollIntoViewIfNeeded({ timeout: this.timeoutMs });
-    try {
-      await this.page.locator(selectors.profile.loadedSection).first().waitFor({ timeout: this.timeoutMs });
-      return true;
-    } catch {
-      return false;
+    const connect = await this.visibleConnect();
+    if (connect) {
+      await connect.click({ timeout: this.timeoutMs });
+      return 'clicked';
     }
-  }
-
-  /** Clicks Connect, looking under "More" when the top card does not show it. False if absent. */
-  async clickConnect(): Promise<boolean> {
-    const p = selectors.profile;
-    const direct = this.page.locator(p.connectButton);
-    await pause(this.pacing);
-    if (await direct.isVisible()) {
-      await direct.click({ timeout: this.timeoutMs });
-      return true;
-    }
-    const more = this.page.locator(p.moreButton);
-    if (!(await more.isVisible())) return false;
+    const more = this.card().locator(selectors.profile.more).filter({ visible: true }).last();
+    if ((await more.count()) === 0) return 'unrecognised';
     await more.click({ timeout: this.timeoutMs });
-    const hidden = this.page.locator(p.moreConnect);
-    try {
-      await hidden.waitFor({ timeout: Math.min(this.timeoutMs, 3000) });
-    } catch {
-      return false;
-    }
+    const menu = this.page.locator(selectors.profile.menu).filter({ visible: true });
+    // A menu that has shown for half a second without Connect has none (menus render at once).
+    let menuSince: number | null = null;
+    const found = await poll(
+      async () => {
+        const connect = await this.visibleConnect();
+        if (connect) return connect;
+        if ((await menu.count()) === 0) return null;
+        menuSince ??= Date.now();
+        return 'menu' as const;
+      },
+      (v) => (v !== null && v !== 'menu') || (menuSince !== null && Date.now() - menuSince >= 500),
+      Math.min(this.timeoutMs, 3000),
+    );
+    if (found === null) return 'unrecognised';
+    if (found === 'menu') return 'unavailable';
     await pause(this.pacing);
-    await hidden.click({ timeout: this.timeoutMs });
-    return true;
+    await found.click({ timeout: this.timeoutMs });
+    return 'clicked';
   }
 
-  /** Opens the message composer; false when the profile offers no Message button. */
-  async openComposer(): Promise<boolean> {
-    const button = this.page.locator(selectors.profile.messageButton);
-    if (!(await button.isVisible())) return false;
+  private async visibleConnect(): Promise<Locator | null> {
+    const link = this.inviteLink();
+    if ((await link.count()) > 0) return link;
+    const button = this.card().locator(selectors.profile.connectButton).filter({ visible: true }).first();
+    return (await button.count()) > 0 ? button : null;
+  }
+
+  /** Clicks the card's Message control; false when the card shows none. */
+  async clickMessage(): Promise<boolean> {
+    const button = this.card().locator(selectors.profile.message).filter({ visible: true }).first();
+    if ((await button.count()) === 0) return false;
     await pause(this.pacing);
     await button.click({ timeout: this.timeoutMs });
-    await this.page.locator(selectors.composer.input).waitFor({ timeout: this.timeoutMs });
     return true;
   }
 
@@ -84,8 +158,7 @@ export class ProfilePage {
    * Types like a person: one key at a time with small irregular gaps. Line breaks go in as
    * Shift+Enter, because a bare Enter sends the message in LinkedIn's composer.
    */
-  async type(selector: string, text: string): Promise<void> {
-    const field = this.page.locator(selector);
+  async type(field: Locator, text: string): Promise<void> {
     await field.click({ timeout: this.timeoutMs });
     const lines = text.split(/\r?\n/);
     for (const [i, line] of lines.entries()) {
