@@ -5,6 +5,7 @@ import { withEncryptionKey } from './lib/encryption-key';
 import { ensureDatabase, runMigrations } from './db/migrate';
 import { createLogger } from './logger';
 import { IMPORT_USAGE, importCsvCommand } from './api/leads/leads.cli';
+import { LINKEDIN_CHECK_USAGE, linkedinCheckCommand } from './api/linkedin-accounts/linkedin-accounts.cli';
 import { createWorkspace } from './api/workspaces/workspaces.service';
 import { workspaceArg } from './lib/cli-args';
 import {
@@ -56,6 +57,14 @@ export const commands: Record<string, Command> = {
     usage: IMPORT_USAGE,
     async run(deps, args) {
       print(await importCsvCommand(deps, args));
+    },
+  },
+  'linkedin:check': {
+    usage: LINKEDIN_CHECK_USAGE,
+    async run(deps, args) {
+      const report = await linkedinCheckCommand(deps, args);
+      print(report);
+      if (report.ok !== true) process.exitCode = 1;
     },
   },
 };

@@ -5,6 +5,7 @@ import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
 import { startCleanupLoop } from './cleanup';
 import { startLinkedInSyncLoop } from './linkedin-sync';
+import { startLinkedInCanaryLoop } from './linkedin-canary';
 import { startMaintenanceLoop } from './maintenance';
 import { startStepWorker } from './steps';
 import { startWebhookDelivery } from './webhooks';
@@ -25,6 +26,7 @@ export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {
     startMaintenanceLoop(deps),
     startCleanupLoop(deps),
     startLinkedInSyncLoop(deps),
+    startLinkedInCanaryLoop(deps),
     startInboxReader(deps),
   ];
   const webhooks = startWebhookDelivery(deps);

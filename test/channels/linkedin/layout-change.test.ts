@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkedinCheckCommand } from '../../../src/api/linkedin-accounts/linkedin-accounts.cli';
+import { runLinkedInCanary } from '../../../src/channels/linkedin/canary';
 import { configureLinkedInRuntime, runtimeFor } from '../../../src/channels/linkedin/runtime';
 import { syncAccount } from '../../../src/channels/linkedin/sync';
 import {
@@ -15,14 +18,34 @@ import {
   startTestEngine,
   type TestEngine,
   type TestWorkspace,
+  testEnv,
   waitFor,
 } from '../../helpers/engine';
 import { insertLeads } from '../../helpers/factories';
 import { createActiveSequence, enrollLeads } from '../../helpers/sequences';
 import { type LinkedInSite, startLinkedInSite } from '../../fixtures/linkedin-site/site';
+import { repoRoot } from '../../platform/support';
 import { addAccount } from './support';
 
 const MINUTE = 60_000;
+
+/** `npm run cli -- linkedin:check …`, as an operator runs it (src/cli.ts under tsx). */
+function linkedinCheck(engine: TestEngine, site: LinkedInSite, args: string[]) {
+  const env = {
+    ...process.env,
+    ...testEnv({ DATABASE_URL: engine.config.DATABASE_URL, LINKEDIN_BASE_URL: site.url }),
+    LOG_LEVEL: 'silent',
+  };
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'linkedin:check', ...args],
+      { cwd: repoRoot, env },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /**
  * LinkedIn ships pages the page objects were not written for (the fixture's `unknown` layout): every
@@ -173,19 +196,78 @@ describe('LinkedIn changed its pages', () => {
         .where(and(eq(messages.workspaceId, ws.id), eq(messages.direction, 'inbound')));
     expect(await inbound()).toEqual([]);
 
-    // LinkedIn rolls back and a person resumes the account; the reply, still unread on LinkedIn,
-    // is read at the next pass.
+    // LinkedIn rolls back: the canary sees pages it knows and resumes the account; the reply,
+    // still unread on LinkedIn, is read at the next pass.
     site.layout = '2026';
-    await engine.app.inject({
-      method: 'PATCH',
-      url: `/v1/linkedin-accounts/${account.id}`,
-      headers: ws.auth,
-      payload: { status: 'active' },
-    });
+    await runLinkedInCanary(engine.deps);
+    expect(await accountRow(account.id)).toMatchObject({ status: 'active', statusReason: null });
     await syncAccount(engine.deps, await accountRow(account.id));
     expect(await inbound()).toEqual([
       expect.objectContaining({ leadId: lead?.id, bodyText: 'Yes, let us talk next week.' }),
     ]);
     expect(site.unread(slug)).toBe(true);
+  });
+
+  it('the scheduled canary stops an account on pages it does not know, before any step meets them', async () => {
+    site.layout = 'unknown';
+    const ws = await createTestWorkspace(engine.app);
+    const account = await addAccount(engine, ws, site);
+    await runLinkedInCanary(engine.deps);
+    const stopped = await accountRow(account.id);
+    expect(stopped).toMatchObject({ status: 'layout_unrecognized', statusReason: 'profile.top_card' });
+    expect(stopped.layoutCheck).toMatchObject({
+      recognised: false,
+      unrecognised: ['profile.top_card', 'profile.name', 'profile.more', 'messaging.conversation_list'],
+    });
+    expect(await layoutEvents(ws)).toHaveLength(1);
+    // Not due again yet: the canary leaves it alone.
+    const views = site.received.acceptLanguage.length;
+    await runLinkedInCanary(engine.deps);
+    expect(site.received.acceptLanguage).toHaveLength(views);
+    // Half an hour on, with LinkedIn's pages back, it looks again and resumes the account.
+    site.layout = '2026';
+    await runLinkedInCanary(engine.deps, new Date(Date.now() + 31 * MINUTE));
+    expect(await accountRow(account.id)).toMatchObject({
+      status: 'active',
+      layoutCheck: { recognised: true },
+    });
+  });
+
+  // Last: the command closes the process's LinkedIn runtime when done, as the CLI process ends.
+  it('linkedin:check opens the own profile and the inbox, reports what it recognised, changes nothing', async () => {
+    site.layout = '2026';
+    const ws = await createTestWorkspace(engine.app);
+    const account = await addAccount(engine, ws, site);
+    site.addProfile('canary-friend', { connection: 'connected' });
+    site.receiveMessage('canary-friend', 'Still unread after the canary.');
+    // The command the CLI runs, in this process: the real one pauses seconds between pages.
+    expect(await linkedinCheckCommand(engine.deps, ['--account', account.id])).toEqual({
+      account: { id: account.id, name: 'Sales', status: 'active' },
+      ok: true,
+      recognised: true,
+      unrecognised: [],
+      pages: [
+        {
+          page: 'own_profile',
+          path: '/in/fixture-me/',
+          recognised: { 'profile.top_card': true, 'profile.name': true, 'profile.more': true },
+        },
+        { page: 'inbox', path: '/messaging/', recognised: { 'messaging.conversation_list': true } },
+      ],
+    });
+    // Read-only: no profile of anyone else opened, nothing marked read, the account untouched.
+    expect(site.received.profileViews.filter((s) => s.startsWith('canary'))).toEqual([]);
+    expect(site.unread('canary-friend')).toBe(true);
+    const [row] = await engine.deps.db
+      .select()
+      .from(linkedinAccounts)
+      .where(eq(linkedinAccounts.id, account.id));
+    expect(row).toMatchObject({ status: 'active', layoutCheck: null });
+  });
+
+  it('linkedin:check is a CLI command, and refuses what is not an account', async () => {
+    const bad = await linkedinCheck(engine, site, ['--account', 'not-an-id']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--account: "not-an-id" is not an account id');
   });
 });
