@@ -142,10 +142,14 @@ export class PlaywrightLinkedInDriver implements LinkedInDriver {
     ];
     const inbox = await new MessagingPage(this.page, baseUrl, pacing, timeoutMs).open();
     if (!inbox.ok && inbox.problem !== 'layout_unrecognized') return inbox;
+    const missed = inbox.ok ? null : inbox.detail;
     pages.push({
       page: 'inbox',
       path: paths.messaging,
-      recognised: { 'messaging.conversation_list': inbox.ok },
+      recognised: {
+        'messaging.conversation_list': missed !== 'messaging.conversation_list',
+        'messaging.unread_label': missed === null,
+      },
     });
     const missing = pages.flatMap((p) => Object.entries(p.recognised).flatMap(([k, v]) => (v ? [] : [k])));
     return ok({ recognised: missing.length === 0, unrecognised: missing, pages });

@@ -6,6 +6,12 @@
  * unrecognised), not silently.
  */
 
+/**
+ * The UI languages the words below cover (primary subtags of the page's `<html lang>`). On a page in
+ * another language, a reader that depends on them says so instead of finding nothing.
+ */
+export const vocabularyLanguages: readonly string[] = ['en', 'fr', 'de', 'es'];
+
 /** The accessible "N unread messages" label of a conversation row (2026: the only unread marker). */
 export const unreadLabel =
   /^\s*\d+\s+(unread messages?|messages? non lus?|ungelesene Nachrichten?|mensajes? no le[ií]dos?)\s*$/i;

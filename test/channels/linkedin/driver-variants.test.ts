@@ -132,4 +132,21 @@ describe.each(driverLayouts)('LinkedIn in other languages, %s layout', (layout) 
     if (locale) for (const value of languages) expect(value.startsWith(locale)).toBe(true);
     else expect(languages.every((value) => value.startsWith('de-DE'))).toBe(false);
   });
+
+  it('a UI language the driver has no words for: its inbox is read, or reported, never read as quiet', async () => {
+    const liAt = site.addMember('it', 'me-it', 'Conto it');
+    const page = await browsers.page('lang-it', sessionFromLiAt(liAt));
+    const driver = new PlaywrightLinkedInDriver(page, {
+      baseUrl: site.url,
+      pacing: { minMs: 0, maxMs: 20 },
+      timeoutMs: 5_000,
+    });
+    site.addProfile('it-friend', { connection: 'connected' });
+    site.receiveMessage('it-friend', 'Volentieri.');
+    const read = await driver.fetchNewMessages();
+    // 2023–24 marks unread rows with a class; 2026 only with a label in words the driver lacks.
+    if (layout === 'classic') expect(read.ok && read.value.map((m) => m.text)).toEqual(['Volentieri.']);
+    else
+      expect(read).toEqual({ ok: false, problem: 'layout_unrecognized', detail: 'messaging.unread_label' });
+  });
 });

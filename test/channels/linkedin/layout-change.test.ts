@@ -217,7 +217,13 @@ describe('LinkedIn changed its pages', () => {
     expect(stopped).toMatchObject({ status: 'layout_unrecognized', statusReason: 'profile.top_card' });
     expect(stopped.layoutCheck).toMatchObject({
       recognised: false,
-      unrecognised: ['profile.top_card', 'profile.name', 'profile.more', 'messaging.conversation_list'],
+      unrecognised: [
+        'profile.top_card',
+        'profile.name',
+        'profile.more',
+        'messaging.conversation_list',
+        'messaging.unread_label',
+      ],
     });
     expect(await layoutEvents(ws)).toHaveLength(1);
     // Not due again yet: the canary leaves it alone.
@@ -252,7 +258,11 @@ describe('LinkedIn changed its pages', () => {
           path: '/in/fixture-me/',
           recognised: { 'profile.top_card': true, 'profile.name': true, 'profile.more': true },
         },
-        { page: 'inbox', path: '/messaging/', recognised: { 'messaging.conversation_list': true } },
+        {
+          page: 'inbox',
+          path: '/messaging/',
+          recognised: { 'messaging.conversation_list': true, 'messaging.unread_label': true },
+        },
       ],
     });
     // Read-only: no profile of anyone else opened, nothing marked read, the account untouched.

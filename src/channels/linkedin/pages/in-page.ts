@@ -113,6 +113,8 @@ export const dialogArgs = {
 export const InboxRows = z.object({
   rows: z.array(z.object({ href: z.string().nullable(), unread: z.boolean() })),
   emptyList: z.boolean(),
+  /** The page's `<html lang>`: the UI language the unread label is written in. */
+  lang: z.string(),
 });
 export type InboxRows = z.infer<typeof InboxRows>;
 
@@ -130,6 +132,7 @@ export const readInbox = pageFunction(
         || [...li.querySelectorAll('*')].some((e) => e.children.length === 0 && unreadRe.test((e.textContent || '').trim())),
     })),
     emptyList: rows.length === 0 && lists.some((l) => l.querySelectorAll('li').length === 0),
+    lang: document.documentElement.lang || '',
   };`,
 );
 export const inboxArgs = { unread: unreadLabel.source };

@@ -4,6 +4,7 @@ import { ok, unrecognised } from '../driver';
 import { type Pacing, pause } from '../pacing';
 import { paths, selectors, urlPatterns } from '../selectors';
 import { siteUrl } from '../urls';
+import { vocabularyLanguages } from '../vocabulary';
 import { InboxRows, inboxArgs, readInbox, readThread, ThreadEvents } from './in-page';
 import { navigate, wall } from './landing';
 import { MAX_MESSAGE_CHARS, newMessagesOf } from './thread-events';
@@ -34,7 +35,14 @@ export class MessagingPage {
       (r) => r.rows.length > 0 || r.emptyList,
       this.timeoutMs,
     );
-    return rows.rows.length > 0 || rows.emptyList ? ok(rows) : unrecognised('messaging.conversation_list');
+    if (rows.rows.length === 0 && !rows.emptyList) return unrecognised('messaging.conversation_list');
+    // Rows without links show unread only as a label, in the UI's language: one the vocabulary
+    // does not cover would read as "nothing unread", which is not to be told from a quiet inbox.
+    const lang = rows.lang.toLowerCase().split('-')[0] ?? '';
+    const byLabel = rows.rows.length > 0 && rows.rows.every((r) => r.href === null);
+    if (byLabel && lang !== '' && !vocabularyLanguages.includes(lang))
+      return unrecognised('messaging.unread_label');
+    return ok(rows);
   }
 
   /** Reads every unread conversation: linked ones at their address, the others by clicking the row. */
