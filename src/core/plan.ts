@@ -42,6 +42,11 @@ export function reachableSteps(
     const step = def.steps[index];
     if (!step || seen.has(index)) continue;
     seen.add(index);
+    if (step.type === 'end') continue;
+    if (step.type === 'goto') {
+      queue.push(stepIndexById(def, step.to));
+      continue;
+    }
     if (step.type !== 'branch') {
       queue.push(index + 1);
       continue;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TimeZone } from './time-zone';
 import { templateError } from './templates';
 import { type ResolvedStep, Step } from './steps';
+import { pathIssues, resolveStepIds } from './sequence-paths';
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
 
@@ -37,29 +38,28 @@ export const SequenceDefinitionInput = z
     }),
   })
   .superRefine((def, ctx) => {
-    const ids = def.steps.map((s, i) => s.id ?? `s${i + 1}`);
+    const ids = resolveStepIds(def.steps);
     const seen = new Map<string, number>();
     ids.forEach((id, i) => {
       if (seen.has(id))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${id}"` });
       seen.set(id, i);
     });
+    let targetsOk = true;
     def.steps.forEach((step, i) => {
-      if (step.type === 'branch') {
-        for (const key of ['then', 'else'] as const) {
-          const target = step[key];
-          if (target === undefined) continue;
-          const at = seen.get(target);
-          if (at === undefined) {
-            ctx.addIssue({ code: 'custom', path: ['steps', i, key], message: `unknown step id "${target}"` });
-          } else if (at <= i) {
-            // Steps run forward; a jump back to an earlier (or the same) step would loop for ever.
-            ctx.addIssue({
-              code: 'custom',
-              path: ['steps', i, key],
-              message: `branch to "${target}" makes a cycle`,
-            });
-          }
+      for (const [key, target] of jumpTargets(step)) {
+        const at = seen.get(target);
+        if (at === undefined) {
+          targetsOk = false;
+          ctx.addIssue({ code: 'custom', path: ['steps', i, key], message: `unknown step id "${target}"` });
+        } else if (at <= i) {
+          targetsOk = false;
+          // Steps run forward; a jump back to an earlier (or the same) step would loop for ever.
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i, key],
+            message: `${step.type} to "${target}" makes a cycle`,
+          });
         }
       }
       for (const [field, source] of templateFields(step)) {
@@ -72,6 +72,9 @@ export const SequenceDefinitionInput = z
           });
       }
     });
+    if (targetsOk && seen.size === ids.length)
+      for (const issue of pathIssues(def.steps, ids, def.settings))
+        ctx.addIssue({ code: 'custom', ...issue });
     if (!def.steps.some((s) => s.type !== 'wait')) {
       ctx.addIssue({
         code: 'custom',
@@ -92,8 +95,9 @@ export type SequenceDefinition = {
 };
 
 export function resolveDefinition(parsed: ParsedDefinition): SequenceDefinition {
+  const ids = resolveStepIds(parsed.steps);
   return {
-    steps: parsed.steps.map((s, i) => ({ ...s, id: s.id ?? `s${i + 1}` })),
+    steps: parsed.steps.map((s, i) => ({ ...s, id: ids[i] ?? `s${i + 1}` })),
     schedule: parsed.schedule,
     settings: parsed.settings,
   };
@@ -104,7 +108,7 @@ export function templateFields(step: Step): [(string | number)[], string][] {
   switch (step.type) {
     case 'email':
       return [
-        [['subject'], step.subject],
+        ...(step.subject ? [[['subject'], step.subject] as [(string | number)[], string]] : []),
         [['body'], step.body],
         ...(step.variants ?? []).flatMap((v, j): [(string | number)[], string][] => [
           [['variants', j, 'body'], v.body],
@@ -120,6 +124,18 @@ export function templateFields(step: Step): [(string | number)[], string][] {
     default:
       return [];
   }
+}
+
+/** The step ids a branch or goto jumps to, with the field that names each. */
+function jumpTargets(step: Step): ['then' | 'else' | 'to', string][] {
+  if (step.type === 'goto') return [['to', step.to]];
+  if (step.type !== 'branch') return [];
+  return step.else === undefined
+    ? [['then', step.then]]
+    : [
+        ['then', step.then],
+        ['else', step.else],
+      ];
 }
 
 export const CreateSequenceBody = z.intersection(

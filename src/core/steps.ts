@@ -14,13 +14,20 @@ export const EmailVariant = z.object({
   weight: z.number().positive().max(1000).default(1),
 });
 
+/**
+ * The step's own subject and body are variant A; `variants` add B, C… (docs/design.md §7). The
+ * subject may be left out on a `thread: "reply"` step, which reuses its thread's subject; the
+ * sequence checks that such a step always follows an email (`src/core/sequence-paths.ts`).
+ */
 export const EmailStep = z.object({
   id: StepId,
   type: z.literal('email'),
-  subject: z.string().min(1).max(998),
+  subject: z.string().min(1).max(998).optional(),
   body: Template,
   thread: z.enum(['new', 'reply']).default('new'),
   mailboxId: z.uuid().optional(),
+  /** Variant A's weight against the `variants`' weights (1 when left out). */
+  weight: z.number().positive().max(1000).optional(),
   variants: z.array(EmailVariant).min(1).max(10).optional(),
 });
 export type EmailStep = z.infer<typeof EmailStep>;
@@ -110,6 +117,11 @@ export const BranchStep = z.object({
   else: z.string().min(1).optional(),
 });
 
+/** Ends the path: the enrollment completes here (onComplete applies). */
+export const EndStep = z.object({ id: StepId, type: z.literal('end') });
+/** Jumps forward to a step, so a branch's path can rejoin another explicitly. */
+export const GotoStep = z.object({ id: StepId, type: z.literal('goto'), to: z.string().min(1) });
+
 export const Step = z.discriminatedUnion('type', [
   EmailStep,
   WaitStep,
@@ -119,10 +131,33 @@ export const Step = z.discriminatedUnion('type', [
   TaskStep,
   StageStep,
   BranchStep,
+  EndStep,
+  GotoStep,
 ]);
 export type Step = z.infer<typeof Step>;
-/** A step after validation: every step has an id (`s<index+1>` when the author gave none). */
+/**
+ * A step after validation: every step has an id (`s<index+1>` when the author gave none, unless an
+ * author's id already is that, see `resolveStepIds`).
+ */
 export type ResolvedStep = Step & { id: string };
 
 const linkedinStepTypes: readonly string[] = stepTypesOf('linkedin');
 export const isLinkedInStep = (s: Step) => linkedinStepTypes.includes(s.type);
+
+/** One version of an email step: A is the step's own subject and body, then its `variants`. */
+export type EmailVersion = { subject: string | undefined; body: string; weight: number };
+
+export function emailVersions(step: EmailStep): EmailVersion[] {
+  const a = { subject: step.subject, body: step.body, weight: step.weight ?? 1 };
+  return [
+    a,
+    ...(step.variants ?? []).map((v) => ({
+      subject: v.subject ?? step.subject,
+      body: v.body,
+      weight: v.weight,
+    })),
+  ];
+}
+
+/** A version's letter: 0 is A. */
+export const variantLabel = (index: number) => String.fromCharCode(65 + index);

@@ -26,7 +26,7 @@ type InternalInput = {
   definition: SequenceDefinition;
 };
 
-export const internalStepTypes = new Set(['branch', 'stage', 'task']);
+export const internalStepTypes = new Set(['branch', 'stage', 'task', 'end', 'goto']);
 
 /** One of the enrollment's events of these types, if any (a branch condition's history). */
 export const enrollmentEvent = (db: DbOrTx, enrollmentId: string, types: string[]) =>
@@ -87,6 +87,11 @@ export async function runInternalStep(input: InternalInput): Promise<InternalOut
       const nextIndex = target ? stepIndexById(definition, target) : following;
       return { status: 'sent', nextIndex, data: { branch: taken ? 'then' : 'else', target: target ?? null } };
     }
+    case 'end':
+      // Past the last step: the advance completes the enrollment (onComplete applies).
+      return { status: 'sent', nextIndex: definition.steps.length, data: {} };
+    case 'goto':
+      return { status: 'sent', nextIndex: stepIndexById(definition, step.to), data: { target: step.to } };
     case 'stage': {
       const change = await changeStage(tx, {
         workspaceId: enrollment.workspaceId,

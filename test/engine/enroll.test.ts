@@ -55,6 +55,7 @@ describe('bulk enrollment', () => {
         { id: 'mail', type: 'email', subject: 'Hi {{ firstName }}', body: 'Hello' },
         { type: 'branch', if: { hasLinkedin: true }, then: 'li', else: 'done' },
         { id: 'li', type: 'linkedin_message', body: 'About {{ custom.topic }}' },
+        { type: 'goto', to: 'done' },
         { id: 'done', type: 'task', title: 'Wrap up' },
       ],
     });

@@ -32,6 +32,8 @@ describe('branch, stage and task steps', () => {
         { id: 'check', type: 'branch', if: { hasLinkedin: true }, then: 'li', else: 'mail' },
         { id: 'li', type: 'linkedin_visit' },
         { id: 'to-contacted', type: 'stage', stage: 'contacted' },
+        // The then path rejoins the else path explicitly (docs/decisions.md, issue 17).
+        { type: 'goto', to: 'mail' },
         { id: 'mail', type: 'email', subject: 'Hi', body: 'Hello' },
         { id: 'call', type: 'task', kind: 'call', title: 'Call them' },
       ],

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import type { SequenceDefinition } from '../../core/sequences';
 import { repliedToStepTypes } from '../../core/step-types';
+import { variantLabel } from '../../core/steps';
 
 type Counts = Record<string, number>;
 const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0);
@@ -30,19 +31,30 @@ export async function sequenceStats(db: Db, sequenceId: string, definition: Sequ
   const enrolled = Object.values(enrollments).reduce((a, b) => a + b, 0);
 
   const steps = definition.steps
-    .filter((s) => s.type !== 'wait')
+    .filter((s) => s.type !== 'wait' && s.type !== 'end' && s.type !== 'goto')
     .map((step) => {
       const mine = runs.rows.filter((r) => r.step_id === step.id);
       const count = (status: string) => mine.filter((r) => r.status === status).reduce((a, r) => a + r.n, 0);
       const replies = credited.rows.filter((r) => r.step_id === step.id);
       const sent = count('sent');
-      const variantIds = [...new Set(mine.filter((r) => r.variant !== null).map((r) => r.variant))];
+      // Every version the step declares (A is its own subject and body), and any a run recorded.
+      const declared = step.type === 'email' && step.variants ? step.variants.length + 1 : 0;
+      const recorded = mine.flatMap((r) => (r.variant === null ? [] : [r.variant]));
+      const variantIds = [...new Set([...Array.from({ length: declared }, (_, i) => i), ...recorded])].sort(
+        (a, b) => a - b,
+      );
       const variants = variantIds.map((variant) => {
         const vSent = mine
           .filter((r) => r.variant === variant && r.status === 'sent')
           .reduce((a, r) => a + r.n, 0);
         const vReplies = replies.filter((r) => r.variant === variant).length;
-        return { variant, sent: vSent, replies: vReplies, replyRate: rate(vReplies, vSent) };
+        return {
+          variant,
+          label: variantLabel(variant),
+          sent: vSent,
+          replies: vReplies,
+          replyRate: rate(vReplies, vSent),
+        };
       });
       return {
         stepId: step.id,

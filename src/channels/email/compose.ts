@@ -1,7 +1,7 @@
 import { leadVariables, type TemplateVars } from '../../core/templates';
 import { renderTemplates } from '../../engine/render/template-pool';
 import type { LeadRow } from '../../engine/channel';
-import type { EmailStep } from '../../core/steps';
+import { type EmailStep, emailVersions } from '../../core/steps';
 import { hashFraction } from '../../core/deterministic';
 import { escapeHtml, htmlToText, looksLikeHtml } from '../../core/html-text';
 
@@ -34,9 +34,24 @@ export type ComposedEmail = {
   text: string;
   /** The HTML as rendered (before tracking), or null for a text-only body. */
   html: string | null;
-  /** Index into `step.variants`, or null when the step has none. */
+  /** 0 for A (the step's own subject and body), 1 for B (`variants[0]`)…; null without variants. */
   variant: number | null;
 };
+
+/**
+ * The version a run sends: A is the step's own subject and body, B… its `variants`, picked by
+ * weight from `seed` (the run id), so a retried run sends the same one (docs/decisions.md, issue 17).
+ */
+export function chooseVariant(step: EmailStep, seed: string) {
+  if (!step.variants?.length) return { variant: null, subjectSource: step.subject, bodySource: step.body };
+  const versions = emailVersions(step);
+  const variant = pickVariant(
+    versions.map((v) => v.weight),
+    hashFraction(seed),
+  );
+  const chosen = versions[variant] ?? versions[0];
+  return { variant, subjectSource: chosen?.subject, bodySource: chosen?.body ?? step.body };
+}
 
 /**
  * Renders one email for a lead. The variant is a function of `seed` (the run id), so a retried run
@@ -50,24 +65,16 @@ export async function composeEmail(input: {
   threadSubject: string | null;
 }): Promise<ComposedEmail | { error: string }> {
   const { step, lead } = input;
-  const variants = step.variants ?? [];
-  const variant =
-    variants.length > 0
-      ? pickVariant(
-          variants.map((v) => v.weight),
-          hashFraction(input.seed),
-        )
-      : null;
-  const chosen = variant === null ? undefined : variants[variant];
-  const subjectSource = chosen?.subject ?? step.subject;
-  const bodySource = chosen?.body ?? step.body;
+  const { variant, subjectSource, bodySource } = chooseVariant(step, input.seed);
   const vars = leadVariables(lead);
   const html = looksLikeHtml(bodySource);
   const threaded = input.threadSubject !== null;
+  // A reply step may have no subject of its own (validation puts an email before it on every path).
+  if (!threaded && subjectSource === undefined) return { error: 'no_subject: no thread to reply to' };
   // One round trip to the template workers for both parts.
   const [body, subject] = await renderTemplates([
     { source: bodySource, vars: html ? escapeVars(vars) : vars },
-    ...(threaded ? [] : [{ source: subjectSource, vars }]),
+    ...(threaded || subjectSource === undefined ? [] : [{ source: subjectSource, vars }]),
   ]);
   if (!body?.ok) return { error: body?.error ?? 'render failed' };
   if (subject && !subject.ok) return { error: subject.error };

@@ -404,7 +404,7 @@ describe('email channel against a real SMTP server', () => {
     expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
   });
 
-  it('records the chosen variant and sends its content', async () => {
+  it('records the chosen variant (0 is the step itself, A) and sends its content', async () => {
     const { ws } = await setup();
     const seq = await storeSequence(engine, ws.id, {
       steps: [
@@ -420,10 +420,12 @@ describe('email channel against a real SMTP server', () => {
       const ctx = await claimedContext(engine, ws.id, seq);
       const r = await channel.send(ctx);
       const variant = r.kind === 'sent' ? r.data?.variant : undefined;
-      expect([0, 1]).toContain(variant);
+      expect([0, 1, 2]).toContain(variant);
       const [mail] = sink.mailTo(ctx.lead.email);
-      expect(mail?.parsed.text?.trim()).toBe(variant === 0 ? 'variant zero' : 'variant one');
-      expect(mail?.parsed.subject).toBe(variant === 0 ? 'Base' : 'V1');
+      expect(mail?.parsed.text?.trim()).toBe(
+        variant === 0 ? 'base' : variant === 1 ? 'variant zero' : 'variant one',
+      );
+      expect(mail?.parsed.subject).toBe(variant === 2 ? 'V1' : 'Base');
     }
   });
 

@@ -106,7 +106,7 @@ describe('composeEmail', () => {
     expect(replySubject('RE: Quick question')).toBe('RE: Quick question');
   });
 
-  it('chooses the same variant for the same seed, and uses its subject or the step subject', async () => {
+  it('chooses the same variant for the same seed (A is the step itself), with its subject or the step subject', async () => {
     const s = step({
       subject: 'Base',
       body: 'base',
@@ -117,11 +117,11 @@ describe('composeEmail', () => {
       const a = await compose({ step: s, lead, seed: `run-${i}`, threadSubject: null });
       const b = await compose({ step: s, lead, seed: `run-${i}`, threadSubject: null });
       expect(b).toEqual(a);
-      expect(a.text).toBe(a.variant === 0 ? 'zero' : 'one');
-      expect(a.subject).toBe(a.variant === 0 ? 'Base' : 'One');
+      expect(a.text).toBe(['base', 'zero', 'one'][a.variant ?? -1]);
+      expect(a.subject).toBe(a.variant === 2 ? 'One' : 'Base');
       seen.add(a.variant);
     }
-    expect(seen).toEqual(new Set([0, 1]));
+    expect(seen).toEqual(new Set([0, 1, 2]));
   });
 
   it('strips line breaks from a rendered subject', async () => {

@@ -84,6 +84,8 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
           { type: 'wait', hours: 1 },
           { id: 'check', type: 'branch', if: { linkedinConnected: true }, then: 'msg', else: 'done' },
           { id: 'msg', type: 'linkedin_message', body: 'Thanks for connecting, {{ firstName }}!' },
+          // The then path rejoins the else path explicitly (docs/decisions.md, issue 17).
+          { type: 'goto', to: 'done' },
           { id: 'done', type: 'stage', stage: 'contacted' },
         ],
       },
