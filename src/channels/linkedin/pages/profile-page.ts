@@ -1,4 +1,4 @@
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Request } from 'playwright-core';
 import type { ConnectionStatus, DriverResult } from '../driver';
 import { ok, unrecognised } from '../driver';
 import { keystrokeDelay, type Pacing, pause } from '../pacing';
@@ -91,15 +91,41 @@ export class ProfilePage {
     return this.page.locator(links.join(', ')).filter({ visible: true }).first();
   }
 
-  /** Scrolls down to the end, as someone reading would; lazily loaded sections load on the way. */
+  /**
+   * Scrolls down to the end, as someone reading would, and waits for the sections the scrolling
+   * made the page fetch: a visit is a profile read through, not a top card glanced at.
+   */
   async readThrough(): Promise<void> {
-    for (let step = 0; step < 30; step++) {
-      await pause(this.pacing);
-      await this.page.mouse.wheel(0, 700);
-      const atEnd = await this.page.evaluate(
-        'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 4',
+    const pending = new Set<Request>();
+    const started = (r: Request) => {
+      if (r.resourceType() === 'fetch' || r.resourceType() === 'xhr') pending.add(r);
+    };
+    const settled = (r: Request) => pending.delete(r);
+    this.page.on('request', started);
+    this.page.on('requestfinished', settled);
+    this.page.on('requestfailed', settled);
+    try {
+      for (let step = 0; step < 30; step++) {
+        await pause(this.pacing);
+        await this.page.mouse.wheel(0, 700);
+        const atEnd = await this.page.evaluate(
+          'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 4',
+        );
+        if (atEnd === true) break;
+      }
+      // Two frames: the page has seen what scrolled into view and asked for it.
+      await this.page.evaluate(
+        'new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))',
       );
-      if (atEnd === true) return;
+      await poll(
+        async () => pending.size,
+        (n) => n === 0,
+        this.timeoutMs,
+      );
+    } finally {
+      this.page.off('request', started);
+      this.page.off('requestfinished', settled);
+      this.page.off('requestfailed', settled);
     }
   }
 
