@@ -1,0 +1,116 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSequenceFile } from '../../src/api/sequences/apply';
+import { enrollments, leads, stepRuns, tasks } from '../../src/db/schema/index';
+import { recordEvent } from '../../src/timeline/events';
+import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
+import {
+  bringRunsDue,
+  createTestWorkspace,
+  startTestEngine,
+  type TestEngine,
+  type TestWorkspace,
+  waitFor,
+} from '../helpers/engine';
+import { insertLeads } from '../helpers/factories';
+import { repoRoot } from '../platform/support';
+import { createActiveSequence, enrollLeads } from '../helpers/sequences';
+
+/**
+ * The example cadences' paths, run with every wait brought due at once. The sending window is left
+ * out (it is tested on its own), so the test does not depend on the day it runs.
+ */
+describe('example cadences take the path their comments describe', () => {
+  let engine: TestEngine;
+  let channel: RecordingChannel;
+  beforeAll(async () => {
+    channel = recordingChannel();
+    engine = await startTestEngine({
+      workers: true,
+      channels: channelMap(channel),
+      env: { MAINTENANCE_INTERVAL_SECONDS: '0.5' },
+    });
+  });
+  afterAll(() => engine.close());
+
+  async function start(ws: TestWorkspace, file: string) {
+    const loaded = await loadSequenceFile(`${repoRoot}/sequences/${file}`);
+    if (!('body' in loaded)) throw new Error(`${file}: ${JSON.stringify(loaded.errors)}`);
+    const { schedule: _window, ...body } = loaded.body;
+    return createActiveSequence(engine.app, ws, body);
+  }
+
+  /** Brings every wait due until each enrollment of the sequence has ended. */
+  async function runToEnd(ws: TestWorkspace, sequenceId: string, count: number) {
+    await waitFor(
+      async () => {
+        await bringRunsDue(engine.deps.db, eq(stepRuns.workspaceId, ws.id));
+        const rows = await engine.deps.db
+          .select()
+          .from(enrollments)
+          .where(eq(enrollments.sequenceId, sequenceId));
+        return rows.length === count && rows.every((r) => r.status === 'completed') ? rows : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'every enrollment completed' },
+    );
+  }
+
+  const stepsOf = (leadId: string) => channel.sends.filter((s) => s.leadId === leadId).map((s) => s.stepId);
+
+  it('linkedin-then-email: connected leads get the message, the others the email if they have one; all get the call task', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const kinds = [
+      { linkedinUrl: 'https://www.linkedin.com/in/cad-connected' },
+      { linkedinUrl: 'https://www.linkedin.com/in/cad-not-connected' },
+      { linkedinUrl: 'https://www.linkedin.com/in/cad-no-email', email: null },
+    ];
+    const [connected, notConnected, noEmail] = await insertLeads(
+      engine.deps.db,
+      ws.id,
+      3,
+      (i) => kinds[i] ?? {},
+    );
+    if (!connected || !notConnected || !noEmail) throw new Error('leads missing');
+    const sequenceId = await start(ws, 'linkedin-then-email.yaml');
+    const enrolled = await enrollLeads(engine.app, ws, sequenceId, [
+      connected.id,
+      notConnected.id,
+      noEmail.id,
+    ]);
+    expect(enrolled.skipped).toEqual([]);
+    await recordEvent(engine.deps.db, {
+      workspaceId: ws.id,
+      leadId: connected.id,
+      type: 'linkedin.invite_accepted',
+    });
+    await runToEnd(ws, sequenceId, 3);
+    expect(stepsOf(connected.id)).toEqual(['visit', 'invite', 'thanks']);
+    expect(stepsOf(notConnected.id)).toEqual(['visit', 'invite', 'email-intro']);
+    expect(stepsOf(noEmail.id)).toEqual(['visit', 'invite']);
+    const made = await engine.deps.db.select().from(tasks).where(eq(tasks.workspaceId, ws.id));
+    expect(made.map((t) => t.leadId).sort()).toEqual([connected.id, notConnected.id, noEmail.id].sort());
+  });
+
+  it('re-engage-stale: a lead who opened gets the nudge, the other goes straight to lost; both end in lost', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const [opened, silent] = await insertLeads(engine.deps.db, ws.id, 2);
+    if (!opened || !silent) throw new Error('leads missing');
+    const sequenceId = await start(ws, 're-engage-stale.yaml');
+    const enrolled = await enrollLeads(engine.app, ws, sequenceId, [opened.id, silent.id]);
+    const openedEnrollment = enrolled.enrolled.find((e) => e.leadId === opened.id);
+    await recordEvent(engine.deps.db, {
+      workspaceId: ws.id,
+      leadId: opened.id,
+      enrollmentId: openedEnrollment?.enrollmentId,
+      type: 'email.opened',
+    });
+    await runToEnd(ws, sequenceId, 2);
+    expect(stepsOf(opened.id)).toEqual(['check-in', 'nudge']);
+    expect(stepsOf(silent.id)).toEqual(['check-in']);
+    const stages = await engine.deps.db
+      .select({ stage: leads.stage })
+      .from(leads)
+      .where(eq(leads.workspaceId, ws.id));
+    expect(stages.map((l) => l.stage)).toEqual(['lost', 'lost']);
+  });
+});
