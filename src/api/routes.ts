@@ -14,6 +14,7 @@ import { analyticsRoutes } from './analytics/analytics.routes';
 import { webhooksRoutes } from './inbound-webhooks/inbound-webhooks.routes';
 import { repliesRoutes } from './replies/replies.routes';
 import { webhookEndpointsRoutes } from './webhook-endpoints/webhook-endpoints.routes';
+import { tasksRoutes } from './tasks/tasks.routes';
 
 /** Every `/v1` resource module; each registers its own routes under the prefix. */
 export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promise<void> {
@@ -29,6 +30,7 @@ export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promis
   await app.register(webhooksRoutes(deps), { prefix: '/v1' });
   await app.register(repliesRoutes(deps), { prefix: '/v1' });
   await app.register(webhookEndpointsRoutes(deps), { prefix: '/v1' });
+  await app.register(tasksRoutes(deps), { prefix: '/v1' });
 }
 
 /** Routes outside `/v1` (unsubscribe pages, tracking): each declares its own auth in `config.auth`. */

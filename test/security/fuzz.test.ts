@@ -30,7 +30,7 @@ describe(`fuzzing every /v1 route (${RUNS_PER_ROUTE} generated requests each)`, 
   routes.forEach((route, i) => {
     it(routeName(route), async () => {
       // A tenant per route: a DELETE fuzzed earlier must not leave later routes without resources.
-      const tenant = await createTenant(engine.app, `f${i}`);
+      const tenant = await createTenant(engine.app, `f${i}`, engine.deps.db);
       const { statuses } = await fuzzRoute({ app: engine.app, route, tenant, fingerprint, seed });
       const classes: Record<string, number> = { cases: 0, '2xx': 0, '4xx': 0, '5xx': 0 };
       for (const [status, count] of statuses) {

@@ -24,6 +24,8 @@ const validBodies: Record<string, (own: Tenant) => object> = {
   'PATCH /v1/leads/{id}': () => ({ firstName: 'Mallory' }),
   'POST /v1/leads/{id}/notes': () => ({ body: 'b was here' }),
   'POST /v1/leads/{id}/stage': () => ({ stage: 'won' }),
+  'PATCH /v1/leads/{leadId}/notes/{noteId}': () => ({ body: 'b edited this' }),
+  'PATCH /v1/tasks/{id}': () => ({ done: true }),
 };
 
 const isResourceRoute = (r: ApiRoute) =>
@@ -50,8 +52,8 @@ describe('tenancy: a key of workspace B against workspace A', () => {
   let b: Tenant;
   beforeEach(async () => {
     const tag = randomBytes(3).toString('hex');
-    a = await createTenant(engine.app, `a${tag}`);
-    b = await createTenant(engine.app, `b${tag}`);
+    a = await createTenant(engine.app, `a${tag}`, engine.deps.db);
+    b = await createTenant(engine.app, `b${tag}`, engine.deps.db);
   });
   afterAll(() => engine.close());
 
@@ -66,10 +68,10 @@ describe('tenancy: a key of workspace B against workspace A', () => {
   };
 
   it("answers 404 on every resource route given A's ids, writes nothing, and finds B's own", async () => {
-    // Deletions last, so B's own resources still exist for the other routes' control requests.
-    const resourceRoutes = routes
-      .filter(isResourceRoute)
-      .sort((x, y) => Number(x.method === 'DELETE') - Number(y.method === 'DELETE'));
+    // Deletions last, so B's own resources still exist for the other routes' control requests;
+    // among them, sub-resources (a lead's note) before what holds them (the lead).
+    const deletion = (r: ApiRoute) => (r.method === 'DELETE' ? 100 - r.pathParams.length : 0);
+    const resourceRoutes = routes.filter(isResourceRoute).sort((x, y) => deletion(x) - deletion(y));
     expect(resourceRoutes.length).toBeGreaterThan(25);
     for (const route of resourceRoutes) {
       const name = routeName(route);

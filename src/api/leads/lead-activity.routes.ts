@@ -2,26 +2,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Deps } from '../../context';
 import { badRequest, notFound } from '../http/errors';
 import { IdParams } from '../http/schemas';
-import { addNote, leadTimeline, moveLeadToStage } from './lead-activity.service';
+import { leadTimeline, moveLeadToStage } from './lead-activity.service';
 import { leadView } from './leads.repo';
-import { Note, NoteBody, StageBody, StageChangeResult, Timeline, TimelineQuery } from './leads.schemas';
+import { StageBody, StageChangeResult, Timeline, TimelineQuery } from './leads.schemas';
 
 const tags = ['leads'];
 
-/** Notes, stage moves and the timeline of one lead. */
+/** Stage moves and the timeline of one lead (its notes: `lead-notes.routes.ts`). */
 export const leadActivityRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
   async (app) => {
-    app.post(
-      '/leads/:id/notes',
-      { schema: { tags, params: IdParams, body: NoteBody, response: { 201: Note } } },
-      async (request, reply) => {
-        const note = await addNote(deps.db, request.workspaceId, request.params.id, request.body.body);
-        if (!note) throw notFound('lead');
-        return reply.code(201).send({ ...note, createdAt: note.createdAt.toISOString() });
-      },
-    );
-
     app.post(
       '/leads/:id/stage',
       {

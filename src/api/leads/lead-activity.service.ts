@@ -1,21 +1,9 @@
 import { and, desc, eq, ne } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client';
-import { events, leads, messages, notes, stageEvents } from '../../db/schema/index';
+import { events, messages, notes, stageEvents } from '../../db/schema/index';
 import { changeStage } from '../../timeline/stages';
 import { findLead, type LeadRow } from './leads.repo';
 import type { TimelineItem } from './leads.schemas';
-
-export async function addNote(db: Db, workspaceId: string, leadId: string, body: string) {
-  return db.transaction(async (tx) => {
-    const lead = await findLead(tx, workspaceId, leadId, { forUpdate: true });
-    if (!lead) return null;
-    const [note] = await tx.insert(notes).values({ workspaceId, leadId, body }).returning();
-    if (!note) throw new Error('note insert returned nothing');
-    // A note is a salesperson touching the lead: it is not stale any more.
-    await tx.update(leads).set({ lastActivityAt: note.createdAt }).where(eq(leads.id, leadId));
-    return note;
-  });
-}
 
 export type MoveOutcome =
   | { ok: true; changed: boolean; from: string | null; to: string; lead: LeadRow }
@@ -101,7 +89,13 @@ export async function leadTimeline(
     })),
     ...noteRows.map((n) => ({
       at: n.createdAt,
-      item: { type: 'note' as const, at: n.createdAt.toISOString(), id: n.id, body: n.body },
+      item: {
+        type: 'note' as const,
+        at: n.createdAt.toISOString(),
+        id: n.id,
+        body: n.body,
+        author: n.author,
+      },
     })),
     ...messageRows.map((m) => ({
       at: m.createdAt,

@@ -7,6 +7,7 @@ import { upsertLeads } from './bulk-upsert';
 import { CSV_MAX_BYTES, importLeadsCsv } from './csv-import';
 import { eraseLead } from './erase';
 import { leadActivityRoutes } from './lead-activity.routes';
+import { leadNotesRoutes } from './lead-notes.routes';
 import { findLead, leadView } from './leads.repo';
 import { BulkBody, BulkResult, Lead, LeadInput, LeadListQuery, LeadPatch } from './leads.schemas';
 import { listLeads, patchLead, upsertLead } from './leads.service';
@@ -133,4 +134,5 @@ export const leadsRoutes =
     );
 
     await app.register(leadActivityRoutes(deps));
+    await app.register(leadNotesRoutes(deps));
   };

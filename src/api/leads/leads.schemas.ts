@@ -108,7 +108,16 @@ export const BulkResult = z.object({
 export type BulkResult = z.infer<typeof BulkResult>;
 
 export const NoteBody = z.object({ body: Text(10_000, 1) });
-export const Note = z.object({ id: z.uuid(), leadId: z.uuid(), body: z.string(), createdAt: z.string() });
+export const Note = z.object({
+  id: z.uuid(),
+  leadId: z.uuid(),
+  body: z.string(),
+  /** The name of the API key that wrote it; null for notes written before notes had authors. */
+  author: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Note = z.infer<typeof Note>;
 
 export const StageBody = z.object({ stage: StageKey, reason: Text(500).optional() });
 export const StageChangeResult = z.object({
@@ -128,7 +137,13 @@ export const TimelineItem = z.discriminatedUnion('type', [
     reason: z.string().nullable(),
     source: z.string(),
   }),
-  z.object({ type: z.literal('note'), at: z.string(), id: z.uuid(), body: z.string() }),
+  z.object({
+    type: z.literal('note'),
+    at: z.string(),
+    id: z.uuid(),
+    body: z.string(),
+    author: z.string().nullable(),
+  }),
   z.object({
     type: z.literal('message'),
     at: z.string(),

@@ -39,6 +39,8 @@ export const mailboxes = pgTable(
     name: text('name').notNull(),
     fromEmail: text('from_email').notNull(),
     fromName: text('from_name'),
+    /** Plain text, printed by `{{ sender.signature }}` in this mailbox's emails. */
+    signature: text('signature'),
     smtpHost: text('smtp_host').notNull(),
     smtpPort: integer('smtp_port').notNull(),
     smtpSecure: boolean('smtp_secure').notNull().default(false),

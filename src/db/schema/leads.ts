@@ -107,7 +107,11 @@ export const notes = pgTable(
       .notNull()
       .references(() => leads.id, { onDelete: 'cascade' }),
     body: text('body').notNull(),
+    /** The name of the API key that wrote the note, as it was then; null for notes from before authors. */
+    author: text('author'),
+    authorKeyId: uuid('author_key_id'),
     createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [index('notes_lead_idx').on(t.leadId, t.createdAt)],
 );
@@ -129,8 +133,15 @@ export const tasks = pgTable(
     title: text('title').notNull(),
     kind: text('kind').$type<(typeof taskKinds)[number]>().notNull().default('manual'),
     status: text('status').$type<'open' | 'done'>().notNull().default('open'),
+    /** Who should do it: free text (a name or an email), set through the API. */
+    assignee: text('assignee'),
+    dueAt: tstz('due_at'),
     createdAt: createdAt(),
+    updatedAt: updatedAt(),
     doneAt: tstz('done_at'),
   },
-  (t) => [index('tasks_ws_status_idx').on(t.workspaceId, t.status)],
+  (t) => [
+    index('tasks_ws_status_idx').on(t.workspaceId, t.status),
+    index('tasks_ws_created_idx').on(t.workspaceId, t.createdAt, t.id),
+  ],
 );

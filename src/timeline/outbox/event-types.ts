@@ -13,6 +13,8 @@ export const outboundEventTypes = [
   'linkedin.invite_accepted',
   'mailbox.inbox_error',
   'linkedin.layout_unrecognized',
+  'task.created',
+  'task.completed',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Db } from '../../../src/db/client';
+import { tasks } from '../../../src/db/schema/index';
 import { createTestWorkspace, type TestWorkspace } from '../../helpers/engine';
 
 /** The kinds of resource a `/v1/<kind>/{id}` route names, by the path's first segment. */
@@ -13,6 +16,8 @@ export const resourceKinds = [
   'linkedin-accounts',
   'leads',
   'webhook-endpoints',
+  'tasks',
+  'notes',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -26,6 +31,7 @@ export type Tenant = TestWorkspace & {
 /** The resource a path parameter names, or null when the route is not about one of ours. */
 export function resourceOf(path: string, param: string): ResourceKind | 'workspace' | null {
   if (param === 'workspaceId') return 'workspace';
+  if (param === 'noteId') return 'notes';
   const segment = path.split('/')[2];
   return resourceKinds.find((k) => k === segment) ?? null;
 }
@@ -55,10 +61,12 @@ const idOf = (body: Record<string, unknown>, what: string): string => {
 
 /**
  * Creates a workspace with a mailbox, a LinkedIn account, a lead enrolled in an active sequence
- * (so an enrollment and a step run exist), a suppression, a webhook endpoint and a second API key.
- * `tag` keeps values distinct across tenants, so a leak is recognisable.
+ * (so an enrollment and a step run exist), a note on the lead, a suppression, a webhook endpoint
+ * and a second API key. `tag` keeps values distinct across tenants, so a leak is recognisable.
+ * Tasks come only from a `task` step that a worker runs, so with `db` the lead gets one written
+ * straight in the table; without it, `ids.tasks` names no task.
  */
-export async function createTenant(app: FastifyInstance, tag: string): Promise<Tenant> {
+export async function createTenant(app: FastifyInstance, tag: string, db?: Db): Promise<Tenant> {
   const ws = await createTestWorkspace(app, `tenant ${tag}`);
   const call = injector(app, ws);
   const leadEmail = `lead.${tag}@tenant-${tag}.test`;
@@ -93,6 +101,13 @@ export async function createTenant(app: FastifyInstance, tag: string): Promise<T
     events: ['*'],
   });
   const apiKey = await call('POST', '/v1/api-keys', { name: `spare ${tag}` });
+  const note = await call('POST', `/v1/leads/${idOf(lead, 'lead')}/notes`, { body: `note ${tag}` });
+  const [task] = db
+    ? await db
+        .insert(tasks)
+        .values({ workspaceId: ws.id, leadId: idOf(lead, 'lead'), title: `call ${tag}` })
+        .returning({ id: tasks.id })
+    : [];
   return {
     ...ws,
     leadEmail,
@@ -107,6 +122,8 @@ export async function createTenant(app: FastifyInstance, tag: string): Promise<T
       'linkedin-accounts': idOf(linkedin, 'linkedin account'),
       leads: idOf(lead, 'lead'),
       'webhook-endpoints': idOf(endpoint, 'webhook endpoint'),
+      tasks: task?.id ?? randomUUID(),
+      notes: idOf(note, 'note'),
     },
   };
 }
