@@ -4,6 +4,17 @@ import { createLiquid, staticLimitError } from './liquid';
 /** The variables a template renders over: the lead's fields (see `leadVariables`). */
 export type TemplateVars = Record<string, unknown>;
 
+/** The fields of `sender`: the mailbox that sends the email (see `senderVariables`). */
+export const senderFields = ['firstName', 'lastName', 'name', 'email', 'signature'] as const;
+export type SenderVars = Record<(typeof senderFields)[number], string>;
+
+/**
+ * Variables the email channel fills in when it sends, from the mailbox that sends and the lead's
+ * unsubscribe link. No lead lacks them, so enrollment never asks a lead for them.
+ */
+const sendTimeRoots: ReadonlySet<string> = new Set(['sender', 'unsubscribeUrl']);
+const isSendTime = (path: string) => sendTimeRoots.has(path.split('.')[0] ?? '');
+
 /**
  * Parsing and static checks, pure and bounded by the template's length; rendering happens on the
  * engine's template workers (src/engine/render/), through `renderSync`.
@@ -49,7 +60,44 @@ export function templateError(source: string): string | null {
   } catch (err) {
     return err instanceof Error ? (err.message.split('\n')[0] ?? 'invalid template') : 'invalid template';
   }
-  return staticLimitError(source);
+  return staticLimitError(source) ?? unknownSenderField(source);
+}
+
+const knownSenderFields: ReadonlySet<string> = new Set(senderFields);
+const senderUse = new Map<string, boolean>();
+
+/** Whether a template reads `sender`: what it renders to then depends on the mailbox that sends. */
+export function usesSender(source: string): boolean {
+  const known = senderUse.get(source);
+  if (known !== undefined) return known;
+  let uses = false;
+  try {
+    uses = (analyzeSync(parseTemplate(source)).globals.sender ?? []).length > 0;
+  } catch {
+    uses = source.includes('sender');
+  }
+  return remember(senderUse, source, uses);
+}
+
+/**
+ * `sender` is ours, not a lead field: `{{ sender.fristName }}` would print nothing on every email,
+ * so a field it does not have is refused when the template is saved.
+ */
+function unknownSenderField(source: string): string | null {
+  let uses: readonly { toArray(): unknown[] }[];
+  try {
+    uses = analyzeSync(parseTemplate(source)).globals.sender ?? [];
+  } catch {
+    return null; // the analysis is a courtesy; the template parsed, so it renders
+  }
+  for (const variable of uses) {
+    const field = variable.toArray()[1];
+    if (typeof field !== 'string' || !knownSenderFields.has(field)) {
+      const name = typeof field === 'string' ? `sender.${field}` : 'sender';
+      return `unknown variable ${name}: sender has ${senderFields.join(', ')}`;
+    }
+  }
+  return null;
 }
 
 /**
@@ -57,7 +105,10 @@ export function templateError(source: string): string | null {
  * Variables used only inside tags (`if`, `for`) are optional by construction and not listed.
  */
 export function requiredVariables(source: string): readonly string[] {
-  return required.get(source) ?? remember(required, source, Object.freeze(findRequired(source)));
+  return (
+    required.get(source) ??
+    remember(required, source, Object.freeze(findRequired(source).filter((path) => !isSendTime(path))))
+  );
 }
 
 function findRequired(source: string): string[] {
@@ -123,5 +174,23 @@ export function leadVariables(lead: LeadLike, extra: TemplateVars = {}): Templat
     company: lead.company,
     title: lead.title,
     ...extra,
+  };
+}
+
+type MailboxLike = { fromEmail: string; fromName: string | null; signature: string | null };
+
+/**
+ * `sender.*` for a mailbox: its display name split at the first space (`Ada King Lovelace` is first
+ * name `Ada`, last name `King Lovelace`), its address and its signature; missing values are empty.
+ */
+export function senderVariables(mailbox: MailboxLike): SenderVars {
+  const name = (mailbox.fromName ?? '').trim().replace(/\s+/g, ' ');
+  const cut = name.indexOf(' ');
+  return {
+    firstName: cut < 0 ? name : name.slice(0, cut),
+    lastName: cut < 0 ? '' : name.slice(cut + 1),
+    name,
+    email: mailbox.fromEmail,
+    signature: mailbox.signature ?? '',
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PageQuery } from '../http/schemas';
 import { Email } from '../../lib/identity';
+import { Text } from '../../core/text-input';
 import { inboxStatuses, oauth2Providers } from '../../db/schema/index';
 
 const OneLine = (max: number) =>
@@ -100,12 +101,16 @@ export const Warmup = z.object({
 export type Warmup = z.infer<typeof Warmup>;
 
 const DailyLimit = z.number().int().min(1).max(100_000);
+/** Plain text, several lines allowed; printed by `{{ sender.signature }}` (HTML bodies escape it). */
+export const MAX_SIGNATURE_CHARS = 2000;
+const Signature = Text(MAX_SIGNATURE_CHARS);
 const MinInterval = z.number().int().min(0).max(86_400);
 
 export const CreateMailboxBody = z.object({
   name: z.string().trim().min(1).max(200),
   fromEmail: Email,
   fromName: OneLine(200).optional(),
+  signature: Signature.optional(),
   smtp: Smtp.optional().describe(
     'Required unless `oauth2.provider` is google or microsoft (their servers are the default)',
   ),
@@ -121,6 +126,7 @@ export const UpdateMailboxBody = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   fromEmail: Email.optional(),
   fromName: OneLine(200).nullable().optional(),
+  signature: Signature.nullable().optional(),
   smtp: SmtpPatch.optional(),
   imap: Imap.nullable().optional().describe('Replaces the inbox settings; null stops reading the inbox'),
   oauth2: OAuth2.nullable().optional().describe('Replaces the OAuth2 settings; null goes back to passwords'),
@@ -139,6 +145,7 @@ export const Mailbox = z.object({
   name: z.string(),
   fromEmail: z.string(),
   fromName: z.string().nullable(),
+  signature: z.string().nullable(),
   dailyLimit: z.number().int(),
   minIntervalSeconds: z.number().int(),
   warmup: Warmup.nullable(),

@@ -1,4 +1,4 @@
-import { leadVariables, type TemplateVars } from '../../core/templates';
+import { leadVariables, type SenderVars, type TemplateVars } from '../../core/templates';
 import { renderTemplates } from '../../engine/render/template-pool';
 import type { LeadRow } from '../../engine/channel';
 import { type EmailStep, emailVersions } from '../../core/steps';
@@ -63,10 +63,12 @@ export async function composeEmail(input: {
   lead: LeadRow;
   seed: string;
   threadSubject: string | null;
+  /** `sender.*` and `unsubscribeUrl`: what the mailbox that sends and the lead's link fill in. */
+  sendTime?: { sender: SenderVars | undefined; unsubscribeUrl: string };
 }): Promise<ComposedEmail | { error: string }> {
   const { step, lead } = input;
   const { variant, subjectSource, bodySource } = chooseVariant(step, input.seed);
-  const vars = leadVariables(lead);
+  const vars = leadVariables(lead, input.sendTime);
   const html = looksLikeHtml(bodySource);
   const threaded = input.threadSubject !== null;
   // A reply step may have no subject of its own (validation puts an email before it on every path).

@@ -5,6 +5,7 @@ import type { HandOff } from '../../engine/liveness';
 import { retryingLostConnections } from '../../db/transaction';
 import { emailDomain } from '../../lib/identity';
 import type { EmailStep } from '../../core/steps';
+import { type SenderVars, senderVariables, usesSender } from '../../core/templates';
 import { applyTracking } from './tracking';
 import { unsubscribeMailto, unsubscribeUrl } from './unsubscribe-tokens';
 import { dayBounds, judge } from './capacity';
@@ -87,7 +88,24 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     if (!to || /[\r\n]/.test(to)) return { kind: 'failed', reason: 'no_email' };
     const thread =
       ctx.enrollment.threadMessageId && step.thread === 'reply' ? ctx.enrollment.threadMessageId : null;
-    const composed = await render(ctx, step, thread);
+    // One unsubscribe link per send: the same in List-Unsubscribe and in `{{ unsubscribeUrl }}`.
+    const unsubscribe = unsubscribeUrl(deps, { workspaceId: lead.workspaceId, leadId: lead.id });
+    // A template that reads `sender.*` renders per mailbox, once the mailbox that sends is known.
+    const perMailbox = emailTemplates(step).some(usesSender);
+    const rendered = new Map<string, Awaited<ReturnType<typeof render>>>();
+    const renderFor = async (mailbox: MailboxRow | null) => {
+      const key = mailbox?.id ?? '';
+      const known = rendered.get(key);
+      if (known) return known;
+      const sendTime = {
+        sender: mailbox ? senderVariables(mailbox) : undefined,
+        unsubscribeUrl: unsubscribe,
+      };
+      const email = await render(ctx, step, thread, sendTime);
+      rendered.set(key, email);
+      return email;
+    };
+    const composed = perMailbox ? null : await renderFor(null);
     const timeZone = ctx.workspaceTimezone;
     // Reading and taking are two statements with no lock between them: a slot taken, a counter
     // moved or a mailbox edited in between makes the take refuse, and the next round reads again.
@@ -113,16 +131,21 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         await releaseMessage(deps.db, prior.id, 'canceled');
         continue;
       }
-      if ('kind' in composed) return composed;
+      if (composed && 'kind' in composed) return composed;
       const choice = chooseMailboxes(state.rows, {
         enrollmentMailboxId: ctx.enrollment.mailboxId,
         stepMailboxId: step.mailboxId,
       });
       if (choice.kind === 'none') return deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS));
       if (choice.kind === 'paused') return deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS));
-      const judged = await judgeAll(ctx, choice.mailboxes, { now, day, timeZone });
-      if (judged.offers.length === 0) return deferral('capacity', judged.earliest);
-      const draft = sharedDraft(ctx, { to, thread, composed });
+      const judged = await judgeAll(ctx, choice.mailboxes, { now, day, timeZone }, unsubscribe);
+      const [first] = judged.offers;
+      if (!first) return deferral('capacity', judged.earliest);
+      const email = composed ?? (await renderFor(first.mailbox));
+      if ('kind' in email) return email;
+      // Rendered for one mailbox, the email may only leave from that mailbox.
+      const offers = composed ? judged.offers : [first];
+      const draft = sharedDraft(ctx, { to, thread, composed: email });
       // First pass over mailboxes another worker is taking a slot from right now; then wait for them.
       for (const skipLocked of [true, false]) {
         const reservation = await takeSlot(deps.db, {
@@ -132,10 +155,10 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
           day,
           priorMessageRowId: prior?.id ?? null,
           draft,
-          offers: judged.offers,
+          offers,
           skipLocked,
         });
-        if (reservation) return { reservation, composed };
+        if (reservation) return { reservation, composed: email };
       }
     }
     return deferral('capacity', later(CONTENDED_DELAY_MS));
@@ -146,12 +169,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     ctx: StepContext,
     step: EmailStep,
     thread: string | null,
+    sendTime: { sender: SenderVars | undefined; unsubscribeUrl: string },
   ): Promise<ComposedEmail | Extract<ChannelResult, { kind: 'failed' }>> {
     const composed = await composeEmail({
       step,
       lead: ctx.lead,
       seed: ctx.run.id,
       threadSubject: thread ? ctx.enrollment.threadSubject : null,
+      sendTime,
     });
     return 'error' in composed ? { kind: 'failed', reason: `template_error: ${composed.error}` } : composed;
   }
@@ -165,6 +190,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     ctx: StepContext,
     states: MailboxState[],
     at: { now: Date; day: Day; timeZone: string },
+    unsubscribe: string,
   ): Promise<{ offers: Offer[]; earliest: Date }> {
     let verdicts = states.map((s) => ({ state: s, decision: judge(s, at) }));
     const fromCounter = verdicts.filter(
@@ -185,10 +211,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     }
     const offers: Offer[] = [];
     let earliest: Date | null = null;
-    let unsubscribe: string | null = null;
     for (const { state, decision } of verdicts) {
       if (decision.ok) {
-        unsubscribe ??= unsubscribeUrl(deps, { workspaceId: ctx.lead.workspaceId, leadId: ctx.lead.id });
         offers.push({
           ...state,
           limit: decision.limit,
@@ -323,6 +347,12 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
 
   // The slot take records the hand-off on the run (see `takeSlot`).
   return { stepTypes: stepTypesOf('email'), marksHandOff: true, send, close: async () => transports.close() };
+}
+
+/** Every template of an email step: its own subject and body and its variants'. */
+function emailTemplates(step: EmailStep): string[] {
+  const parts = [step.subject, step.body, ...(step.variants ?? []).flatMap((v) => [v.subject, v.body])];
+  return parts.filter((part): part is string => typeof part === 'string');
 }
 
 /** The message row of a run's email, apart from what depends on the mailbox that sends it. */
