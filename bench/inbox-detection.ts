@@ -93,10 +93,19 @@ export type Detection = {
  * The figure is each reply's APPEND to its enrollment ended `replied`.
  */
 export async function measureDetection(ctx: ScenarioContext, opts: DetectionOptions): Promise<Detection> {
-  const label = opts.idle ? 'idle' : 'poll';
   const dovecot = await startDovecot({ idle: opts.idle });
-  // Every account exists before the first login: the IDLE probe's too.
-  dovecot.addUser(PROBE_USER, INBOX_PASS);
+  try {
+    // Every account exists before the first login: the IDLE probe's too.
+    dovecot.addUser(PROBE_USER, INBOX_PASS);
+    return await detect(ctx, opts, dovecot);
+  } finally {
+    // A daemon of its own, which `killChildren` does not know of: stopped whatever happened.
+    await dovecot.stop();
+  }
+}
+
+async function detect(ctx: ScenarioContext, opts: DetectionOptions, dovecot: Dovecot): Promise<Detection> {
+  const label = opts.idle ? 'idle' : 'poll';
   const sink = await startChild('smtp-sink');
   const extra: Record<string, string> = opts.pollSeconds
     ? { INBOX_POLL_SECONDS: String(opts.pollSeconds) }
@@ -174,7 +183,6 @@ export async function measureDetection(ctx: ScenarioContext, opts: DetectionOpti
     await engine.close();
     await sink.stop();
     await stage.drop();
-    await dovecot.stop();
   }
 }
 
