@@ -94,7 +94,12 @@ function startSession(
   let stopping = false;
   let client: ImapFlow | null = null;
   let wake: (() => void) | null = null;
-  const poke = () => wake?.();
+  // Set by news that arrives while a sync runs (when nobody waits to be woken): kept, not lost.
+  let dirty = false;
+  const poke = () => {
+    dirty = true;
+    wake?.();
+  };
   const pollMs = deps.config.INBOX_POLL_SECONDS * 1000;
   // The lease is renewed at least three times per lease period.
   const renewMs = (INBOX_LEASE_SECONDS * 1000) / 3;
@@ -117,29 +122,38 @@ function startSession(
       let lastSync = 0;
       let pending = true;
       while (!stopping && !closed) {
-        if (pending || Date.now() - lastSync >= pollMs) {
+        if (pending || dirty || Date.now() - lastSync >= pollMs) {
           pending = false;
+          dirty = false;
+          let inboxNext: number | null = null;
           for (const folder of folders) {
             // Not inside `opts.onSync?.(…)`: without a callback its arguments would not run at all.
             const sync = await syncFolder(deps, session, mailbox, folder);
+            if (folder === 'INBOX') inboxNext = sync.uidNext;
             opts.onSync?.(mailbox.id, sync);
           }
           await settleAmbiguousSends(deps, session, mailbox);
           await markInboxSynced(deps, mailbox.id, idle ? 'connected' : 'idle');
           lastSync = Date.now();
-          // INBOX stays selected, read-only: with IDLE the server tells of new mail at once.
-          if (idle && !closed) await session.mailboxOpen('INBOX', { readOnly: true });
+          // INBOX stays selected, read-only: with IDLE the server tells of new mail at once. Mail
+          // that arrived while another folder was selected told nobody: read again at once.
+          if (idle && !closed) {
+            const box = await session.mailboxOpen('INBOX', { readOnly: true });
+            if (inboxNext !== null && (box.uidNext ?? 0) > inboxNext) dirty = true;
+          }
         }
-        const woken = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(
-            () => resolve(false),
-            Math.min(renewMs, Math.max(0, pollMs - (Date.now() - lastSync))),
-          );
-          wake = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
+        const woken =
+          dirty ||
+          (await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(
+              () => resolve(false),
+              Math.min(renewMs, Math.max(0, pollMs - (Date.now() - lastSync))),
+            );
+            wake = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          }));
         wake = null;
         if (woken) pending = true;
         if (stopping || closed) break;

@@ -36,6 +36,8 @@ export type FolderSync = {
   failed: number;
   /** The folder's UIDVALIDITY changed and it was read again by date. */
   resynced: boolean;
+  /** UIDNEXT when the folder was examined for this read: mail at or above it arrived later. */
+  uidNext: number | null;
 };
 
 type Cursor = typeof inboxCursors.$inferSelect;
@@ -63,6 +65,7 @@ export async function syncFolder(
     duplicates: 0,
     failed: 0,
     resynced: false,
+    uidNext: null,
   };
   const wasOpen = client.mailbox && client.mailbox.path === folder;
   const lock = await client.getMailboxLock(folder, { readOnly: true });
@@ -73,6 +76,7 @@ export async function syncFolder(
     const box = client.mailbox;
     if (!box) throw new Error(`folder ${folder} did not open`);
     const uidValidity = Number(box.uidValidity);
+    result.uidNext = box.uidNext ?? null;
     const cursor = await loadCursor(deps, mailbox.id, folder);
     let range: string;
     if (!cursor || cursor.uidValidity !== uidValidity) {
