@@ -70,6 +70,11 @@ describe('the engine process', () => {
     prefixes.push(prefix);
     const server = start({ ROLE: 'api', PORT: String(port), QUEUE_PREFIX: prefix });
     await waitHealthy(port);
+    // The start-up line can reach the pipe just after /health first answers: wait for it, not race it.
+    await waitFor(async () => server.stdout().includes('engine started'), {
+      timeoutMs: 30_000,
+      what: 'the start-up log line',
+    });
     expect(server.stdout()).toContain('"role":"api"');
     expect(server.stdout()).not.toContain('workers started');
     await stopGracefully(server);
