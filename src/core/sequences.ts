@@ -15,13 +15,38 @@ export const Schedule = z.object({
 });
 export type Schedule = z.infer<typeof Schedule>;
 
+/** What a human reply says, as the reply-intent classifier reads it (`src/core/reply-intent.ts`). */
+export const ReplyIntent = z.enum(['interested', 'not_interested', 'out_of_office', 'unsubscribe', 'other']);
+export type ReplyIntent = z.infer<typeof ReplyIntent>;
+
+const StageKey = z.string().min(1).max(64);
+
 export const SequenceSettings = z.object({
   stopOnReply: z.boolean().default(true),
   stopCompanyOnReply: z.boolean().default(false),
-  onReply: z.object({ stage: z.string().min(1) }).optional(),
-  onComplete: z.object({ stage: z.string().min(1) }).optional(),
+  /**
+   * Where a reply moves the lead: `byClass` by what the reply says, else `stage`, else (no rule) the
+   * early open stages move to `contacted`. A move never goes backwards nor out of a closed stage.
+   */
+  onReply: z
+    .object({
+      stage: StageKey.optional(),
+      byClass: z.partialRecord(ReplyIntent, StageKey).optional(),
+    })
+    .optional(),
+  onComplete: z.object({ stage: StageKey }).optional(),
+  /** Where the lead moves when the cadence first reaches it (its first email, invitation or message). */
+  onFirstTouch: z.object({ stage: StageKey }).optional(),
+  /** Moving the lead to a won or lost stage stops this sequence's enrollment (default); false opts out. */
+  stopOnClose: z.boolean().default(true),
   trackOpens: z.boolean().default(false),
   trackClicks: z.boolean().default(false),
+  /** Once a variant wins (see `abConfidence`, `abMinSample`), send only the winner. */
+  abAutoPromote: z.boolean().default(false),
+  /** Confidence of the two-proportion test that declares a winner. */
+  abConfidence: z.number().min(0.5).max(0.9999).default(0.95),
+  /** Sends each variant needs before any decision. */
+  abMinSample: z.number().int().min(1).max(1_000_000).default(100),
 });
 export type SequenceSettings = z.infer<typeof SequenceSettings>;
 
@@ -30,12 +55,7 @@ export const SequenceDefinitionInput = z
   .object({
     steps: z.array(Step).min(1).max(100),
     schedule: Schedule.optional(),
-    settings: SequenceSettings.default({
-      stopOnReply: true,
-      stopCompanyOnReply: false,
-      trackOpens: false,
-      trackClicks: false,
-    }),
+    settings: SequenceSettings.prefault({}),
   })
   .superRefine((def, ctx) => {
     const ids = resolveStepIds(def.steps);

@@ -18,17 +18,23 @@ export type SequenceResult<T> =
   | { ok: false; error: 'not_found' | 'name_taken' | 'archived' }
   | { ok: false; error: 'unknown_stage'; details: { path: string; message: string }[] };
 
-/** Stage keys the definition names (stage steps, onReply, onComplete) that the workspace lacks. */
+/** Stage keys the definition names (stage steps, onReply, onComplete, onFirstTouch) that the workspace lacks. */
 async function unknownStages(db: DbOrTx, workspaceId: string, def: SequenceDefinition) {
   const refs: { path: string; key: string }[] = [
     ...def.steps.flatMap((step, i) =>
       step.type === 'stage' ? [{ path: `body.steps.${i}.stage`, key: step.stage }] : [],
     ),
-    ...(def.settings.onReply
+    ...(def.settings.onReply?.stage
       ? [{ path: 'body.settings.onReply.stage', key: def.settings.onReply.stage }]
       : []),
+    ...Object.entries(def.settings.onReply?.byClass ?? {}).flatMap(([intent, key]) =>
+      key ? [{ path: `body.settings.onReply.byClass.${intent}`, key }] : [],
+    ),
     ...(def.settings.onComplete
       ? [{ path: 'body.settings.onComplete.stage', key: def.settings.onComplete.stage }]
+      : []),
+    ...(def.settings.onFirstTouch
+      ? [{ path: 'body.settings.onFirstTouch.stage', key: def.settings.onFirstTouch.stage }]
       : []),
   ];
   if (refs.length === 0) return [];
