@@ -1,0 +1,2 @@
+-- Reserved slot: no change yet.
+SELECT 1;
