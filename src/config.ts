@@ -33,7 +33,8 @@ export const Config = z.object({
   ENCRYPTION_KEY_FILE: z.string().min(1).default('data/encryption.key'),
   /** Failed authentications per client address per minute before that address is refused (429). */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
-  PUBLIC_URL: httpUrl.default('http://localhost:3000'),
+  /** Base of unsubscribe and tracking links. Unset: the listening address (see `defaultPublicUrl`). */
+  PUBLIC_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   LINKEDIN_BASE_URL: httpUrl.default('https://www.linkedin.com'),
@@ -75,7 +76,8 @@ export const Config = z.object({
    */
   ALLOWED_PRIVATE_TARGETS: AllowedPrivateTargets,
 });
-export type Config = z.infer<typeof Config>;
+/** The parsed environment; `PUBLIC_URL` is always set once `loadConfig` has filled its default. */
+export type Config = z.infer<typeof Config> & { PUBLIC_URL: string };
 
 export class ConfigError extends Error {}
 
@@ -84,10 +86,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings mean "unset", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = Config.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
+  if (parsed.success)
+    return { ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data) };
   const issue = parsed.error.issues[0];
   const name = issue?.path.join('.') ?? 'environment';
   throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
+ * Where a browser on this machine reaches the engine: `http://localhost:<PORT>` when it listens on
+ * every interface (`0.0.0.0`, `::`) or on loopback, else `http://<HOST>:<PORT>`. A link built on a
+ * fixed :3000 would be dead whenever PORT is another port.
+ */
+export function defaultPublicUrl({ HOST, PORT }: { HOST: string; PORT: number }): string {
+  const everywhere = ['0.0.0.0', '::', '[::]', '127.0.0.1', '::1', '[::1]', 'localhost'];
+  if (everywhere.includes(HOST)) return `http://localhost:${PORT}`;
+  const host = HOST.includes(':') && !HOST.startsWith('[') ? `[${HOST}]` : HOST;
+  return `http://${host}:${PORT}`;
 }
 
 /**

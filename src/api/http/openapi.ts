@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 
 /** OpenAPI generated from the same zod schemas the routes validate with. */
-export async function registerOpenApi(app: FastifyInstance, publicUrl: string): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, _publicUrl: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
       info: {
@@ -13,7 +13,8 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
         description:
           'Self-hosted multichannel outreach: leads, pipeline, sequences, email and LinkedIn steps.',
       },
-      servers: [{ url: publicUrl }],
+      // Relative, so "Try it out" calls the origin the page came from, whatever the port or proxy.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Workspace API key' } },
       },
