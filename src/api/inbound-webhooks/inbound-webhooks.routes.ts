@@ -9,7 +9,7 @@ import { emailFromJson, emailFromRaw } from '../../engine/inbound/email';
 import { ingestEmail, ingestLinkedInEvent } from '../../engine/inbound/ingest';
 import { StaleWebhookSecret, type WebhookReceipt } from '../../engine/inbound/receipts';
 import { verifySignature } from './signature';
-import { webhookSecrets } from './webhook-secrets';
+import { acceptedSecrets, webhookSecrets } from './webhook-secrets';
 import {
   InboundEmailBody,
   InboundResult,
@@ -41,7 +41,8 @@ const unknownWorkspaceSecret = `whsec_${randomBytes(32).toString('base64')}`;
 export const webhooksRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
   async (app) => {
-    const verified = new WeakMap<FastifyRequest, WebhookReceipt>();
+    /** Each request's receipt, and its raw body in case the receipt must be checked again. */
+    const verified = new WeakMap<FastifyRequest, { receipt: WebhookReceipt; raw: Buffer }>();
     const secrets = webhookSecrets(deps);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
@@ -57,12 +58,16 @@ export const webhooksRoutes =
       request: FastifyRequest,
     ): Promise<WebhookReceipt> => {
       const cached = secrets.cached(workspaceId);
-      const quick = cached && verifySignature(cached.secret, raw, request.headers);
+      const quick = cached && verifySignature(acceptedSecrets(cached), raw, request.headers);
       if (cached && quick?.ok) return { webhookId: quick.webhookId, sealedSecret: cached.sealed };
       const key = await secrets.load(workspaceId);
       // An unknown workspace goes through the same checks with a secret nobody holds, so every
       // answer (missing header, stale timestamp, bad signature) is the one a known workspace gets.
-      const result = verifySignature(key?.secret ?? unknownWorkspaceSecret, raw, request.headers);
+      const result = verifySignature(
+        key ? acceptedSecrets(key) : unknownWorkspaceSecret,
+        raw,
+        request.headers,
+      );
       if (!key) throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
       if (!result.ok) throw invalidSignature(result.reason);
       return { webhookId: result.webhookId, sealedSecret: key.sealed };
@@ -75,7 +80,7 @@ export const webhooksRoutes =
         const result = verifySignature(unknownWorkspaceSecret, raw, request.headers);
         throw invalidSignature(result.ok ? 'no matching signature found' : result.reason);
       }
-      verified.set(request, await verify(workspaceId.data, raw, request));
+      verified.set(request, { receipt: await verify(workspaceId.data, raw, request), raw });
       if (request.routeOptions.url?.endsWith('/raw')) return;
       try {
         // Made well-formed as app.ts does for other JSON bodies (this plugin parses its own).
@@ -85,13 +90,25 @@ export const webhooksRoutes =
       }
     });
 
-    /** Runs the ingest with the request's receipt; a secret changed meanwhile makes it a 401. */
+    /**
+     * Runs the ingest with the request's receipt. A secret changed meanwhile (a rotation here or in
+     * another process) gets one more check against a fresh read, so a signature made with a secret
+     * still in its grace period goes through; one that no longer verifies is a 401.
+     */
     const ingest = async <T>(
       request: FastifyRequest<{ Params: { workspaceId: string } }>,
       work: (receipt: WebhookReceipt | undefined) => Promise<T>,
     ): Promise<T> => {
+      const checked = verified.get(request);
       try {
-        return await work(verified.get(request));
+        return await work(checked?.receipt);
+      } catch (err) {
+        if (!(err instanceof StaleWebhookSecret) || !checked) throw err;
+        secrets.forget(request.params.workspaceId);
+      }
+      const again = await verify(request.params.workspaceId, checked.raw, request);
+      try {
+        return await work(again);
       } catch (err) {
         if (!(err instanceof StaleWebhookSecret)) throw err;
         secrets.forget(request.params.workspaceId);

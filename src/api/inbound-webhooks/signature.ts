@@ -12,8 +12,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * compared in constant time, timestamp within ±5 minutes, any one of several space-separated `v1,`
  * signatures (key rotation) accepted. The library hashes the body as a UTF-8 string, so a body that
  * is not valid UTF-8 is refused: two different invalid byte sequences could decode alike.
+ * `secrets` may hold several: the current one first, then one a rotation replaced but still accepts;
+ * a signature made with any of them verifies, and a refusal gives the reason for the first.
  */
-export function verifySignature(secret: string, raw: Buffer, headers: Headers): Verified {
+export function verifySignature(
+  secrets: string | readonly string[],
+  raw: Buffer,
+  headers: Headers,
+): Verified {
   const webhookId = one(headers['webhook-id']);
   const timestamp = one(headers['webhook-timestamp']);
   const signature = one(headers['webhook-signature']);
@@ -26,6 +32,21 @@ export function verifySignature(secret: string, raw: Buffer, headers: Headers): 
   } catch {
     return { ok: false, reason: 'body is not valid UTF-8' };
   }
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
+  let first: Verified | undefined;
+  for (const secret of all) {
+    const result = verifyWith(secret, raw, { webhookId, timestamp, signature });
+    if (result.ok) return result;
+    first ??= result;
+  }
+  return first ?? { ok: false, reason: 'no matching signature found' };
+}
+
+function verifyWith(
+  secret: string,
+  raw: Buffer,
+  { webhookId, timestamp, signature }: { webhookId: string; timestamp: string; signature: string },
+): Verified {
   try {
     new Webhook(secret).verify(
       raw,

@@ -2,8 +2,20 @@ import { eq } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import { workspaces } from '../../db/schema/index';
 
-/** A workspace's inbound webhook secret, as stored (sealed) and in the clear. */
-export type WebhookSecret = { sealed: string; secret: string };
+/**
+ * A workspace's inbound webhook secret, as stored (sealed) and in the clear, with the one a rotation
+ * replaced while its grace period lasts.
+ */
+export type WebhookSecret = {
+  sealed: string;
+  secret: string;
+  previous: { secret: string; expiresAt: Date } | null;
+};
+
+/** The secrets a signature may be made with at `now`: the current one, then the replaced one in its grace. */
+export function acceptedSecrets(key: WebhookSecret, now = new Date()): string[] {
+  return key.previous && key.previous.expiresAt > now ? [key.secret, key.previous.secret] : [key.secret];
+}
 
 export type WebhookSecrets = {
   /** The secret last read for this workspace, if any: to be confirmed (see below), never trusted alone. */
@@ -30,14 +42,22 @@ export function webhookSecrets(deps: Pick<Deps, 'db' | 'secrets'>): WebhookSecre
     cached: (workspaceId) => cache.get(workspaceId),
     async load(workspaceId) {
       const [row] = await deps.db
-        .select({ sealed: workspaces.webhookSecretEnc })
+        .select({
+          sealed: workspaces.webhookSecretEnc,
+          previousSealed: workspaces.previousWebhookSecretEnc,
+          previousExpiresAt: workspaces.previousWebhookSecretExpiresAt,
+        })
         .from(workspaces)
         .where(eq(workspaces.id, workspaceId));
       if (!row) {
         cache.delete(workspaceId);
         return null;
       }
-      const found = { sealed: row.sealed, secret: deps.secrets.decrypt(row.sealed) };
+      const previous =
+        row.previousSealed && row.previousExpiresAt && row.previousExpiresAt > new Date()
+          ? { secret: deps.secrets.decrypt(row.previousSealed), expiresAt: row.previousExpiresAt }
+          : null;
+      const found = { sealed: row.sealed, secret: deps.secrets.decrypt(row.sealed), previous };
       if (cache.size >= MAX_CACHED) cache.clear();
       cache.set(workspaceId, found);
       return found;

@@ -9,8 +9,16 @@ import {
   CreatedApiKey,
   CreatedWorkspace,
   CreateWorkspaceBody,
+  RotateWebhookSecretBody,
+  WebhookSecretView,
   Workspace,
 } from './workspaces.schemas';
+import {
+  DEFAULT_ROTATION_GRACE_SECONDS,
+  readWebhookSecret,
+  rotateWebhookSecret,
+  type WebhookSecretView as SecretView,
+} from './webhook-secret.service';
 import { createApiKey, createWorkspace, getWorkspace, listApiKeys, revokeApiKey } from './workspaces.service';
 
 export const workspacesRoutes =
@@ -28,6 +36,43 @@ export const workspacesRoutes =
         },
       },
       async (request, reply) => reply.code(201).send(await createWorkspace(deps, request.body)),
+    );
+
+    app.get(
+      '/workspaces/:id/webhook-secret',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['workspaces'],
+          summary: "The workspace's inbound webhook secret (admin token)",
+          params: IdParams,
+          response: { 200: WebhookSecretView },
+        },
+      },
+      async (request) => secretView(await readWebhookSecret(deps, request.params.id)),
+    );
+
+    app.post(
+      '/workspaces/:id/webhook-secret/rotate',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['workspaces'],
+          summary:
+            'Replace the inbound webhook secret; the old one verifies during graceSeconds (admin token)',
+          params: IdParams,
+          body: RotateWebhookSecretBody,
+          response: { 200: WebhookSecretView },
+        },
+      },
+      async (request) =>
+        secretView(
+          await rotateWebhookSecret(
+            deps,
+            request.params.id,
+            request.body?.graceSeconds ?? DEFAULT_ROTATION_GRACE_SECONDS,
+          ),
+        ),
     );
 
     app.get(
@@ -69,3 +114,8 @@ export const workspacesRoutes =
       },
     );
   };
+
+function secretView(view: SecretView | null) {
+  if (!view) throw notFound('workspace');
+  return { ...view, previousSecretExpiresAt: view.previousSecretExpiresAt?.toISOString() ?? null };
+}

@@ -21,3 +21,25 @@ export const Workspace = z.object({
 export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100).default('default') });
 export const ApiKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), createdAt: z.string() });
 export const CreatedApiKey = ApiKey.extend({ apiKey: z.string() });
+
+export const WebhookSecretView = z.object({
+  webhookSecret: z.string().describe('Standard Webhooks secret for inbound webhooks (whsec_…).'),
+  previousSecretExpiresAt: z
+    .string()
+    .nullable()
+    .describe('Until when the secret a rotation replaced still verifies; null when none does.'),
+});
+/** Optional: `curl -X POST` with no body at all rotates with the default grace (24 h). */
+export const RotateWebhookSecretBody = z
+  .object({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .optional()
+      .describe(
+        'How long the replaced secret keeps verifying (default 24 h, at most 7 days; 0: not at all).',
+      ),
+  })
+  .nullable();

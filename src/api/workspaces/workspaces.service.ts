@@ -8,7 +8,7 @@ import { defaultStages } from '../../timeline/default-stages';
 type WorkspaceDeps = Pick<Deps, 'db' | 'secrets'>;
 
 const newApiKey = () => `ok_${randomToken(30)}`;
-const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 /** Creates a workspace with its default pipeline, one API key and the inbound webhook secret. */
 export async function createWorkspace(deps: WorkspaceDeps, input: { name: string; timezone?: string }) {

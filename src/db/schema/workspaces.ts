@@ -17,6 +17,9 @@ export const workspaces = pgTable('workspaces', {
   timezone: text('timezone').notNull().default('UTC'),
   /** The Standard Webhooks secret (`whsec_…`), encrypted with ENCRYPTION_KEY. */
   webhookSecretEnc: text('webhook_secret_enc').notNull(),
+  /** The secret a rotation replaced, still accepted until `previousWebhookSecretExpiresAt`. */
+  previousWebhookSecretEnc: text('previous_webhook_secret_enc'),
+  previousWebhookSecretExpiresAt: tstz('previous_webhook_secret_expires_at'),
   settings: jsonb('settings').$type<WorkspaceSettings>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
