@@ -18,14 +18,27 @@ export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 /** Live endpoints a workspace may have: each event is delivered once per endpoint. */
 export const MAX_ENDPOINTS_PER_WORKSPACE = 20;
 
-const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+export const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
-export const endpointView = (row: EndpointRow): WebhookEndpoint => ({
+export const endpointView = (row: EndpointRow, now: Date = new Date()): WebhookEndpoint => ({
   id: row.id,
   url: row.url,
   events: row.events,
+  description: row.description,
+  enabled: row.enabled,
+  previousSecretExpiresAt:
+    row.previousSecretExpiresAt && row.previousSecretExpiresAt > now
+      ? row.previousSecretExpiresAt.toISOString()
+      : null,
   createdAt: row.createdAt.toISOString(),
 });
+
+/** Whether the guard lets a URL through without DNS (a host name is checked on every delivery). */
+export function urlAllowedStatically(deps: Pick<Deps, 'targets'>, value: string): boolean {
+  const url = new URL(value);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  return deps.targets.allowsStatically({ host: url.hostname, port });
+}
 
 /**
  * Creates a subscription; the signing secret is returned here and never again. Refused when the URL
@@ -40,10 +53,7 @@ export async function createEndpoint(
   | { ok: true; endpoint: WebhookEndpoint & { secret: string } }
   | { ok: false; error: 'private_address' | 'limit_reached' }
 > {
-  const url = new URL(input.url);
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  if (!deps.targets.allowsStatically({ host: url.hostname, port }))
-    return { ok: false, error: 'private_address' };
+  if (!urlAllowedStatically(deps, input.url)) return { ok: false, error: 'private_address' };
   const secret = newSigningSecret();
   return deps.db.transaction(async (tx) => {
     // The workspace row serialises concurrent creations, so two cannot both take the last place.
@@ -56,7 +66,13 @@ export async function createEndpoint(
     if ((live?.n ?? 0) >= MAX_ENDPOINTS_PER_WORKSPACE) return { ok: false, error: 'limit_reached' } as const;
     const [row] = await tx
       .insert(webhookEndpoints)
-      .values({ workspaceId, url: input.url, events: input.events, secretEnc: deps.secrets.encrypt(secret) })
+      .values({
+        workspaceId,
+        url: input.url,
+        events: input.events,
+        description: input.description ?? null,
+        secretEnc: deps.secrets.encrypt(secret),
+      })
       .returning();
     if (!row) throw new Error('webhook endpoint insert returned nothing');
     return { ok: true, endpoint: { ...endpointView(row), secret } } as const;

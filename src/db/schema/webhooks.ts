@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz } from './columns';
 import { workspaces } from './workspaces';
 
@@ -14,6 +14,12 @@ export const webhookEndpoints = pgTable(
     events: text('events').array().notNull(),
     /** `whsec_…`, AES-256-GCM encrypted; shown once at creation. */
     secretEnc: text('secret_enc').notNull(),
+    /** After a rotation, the secret before it: deliveries carry both signatures until it expires. */
+    previousSecretEnc: text('previous_secret_enc'),
+    previousSecretExpiresAt: tstz('previous_secret_expires_at'),
+    description: text('description'),
+    /** A disabled endpoint gets no new deliveries; ones already pending still go out. */
+    enabled: boolean('enabled').notNull().default(true),
     createdAt: createdAt(),
     deletedAt: tstz('deleted_at'),
   },
@@ -34,6 +40,8 @@ export const webhookDeliveries = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: text('status').$type<'pending' | 'succeeded' | 'failed'>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
+    /** `attempts` when the delivery was last replayed: the retry budget counts from there. */
+    replayedAtAttempt: integer('replayed_at_attempt').notNull().default(0),
     createdAt: createdAt(),
     deliveredAt: tstz('delivered_at'),
     /** When the dispatcher last handed the delivery to the queue (the outbox's "sent to Redis" mark). */

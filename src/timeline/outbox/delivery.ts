@@ -43,7 +43,7 @@ export async function dispatchPendingDeliveries(
   opts: { batch?: number; policy?: RetryPolicy } = {},
 ): Promise<number> {
   const policy = opts.policy ?? defaultRetryPolicy;
-  const claimed = await deps.db.execute<{ id: string; attempts: number }>(sql`
+  const claimed = await deps.db.execute<{ id: string; attempts: number; replayed: number }>(sql`
     update webhook_deliveries d set enqueued_at = now()
     from (
       select id from webhook_deliveries
@@ -54,14 +54,15 @@ export async function dispatchPendingDeliveries(
       for update skip locked
     ) due
     where d.id = due.id
-    returning d.id, d.attempts`);
+    returning d.id, d.attempts - d.replayed_at_attempt as attempts, d.replayed_at_attempt as replayed`);
   if (claimed.rows.length === 0) return 0;
   await deps.queues.webhooks.addBulk(
     claimed.rows.map((row) => ({
       name: 'deliver',
       data: { deliveryId: row.id },
       opts: {
-        jobId: row.id,
+        // A replay is a job of its own: the finished job of the first run may still be in Redis.
+        jobId: row.replayed === 0 ? row.id : `${row.id}-r${row.replayed}`,
         // The attempt count lives in Postgres; a re-added job only gets the attempts left.
         attempts: Math.max(1, policy.maxAttempts - row.attempts),
         backoff: { type: 'webhook' },
@@ -107,11 +108,14 @@ export async function attemptDelivery(
   const body = JSON.stringify(row.delivery.payload);
   const result = await post(deps.targets, row.endpoint.url, body, {
     id: deliveryId,
-    secret: deps.secrets.decrypt(row.endpoint.secretEnc),
+    secrets: signingSecrets(deps, row.endpoint),
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
   const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-  const final = !ok && (attempt >= policy.maxAttempts || result.error === BLOCKED_TARGET);
+  // A replay gets a fresh retry budget: attempts before it do not count against it.
+  const final =
+    !ok &&
+    (attempt - row.delivery.replayedAtAttempt >= policy.maxAttempts || result.error === BLOCKED_TARGET);
   await deps.db.transaction(async (tx) => {
     await tx.insert(webhookAttempts).values({ deliveryId, attempt, ...result });
     await tx
@@ -129,13 +133,31 @@ export async function attemptDelivery(
   return { kind: 'failed', attempt, final, error };
 }
 
-type PostResult = { statusCode: number | null; error: string | null; durationMs: number };
+/**
+ * The secrets a delivery is signed with now: the current one, and during a rotation's overlap the
+ * previous one too, so a receiver still verifying with the old secret accepts it.
+ */
+export function signingSecrets(
+  deps: Pick<Deps, 'secrets'>,
+  endpoint: typeof webhookEndpoints.$inferSelect,
+  now: Date = new Date(),
+): string[] {
+  const current = deps.secrets.decrypt(endpoint.secretEnc);
+  const previous =
+    endpoint.previousSecretEnc && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now
+      ? [deps.secrets.decrypt(endpoint.previousSecretEnc)]
+      : [];
+  return [current, ...previous];
+}
 
-async function post(
+export type PostResult = { statusCode: number | null; error: string | null; durationMs: number };
+
+/** One signed POST to `url`; Standard Webhooks allows several space-separated signatures. */
+export async function post(
   targets: OutboundTargets,
   url: string,
   body: string,
-  sign: { id: string; secret: string; timeoutMs: number },
+  sign: { id: string; secrets: string[]; timeoutMs: number },
 ): Promise<PostResult> {
   const now = new Date();
   const headers = {
@@ -144,7 +166,7 @@ async function post(
     'user-agent': 'outreach-engine-webhooks/1',
     'webhook-id': sign.id,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': new Webhook(sign.secret).sign(sign.id, now, body),
+    'webhook-signature': sign.secrets.map((secret) => new Webhook(secret).sign(sign.id, now, body)).join(' '),
   };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

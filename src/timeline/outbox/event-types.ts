@@ -15,6 +15,11 @@ export const outboundEventTypes = [
   'linkedin.layout_unrecognized',
   'task.created',
   'task.completed',
+  'step.ambiguous',
+  'lead.out_of_office',
+  'linkedin.account_challenged',
+  'email.opened',
+  'email.clicked',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 
@@ -23,3 +28,6 @@ export const ALL_EVENTS = '*';
 
 const outbound: ReadonlySet<string> = new Set(outboundEventTypes);
 export const isOutboundEventType = (type: string): type is OutboundEventType => outbound.has(type);
+
+/** The ping `POST /v1/webhook-endpoints/:id/test` sends; no endpoint subscribes to it. */
+export const TEST_EVENT_TYPE = 'webhook.test';

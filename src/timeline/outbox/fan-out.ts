@@ -35,7 +35,7 @@ export function outboxInsert(events: SQL, leads: { ids: SQL } | { rows: SQL }): 
           'lastName', l.last_name, 'company', l.company, 'title', l.title, 'stage', l.stage,
           'score', l.score, 'status', l.status, 'customFields', l.custom_fields) end))
     from ${events} ev
-    join webhook_endpoints ep on ep.workspace_id = ev.workspace_id and ep.deleted_at is null
+    join webhook_endpoints ep on ep.workspace_id = ev.workspace_id and ep.deleted_at is null and ep.enabled
       and (ev.type = any(ep.events) or ${ALL_EVENTS} = any(ep.events))
     left join ${lead}
     where ev.type = any(${sql.param([...outboundEventTypes])}::text[])`;
