@@ -1,4 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
+import { hashFraction } from './deterministic';
+import { isPublicHoliday } from './holidays';
 import type { Schedule } from './sequences';
 
 /** The first valid IANA zone among the candidates (lead, sequence, workspace), else UTC. */
@@ -21,18 +23,21 @@ function isValidZone(tz: string): boolean {
 
 export type Wait = { seconds: number; businessDays: boolean; days: number };
 
+/** The sending window's shape, as sequences and LinkedIn working hours both give it. */
+export type Window = Pick<Schedule, 'days' | 'start' | 'end' | 'timezone' | 'skipHolidays' | 'spread'>;
+
 /**
  * Adds a wait to an instant. Calendar waits are exact durations; business-day waits move the local
- * date forward by N weekdays (Mon–Fri) in `tz`, keeping the local time of day (so a DST change in
- * between does not shift the hour).
+ * date forward by N weekdays (Mon–Fri) in `tz` that are not public holidays of `country`, keeping the
+ * local time of day (so a DST change in between does not shift the hour).
  */
-export function addWait(from: Date, wait: Wait, tz: string): Date {
+export function addWait(from: Date, wait: Wait, tz: string, country?: string | null): Date {
   if (!wait.businessDays) return new Date(from.getTime() + wait.seconds * 1000);
   let local = DateTime.fromJSDate(from, { zone: tz });
   let remaining = Math.round(wait.days);
   while (remaining > 0) {
     local = local.plus({ days: 1 });
-    if (local.weekday <= 5) remaining -= 1;
+    if (local.weekday <= 5 && !isPublicHoliday(country, local)) remaining -= 1;
   }
   return local.toJSDate();
 }
@@ -42,23 +47,43 @@ const parseHHMM = (v: string) => {
   return { hour: h ?? 0, minute: m ?? 0 };
 };
 
+/** Where spreading may place a step: this far (ms) after the opening, at most. */
+function spreadSpan(spread: Window['spread'], windowMs: number): number {
+  if (spread === 'none') return 0;
+  if (typeof spread === 'number') return Math.min(spread * 60_000, windowMs);
+  return windowMs;
+}
+
+// Consecutive closed days (weekends, a week of holidays, a window open one day a week) end well
+// within this; past it the window can never open and the instant is left as it is.
+const MAX_DAYS_AHEAD = 400;
+
 /**
  * The earliest instant at or after `at` inside the sending window, in `tz`. A window whose end is not
  * after its start crosses midnight and belongs to the weekday it starts on (Fri 22:00–02:00 covers
  * Saturday 01:00). Local times that fall in a DST gap move forward, as luxon does; in an overlap the
- * earlier offset wins.
+ * earlier offset wins. A day that is a public holiday of `country` does not open (unless the
+ * schedule says `skipHolidays: false`). An instant pushed to an opening lands `spread` into the
+ * window at a point fixed by `seed` (the lead and step), so leads are not all due at its first
+ * second and every re-computation lands on the same instant; without a seed, at the opening.
  */
-export function nextWindowTime(at: Date, schedule: Schedule | undefined, tz: string): Date {
+export function nextWindowTime(
+  at: Date,
+  schedule: Window | undefined,
+  tz: string,
+  options: { country?: string | null; seed?: string } = {},
+): Date {
   if (!schedule) return at;
   const days = new Set(schedule.days);
+  const country = schedule.skipHolidays === false ? null : options.country;
   const start = parseHHMM(schedule.start);
   const end = parseHHMM(schedule.end);
   const crossesMidnight = end.hour * 60 + end.minute <= start.hour * 60 + start.minute;
   const local = DateTime.fromJSDate(at, { zone: tz });
-  // Yesterday's window may still be open (cross-midnight); 8 days ahead always reaches an allowed day.
-  for (let offset = -1; offset <= 8; offset++) {
+  // Yesterday's window may still be open (cross-midnight).
+  for (let offset = -1; offset <= MAX_DAYS_AHEAD; offset++) {
     const day = local.startOf('day').plus({ days: offset });
-    if (!days.has(day.weekday)) continue;
+    if (!days.has(day.weekday) || isPublicHoliday(country, day)) continue;
     const opens = DateTime.fromObject(
       { year: day.year, month: day.month, day: day.day, ...start },
       { zone: tz },
@@ -69,21 +94,35 @@ export function nextWindowTime(at: Date, schedule: Schedule | undefined, tz: str
       { zone: tz },
     );
     if (closes <= opens) continue;
-    if (local < opens) return opens.toJSDate();
+    if (local < opens) {
+      const span = options.seed ? spreadSpan(schedule.spread, closes.toMillis() - opens.toMillis()) : 0;
+      const into = span > 0 ? Math.floor(hashFraction(`spread:${options.seed}`) * span) : 0;
+      return new Date(opens.toMillis() + into);
+    }
     if (local < closes) return at;
   }
   return at;
 }
 
-/** When a step may run: `base` plus the waits before it, pushed into the sending window. */
+/**
+ * When a step may run: `base` plus the waits before it, pushed into the sending window. `country`
+ * (the lead's, else the workspace's) adds its public holidays to the weekend; `seed` spreads the
+ * step over the window (see `nextWindowTime`).
+ */
 export function computeRunAt(input: {
   base: Date;
   waits: Wait[];
   schedule?: Schedule;
   tz: string;
   applyWindow: boolean;
+  country?: string | null;
+  seed?: string;
 }): Date {
+  const country = input.schedule?.skipHolidays === false ? null : input.country;
   let at = input.base;
-  for (const wait of input.waits) at = addWait(at, wait, input.tz);
-  return input.applyWindow ? nextWindowTime(at, input.schedule, input.tz) : at;
+  for (const wait of input.waits) at = addWait(at, wait, input.tz, country);
+  return input.applyWindow ? nextWindowTime(at, input.schedule, input.tz, { country, seed: input.seed }) : at;
 }
+
+/** The seed that fixes where in the window a lead's step lands: the same for every re-computation. */
+export const spreadSeed = (leadId: string, stepId: string) => `${leadId}:${stepId}`;

@@ -12,6 +12,17 @@ export const Schedule = z.object({
   days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
   start: HHMM,
   end: HHMM,
+  /**
+   * Public holidays of the lead's country (else the workspace's) are not business days for waits
+   * nor sending days for the window. Absent means true.
+   */
+  skipHolidays: z.boolean().optional(),
+  /**
+   * Where a step pushed to the opening of the window lands: `window` (absent) a fixed point of the
+   * whole window for each lead and step, a number of minutes that point within the first N minutes,
+   * `none` the opening itself. A step already inside the window is never delayed.
+   */
+  spread: z.union([z.enum(['window', 'none']), z.number().int().min(1).max(1440)]).optional(),
 });
 export type Schedule = z.infer<typeof Schedule>;
 
