@@ -18,6 +18,8 @@ export type StepContext = {
   definition: SequenceDefinition;
   /** The workspace's time zone: the last fallback for the lead's local time. */
   workspaceTimezone: string;
+  /** The workspace's holiday country, for leads without one. */
+  workspaceCountry?: string | null;
   /** Index of the step in the definition (0-based). */
   stepIndex: number;
   /**

@@ -11,6 +11,7 @@ export type ClaimedRun = {
   enrollment: EnrollmentRow;
   lead: LeadRow;
   workspaceTimezone: string;
+  workspaceCountry: string | null;
   /** The workspace's scoring threshold: when set, recording an event may promote the lead. */
   qualifyThreshold: number | null;
 };
@@ -39,6 +40,7 @@ export async function claimStepRuns(
     enrollment: Record<string, unknown>;
     lead: Record<string, unknown>;
     workspace_timezone: string;
+    workspace_country: string | null;
     qualify_threshold: number | null;
   }>(
     prepared(sql`
@@ -66,7 +68,7 @@ export async function claimStepRuns(
       returning *
     )
     select row_to_json(c) as run, row_to_json(e) as enrollment, row_to_json(l) as lead,
-      w.timezone as workspace_timezone,
+      w.timezone as workspace_timezone, w.country as workspace_country,
       (w.settings #>> '{scoring,qualifyThreshold}')::int as qualify_threshold,
       -- This statement's commit does not wait for its WAL to reach disk. A claim lost in a crash
       -- of Postgres only puts its runs back to scheduled: nothing leaves before the run's hand-off
@@ -86,6 +88,7 @@ export async function claimStepRuns(
       enrollment: fromJsonRow(enrollments, row.enrollment),
       lead: fromJsonRow(leads, row.lead),
       workspaceTimezone: row.workspace_timezone,
+      workspaceCountry: row.workspace_country,
       qualifyThreshold: row.qualify_threshold,
     });
   }

@@ -3,11 +3,11 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { Tx } from '../db/client';
 import { leads, sequences } from '../db/schema/index';
-import { leadTimezone } from './advance';
+import { leadCountry, leadTimezone } from './advance';
 import type { LeadRow } from './channel';
 import { dispatchRuns, type RunRef } from './dispatch';
 import { nextActionStep, type PlannedStep, reachableSteps } from '../core/plan';
-import { computeRunAt } from '../core/schedule';
+import { computeRunAt, spreadSeed } from '../core/schedule';
 import { firstMissing, leadVariables, requiredVariables } from '../core/templates';
 import { recordEvents } from '../timeline/events';
 import { suppressedLeadIds } from './suppressions';
@@ -117,7 +117,9 @@ export async function enrollLeads(
 
   const enrolled = await deps.db.transaction(async (tx) => {
     const [ws] = await tx
-      .execute<{ timezone: string }>(sql`select timezone from workspaces where id = ${workspaceId}`)
+      .execute<{ timezone: string; country: string | null }>(
+        sql`select timezone, country from workspaces where id = ${workspaceId}`,
+      )
       .then((r) => r.rows);
     const now = new Date();
     const runAts = accepted.map((lead) =>
@@ -127,6 +129,8 @@ export async function enrollLeads(
         schedule: definition.schedule,
         tz: leadTimezone(lead, definition, ws?.timezone ?? 'UTC'),
         applyWindow: channelStepTypes.has(first.step.type),
+        country: leadCountry(lead, ws?.country),
+        seed: spreadSeed(lead.id, first.step.id),
       }).toISOString(),
     );
     const rows = await insertEnrollments(tx, {

@@ -1,10 +1,14 @@
 import { and, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import { anyOf } from '../db/any-of';
 import type { Deps } from '../context';
-import type { DbOrTx } from '../db/client';
+import type { DbOrTx, Tx } from '../db/client';
 import { enrollments, stepRuns } from '../db/schema/index';
 import { dispatchRuns } from './dispatch';
 import { recordEvents } from '../timeline/events';
+import { channelStepTypes } from '../core/step-types';
+import type { SequenceDefinition } from '../core/sequences';
+import { windowed } from './advance';
+import { loadVersion } from './versions';
 
 /**
  * Pauses live enrollments. Their scheduled run stays in the ledger; its job finds the enrollment
@@ -44,7 +48,9 @@ export async function pauseEnrollments(
 
 /**
  * Resumes paused enrollments: the pending run keeps its place in the sequence and runs now if it
- * fell due during the pause. Nothing already sent is repeated, because sent runs are terminal.
+ * fell due during the pause, or, for a channel step, when the lead's sending window next opens (a
+ * lead back from an out-of-office at 3 a.m. is not written to at 3 a.m., nor on a holiday). Nothing
+ * already sent is repeated, because sent runs are terminal.
  */
 export async function resumeEnrollments(
   deps: Pick<Deps, 'db' | 'queues' | 'config' | 'log'>,
@@ -62,6 +68,11 @@ export async function resumeEnrollments(
       .where(and(...conditions))
       .returning({ id: enrollments.id, leadId: enrollments.leadId, workspaceId: enrollments.workspaceId });
     if (rows.length === 0) return { rows, runs: [] };
+    await placeOverdueRuns(
+      tx,
+      rows.map((r) => r.id),
+      now,
+    );
     const runs = await tx
       .update(stepRuns)
       .set({
@@ -111,4 +122,59 @@ export async function resumeEnrollments(
   // After commit: a job added before commit could run before the row says `active`.
   await dispatchRuns(deps, resumed.runs);
   return resumed.rows.map((r) => r.id);
+}
+
+type OverdueRun = {
+  id: string;
+  step_id: string;
+  step_type: string;
+  sequence_id: string;
+  version: number;
+  lead_id: string;
+  timezone: string | null;
+  country: string | null;
+  workspace_timezone: string;
+  workspace_country: string | null;
+};
+
+/**
+ * Moves the overdue channel runs of resumed enrollments into their lead's sending window, at the
+ * instant `windowed` gives every other placement of the same step (so a retry lands on it too). Runs
+ * still due later were placed when they were scheduled and keep their time.
+ */
+async function placeOverdueRuns(tx: Tx, enrollmentIds: string[], now: Date): Promise<void> {
+  const { rows } = await tx.execute<OverdueRun>(sql`
+    select r.id, r.step_id, r.step_type, e.sequence_id, e.version, l.id as lead_id, l.timezone, l.country,
+      w.timezone as workspace_timezone, w.country as workspace_country
+    from step_runs r
+    join enrollments e on e.id = r.enrollment_id
+    join leads l on l.id = e.lead_id
+    join workspaces w on w.id = e.workspace_id
+    where r.enrollment_id = any(${sql.param(enrollmentIds)}::uuid[]) and r.status = 'scheduled'
+      and r.run_at < ${now.toISOString()}::timestamptz
+      and r.step_type = any(${sql.param([...channelStepTypes])}::text[])`);
+  const ids: string[] = [];
+  const runAts: string[] = [];
+  const definitions = new Map<string, SequenceDefinition | null>();
+  for (const run of rows) {
+    const key = `${run.sequence_id}:${run.version}`;
+    if (!definitions.has(key)) definitions.set(key, await loadVersion(tx, run.sequence_id, run.version));
+    const definition = definitions.get(key);
+    if (!definition) continue;
+    const runAt = windowed(now, {
+      lead: { id: run.lead_id, timezone: run.timezone, country: run.country },
+      definition,
+      workspaceTimezone: run.workspace_timezone,
+      workspaceCountry: run.workspace_country,
+      step: { id: run.step_id, type: run.step_type },
+    });
+    if (runAt.getTime() <= now.getTime()) continue;
+    ids.push(run.id);
+    runAts.push(runAt.toISOString());
+  }
+  if (ids.length === 0) return;
+  await tx.execute(sql`
+    update step_runs r set run_at = x.run_at
+    from unnest(${sql.param(ids)}::uuid[], ${sql.param(runAts)}::timestamptz[]) as x(id, run_at)
+    where r.id = x.id`);
 }

@@ -3,7 +3,7 @@ import type { Deps } from '../context';
 import { enrollments, leads, stepRuns } from '../db/schema/index';
 import { recordEvent } from '../timeline/events';
 import { loadVersion } from './versions';
-import { scheduleNextStep, workspaceTimezone } from './advance';
+import { scheduleNextStep, workspaceCalendar } from './advance';
 import { dispatchRuns } from './dispatch';
 
 export type ResolveResult = { ok: true } | { ok: false; error: 'not_found' | 'not_ambiguous' };
@@ -35,7 +35,7 @@ export async function resolveAmbiguousRun(
       .where(eq(enrollments.id, run.enrollmentId))
       .for('update');
     const [lead] = await tx
-      .select({ timezone: leads.timezone })
+      .select({ id: leads.id, timezone: leads.timezone, country: leads.country })
       .from(leads)
       .where(eq(leads.id, enrollment?.leadId ?? ''));
     const definition = enrollment && (await loadVersion(tx, enrollment.sequenceId, enrollment.version));
@@ -63,7 +63,7 @@ export async function resolveAmbiguousRun(
       enrollment,
       lead,
       definition,
-      workspaceTimezone: await workspaceTimezone(tx, workspaceId),
+      ...(await workspaceCalendar(tx, workspaceId)),
       fromIndex: run.stepIndex + 1,
       base: new Date(),
     });

@@ -7,7 +7,7 @@ import { type EventInput, recordEvent } from '../timeline/events';
 import { loadVersion } from './versions';
 import { bounceLead } from './suppressions';
 import type { StepJob } from '../queue/queues';
-import { leadTimezone, planNextRun, scheduleNextStep, windowed } from './advance';
+import { planNextRun, scheduleNextStep, windowed } from './advance';
 import type { Outcome } from './advance-in-one';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
 import type { ClaimedRun } from './claim';
@@ -109,7 +109,7 @@ async function releaseClaim(deps: Deps, run: StepRunRow): Promise<void> {
 }
 
 async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext> {
-  const { run, enrollment, lead, workspaceTimezone } = claimed;
+  const { run, enrollment, lead, workspaceTimezone, workspaceCountry } = claimed;
   const definition = await loadVersion(deps.db, enrollment.sequenceId, enrollment.version);
   const step = definition?.steps[run.stepIndex];
   if (!definition || !step) throw new Error(`step run ${run.id} has no complete context`);
@@ -119,6 +119,7 @@ async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext
     enrollment,
     lead,
     workspaceTimezone,
+    workspaceCountry,
     definition,
     step,
     stepIndex: run.stepIndex,
@@ -174,8 +175,7 @@ async function advance(
         result = { kind: 'retry_later', at: new Date(), reason: result.reason, countsAsAttempt: false };
       }
       if (result?.kind === 'retry_later') {
-        const tz = leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone);
-        const runAt = windowed(result.at, ctx.step.type, ctx.definition, tz);
+        const runAt = windowed(result.at, ctx);
         const [row] = await tx
           .update(stepRuns)
           .set({
@@ -260,6 +260,7 @@ function commonOutcome(
     lead: ctx.lead,
     definition: ctx.definition,
     workspaceTimezone: ctx.workspaceTimezone,
+    workspaceCountry: ctx.workspaceCountry ?? null,
     fromIndex: ctx.run.stepIndex + 1,
     base: new Date(),
   });
@@ -313,6 +314,7 @@ function scheduleFrom(tx: Tx, ctx: StepContext, enrollment: StepContext['enrollm
     lead: ctx.lead,
     definition: ctx.definition,
     workspaceTimezone: ctx.workspaceTimezone,
+    workspaceCountry: ctx.workspaceCountry ?? null,
     fromIndex,
     base: new Date(),
   });

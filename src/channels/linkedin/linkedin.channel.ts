@@ -1,6 +1,6 @@
 import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
-import { nextWindowTime, resolveTimezone } from '../../core/schedule';
+import { nextWindowTime, resolveTimezone, spreadSeed } from '../../core/schedule';
 import { leadVariables } from '../../core/templates';
 import { renderTemplates } from '../../engine/render/template-pool';
 import { findAccount, type LinkedInAccountRow, pickActiveAccount } from './accounts';
@@ -85,7 +85,9 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
   const now = new Date();
   if (account.workingHours) {
     const tz = resolveTimezone(account.workingHours.timezone);
-    const opens = nextWindowTime(now, { ...account.workingHours, timezone: tz }, tz);
+    // Spread like the sequence window: the account's leads are not all due the second it opens.
+    const seed = spreadSeed(ctx.lead.id, ctx.step.id);
+    const opens = nextWindowTime(now, { ...account.workingHours, timezone: tz }, tz, { seed });
     if (opens.getTime() > now.getTime()) return retry(opens, 'working_hours');
   }
   const runtime = runtimeFor(deps);

@@ -35,6 +35,8 @@ export const leads = pgTable(
     companyDomain: text('company_domain'),
     title: text('title'),
     timezone: text('timezone'),
+    /** ISO 3166-1 alpha-2: whose public holidays its business days and sending days skip. */
+    country: text('country'),
     customFields: jsonb('custom_fields').$type<Record<string, unknown>>().notNull().default({}),
     stage: text('stage').notNull().default('lead'),
     score: integer('score').notNull().default(0),

@@ -15,6 +15,8 @@ export const workspaces = pgTable('workspaces', {
   id: id(),
   name: text('name').notNull(),
   timezone: text('timezone').notNull().default('UTC'),
+  /** The holiday country of leads that have none (ISO 3166-1 alpha-2); null: no holidays. */
+  country: text('country'),
   /** The Standard Webhooks secret (`whsec_…`), encrypted with ENCRYPTION_KEY. */
   webhookSecretEnc: text('webhook_secret_enc').notNull(),
   /** The secret a rotation replaced, still accepted until `previousWebhookSecretExpiresAt`. */

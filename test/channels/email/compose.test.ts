@@ -17,6 +17,7 @@ const lead: LeadRow = {
   companyDomain: 'example.test',
   title: null,
   timezone: null,
+  country: null,
   customFields: { industry: 'computing' },
   stage: 'lead',
   score: 0,

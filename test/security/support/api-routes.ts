@@ -51,7 +51,11 @@ function toRoute(method: HttpMethod, path: string, op: Operation): ApiRoute {
     pathParams: params.filter((p) => p.in === 'path'),
     queryParams: params.filter((p) => p.in === 'query'),
     body: content
-      ? { contentType: content[0], schema: content[1].schema ?? null }
+      ? // A raw body (CSV, MIME) is documented as a string: it is fuzzed as raw text, not as JSON.
+        {
+          contentType: content[0],
+          schema: content[0] === 'application/json' ? (content[1].schema ?? null) : null,
+        }
       : bodyOfUndocumentedRaw(method, path),
   };
 }
