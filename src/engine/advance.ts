@@ -8,32 +8,60 @@ import type { SequenceDefinition } from '../core/sequences';
 import type { EnrollmentRow, LeadRow } from './channel';
 import type { RunRef } from './dispatch';
 import { nextActionStep, type PlannedStep } from '../core/plan';
-import { computeRunAt, nextWindowTime, resolveTimezone } from '../core/schedule';
+import { computeRunAt, nextWindowTime, resolveTimezone, spreadSeed } from '../core/schedule';
 
 export type ScheduleInput = {
   enrollment: Pick<EnrollmentRow, 'id' | 'workspaceId' | 'leadId' | 'sequenceId'>;
-  lead: Pick<LeadRow, 'timezone'>;
+  lead: Pick<LeadRow, 'id' | 'timezone' | 'country'>;
   definition: SequenceDefinition;
   workspaceTimezone: string;
+  /** The holiday country of leads without one; null: none. */
+  workspaceCountry: string | null;
   /** Index to look for the next step from (waits there count). */
   fromIndex: number;
   base: Date;
 };
 
-export async function workspaceTimezone(tx: Tx, workspaceId: string): Promise<string> {
+/** The workspace's fallbacks for its leads' time: zone and holiday country. */
+export async function workspaceCalendar(
+  tx: Tx,
+  workspaceId: string,
+): Promise<{ workspaceTimezone: string; workspaceCountry: string | null }> {
   const [ws] = await tx
-    .select({ tz: workspaces.timezone })
+    .select({ tz: workspaces.timezone, country: workspaces.country })
     .from(workspaces)
     .where(eq(workspaces.id, workspaceId));
-  return ws?.tz ?? 'UTC';
+  return { workspaceTimezone: ws?.tz ?? 'UTC', workspaceCountry: ws?.country ?? null };
 }
 
 export const leadTimezone = (lead: Pick<LeadRow, 'timezone'>, def: SequenceDefinition, workspaceTz: string) =>
   resolveTimezone(lead.timezone, def.schedule?.timezone, workspaceTz);
 
-/** Pushes a channel step's time into the sending window; internal steps run whenever due. */
-export function windowed(at: Date, stepType: string, def: SequenceDefinition, tz: string): Date {
-  return channelStepTypes.has(stepType) ? nextWindowTime(at, def.schedule, tz) : at;
+/** Whose public holidays the lead's business days skip: its own country's, else the workspace's. */
+export const leadCountry = (lead: Pick<LeadRow, 'country'>, workspaceCountry: string | null | undefined) =>
+  lead.country ?? workspaceCountry ?? null;
+
+/**
+ * Pushes a channel step's time into the sending window (on a day that is not a holiday, spread as
+ * the schedule says); internal steps run whenever due.
+ */
+export function windowed(
+  at: Date,
+  ctx: Omit<ScheduleInput, 'enrollment' | 'fromIndex' | 'base' | 'workspaceCountry'> & {
+    step: { id: string; type: string };
+    workspaceCountry?: string | null;
+  },
+): Date {
+  if (!channelStepTypes.has(ctx.step.type)) return at;
+  return nextWindowTime(
+    at,
+    ctx.definition.schedule,
+    leadTimezone(ctx.lead, ctx.definition, ctx.workspaceTimezone),
+    {
+      country: leadCountry(ctx.lead, ctx.workspaceCountry),
+      seed: spreadSeed(ctx.lead.id, ctx.step.id),
+    },
+  );
 }
 
 /**
@@ -81,6 +109,8 @@ export function planNextRun(
     schedule: input.definition.schedule,
     tz,
     applyWindow: channelStepTypes.has(planned.step.type),
+    country: leadCountry(input.lead, input.workspaceCountry),
+    seed: spreadSeed(input.lead.id, planned.step.id),
   });
   return { planned, runAt };
 }
