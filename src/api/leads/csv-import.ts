@@ -9,8 +9,12 @@ import type { BulkResult } from './leads.schemas';
 export const CSV_MAX_BYTES = 50 * 1024 * 1024;
 const BATCH = 1_000;
 
+/** A row that failed, with the line of the file it starts on (the header is line 1). */
+export type ImportFailure = BulkResult['failed'][number] & { line: number };
+export type ImportResult = Omit<BulkResult, 'failed'> & { failed: ImportFailure[] };
+
 export type ImportOutcome =
-  | { ok: true; result: BulkResult }
+  | { ok: true; result: ImportResult }
   | { ok: false; error: 'invalid_csv'; message: string };
 
 class PayloadTooLarge extends Error {}
@@ -24,21 +28,29 @@ export async function importLeadsCsv(
   db: Db,
   workspaceId: string,
   input: AsyncIterable<Buffer | string>,
-  opts: { maxBytes?: number } = {},
+  opts: { maxBytes?: number; onProgress?: (rowsDone: number) => void } = {},
 ): Promise<ImportOutcome> {
   const maxBytes = opts.maxBytes ?? CSV_MAX_BYTES;
   try {
     return await db.transaction(async (tx) => {
       const { head, rest } = await readFirstLine(limitBytes(input, maxBytes));
       const delimiter = detectDelimiter(head.toString('utf8').replace(/^\uFEFF/, ''));
-      const parser = parse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true });
+      const parser = parse({
+        delimiter,
+        bom: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        info: true,
+      });
       // pipe() does not forward errors: without this a too-large or broken upload would hang the parser.
       Readable.from(prepend(head, rest))
         .on('error', (err) => parser.destroy(err))
         .pipe(parser);
-      const total: BulkResult = { created: 0, updated: 0, merged: 0, failed: [], ids: [] };
+      const total: ImportResult = { created: 0, updated: 0, merged: 0, failed: [], ids: [] };
       let columns: (ColumnTarget | null)[] | null = null;
       let batch: unknown[] = [];
+      /** The file line each row of the batch starts on. */
+      let lines: number[] = [];
       const flush = async () => {
         const result = await upsertLeads(tx, {
           workspaceId,
@@ -49,11 +61,14 @@ export async function importLeadsCsv(
         total.created += result.created;
         total.updated += result.updated;
         total.merged += result.merged;
-        total.failed.push(...result.failed);
+        const offset = total.ids.length;
+        total.failed.push(...result.failed.map((f) => ({ ...f, line: lines[f.index - offset] ?? 0 })));
         total.ids.push(...result.ids);
         batch = [];
+        lines = [];
+        opts.onProgress?.(total.ids.length);
       };
-      for await (const record of parser as AsyncIterable<string[]>) {
+      for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
         if (!columns) {
           const header = mapHeader(record);
           if ('error' in header) throw new InvalidCsv(header.error);
@@ -62,6 +77,7 @@ export async function importLeadsCsv(
         }
         const row = recordToLead(columns, record);
         batch.push('error' in row ? new RowError(row.error) : row.lead);
+        lines.push(startLine(record, info.lines));
         if (batch.length >= BATCH) await flush();
       }
       if (!columns) throw new InvalidCsv('the file is empty: a header row is required');
@@ -80,6 +96,12 @@ export async function importLeadsCsv(
 }
 
 class InvalidCsv extends Error {}
+
+type CsvRecord = { record: string[]; info: { lines: number } };
+
+/** csv-parse gives the line a record ends on; a quoted value spanning lines moves its start up. */
+const startLine = (record: string[], endLine: number) =>
+  endLine - record.reduce((n, field) => n + (field.match(/\n/g)?.length ?? 0), 0);
 
 async function* limitBytes(input: AsyncIterable<Buffer | string>, maxBytes: number) {
   let seen = 0;
