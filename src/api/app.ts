@@ -12,6 +12,7 @@ import { registerRateLimit } from './http/rate-limit';
 import { wellFormed } from './http/unicode-text';
 import { registerPublicRoutes, registerV1Routes } from './routes';
 import { healthRoutes } from './health/health.routes';
+import { webApp } from '../web/web.plugin';
 
 /** Default body limit; routes that take more (CSV import) or less (webhooks: 1 MiB) set their own. */
 export const BODY_LIMIT = 8 * 1024 * 1024;
@@ -99,5 +100,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await registerAdmin(app, deps);
   await registerV1Routes(app, deps);
   await registerPublicRoutes(app, deps);
+  // 8. The web app under /app: its pages declare `auth: 'public'` and check their own session.
+  await app.register(webApp(deps));
   return app;
 }

@@ -9,12 +9,24 @@ import type { EventInput } from './events';
 
 export type StageChangeSource = 'api' | 'engine' | 'reply' | 'score' | 'cleanup' | 'import';
 
-export type StageView = { key: string; name: string; kind: StageKind; position: number };
+export type StageView = {
+  key: string;
+  name: string;
+  kind: StageKind;
+  position: number;
+  staleDays: number | null;
+};
 
 /** The workspace's stages in pipeline order. */
 export async function listStages(db: DbOrTx, workspaceId: string): Promise<StageView[]> {
   return db
-    .select({ key: stages.key, name: stages.name, kind: stages.kind, position: stages.position })
+    .select({
+      key: stages.key,
+      name: stages.name,
+      kind: stages.kind,
+      position: stages.position,
+      staleDays: stages.staleDays,
+    })
     .from(stages)
     .where(eq(stages.workspaceId, workspaceId))
     .orderBy(asc(stages.position));

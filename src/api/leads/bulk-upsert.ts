@@ -138,11 +138,15 @@ const identityColumns = (v: LeadInput) => {
     title: v.title ?? null,
     timezone: v.timezone ?? null,
     custom_fields: v.customFields ?? null,
+    deal_value: v.dealValue ?? null,
+    deal_currency: v.dealCurrency ?? null,
+    owner: v.owner ?? null,
   };
 };
 
 const recordColumns = sql`email text, email_key text, company_domain text, linkedin_url text,
-  first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb`;
+  first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb,
+  deal_value numeric, deal_currency text, owner text`;
 
 /**
  * One statement inserts every new lead, its first stage event (so the funnel counts it as
@@ -178,9 +182,11 @@ async function insertLeads(
         as x(id uuid, ${recordColumns}, stage text, status text, score int)
     ), created as (
       insert into leads (id, workspace_id, email, email_key, company_domain, linkedin_url, first_name,
-        last_name, company, title, timezone, custom_fields, stage, status, score)
+        last_name, company, title, timezone, custom_fields, stage, status, score,
+        deal_value, deal_currency, owner)
       select id, ${input.workspaceId}, email, email_key, company_domain, linkedin_url, first_name, last_name,
-        company, title, timezone, coalesce(custom_fields, '{}'::jsonb), stage, status, score
+        company, title, timezone, coalesce(custom_fields, '{}'::jsonb), stage, status, score,
+        deal_value, deal_currency, owner
       from x
       returning *
     ), staged as (
@@ -227,6 +233,8 @@ async function updateLeads(
       company = coalesce(x.company, l.company), title = coalesce(x.title, l.title),
       timezone = coalesce(x.timezone, l.timezone),
       custom_fields = l.custom_fields || coalesce(x.custom_fields, '{}'::jsonb),
+      deal_value = coalesce(x.deal_value, l.deal_value),
+      deal_currency = coalesce(x.deal_currency, l.deal_currency), owner = coalesce(x.owner, l.owner),
       score = l.score + x.score_delta, updated_at = now()
     from x where l.id = x.id and l.workspace_id = ${workspaceId}`);
 }

@@ -10,6 +10,10 @@ import { jsonProblem, Text } from '../../core/text-input';
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsAbsent, schema.optional());
 const Name = Text(200);
+/** Board fields: a deal's amount (≥ 0, cents kept), its ISO 4217 currency, who owns the lead. */
+const DealValue = z.number().min(0).max(1e12);
+const DealCurrency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+const Owner = Text(200, 1);
 
 const MAX_CUSTOM_FIELDS_BYTES = 16 * 1024;
 const CustomFields = z.record(z.string().min(1).max(100), z.unknown()).superRefine((fields, ctx) => {
@@ -34,6 +38,9 @@ export const LeadInput = z
     title: optional(Name),
     timezone: optional(TimeZone),
     customFields: CustomFields.optional(),
+    dealValue: DealValue.optional(),
+    dealCurrency: optional(DealCurrency),
+    owner: optional(Owner),
     /** The stage for a new lead (default: the first stage); for an existing one, a stage change. */
     stage: optional(StageKey),
     /** Only used when the lead is created: an upsert never resubscribes anyone. */
@@ -58,6 +65,9 @@ export const LeadPatch = z
     /** Merged into the lead's custom fields; a key set to null is removed. */
     customFields: CustomFields,
     status: z.enum(leadStatuses),
+    dealValue: DealValue.nullable(),
+    dealCurrency: DealCurrency.nullable(),
+    owner: Owner.nullable(),
   })
   .partial()
   // Strict, so `{stage: …}` is refused with its path rather than ignored: stages move via /stage.
@@ -77,6 +87,9 @@ export const Lead = z.object({
   stage: z.string(),
   score: z.number().int(),
   status: z.enum(leadStatuses),
+  dealValue: z.number().nullable(),
+  dealCurrency: z.string().nullable(),
+  owner: z.string().nullable(),
   lastActivityAt: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -91,6 +91,9 @@ function applyPatch(old: LeadRow, patch: LeadPatch): LeadRow {
   if (patch.title !== undefined) next.title = patch.title;
   if (patch.timezone !== undefined) next.timezone = patch.timezone;
   if (patch.status !== undefined) next.status = patch.status;
+  if (patch.dealValue !== undefined) next.dealValue = patch.dealValue;
+  if (patch.dealCurrency !== undefined) next.dealCurrency = patch.dealCurrency;
+  if (patch.owner !== undefined) next.owner = patch.owner;
   if (patch.customFields) {
     const merged: Record<string, unknown> = { ...old.customFields, ...patch.customFields };
     next.customFields = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));

@@ -12,6 +12,8 @@ export const Stage = z.object({
   name: z.string(),
   kind: z.enum(stageKinds),
   position: z.number().int(),
+  /** Days in the stage after which the board marks a card stale (amber; red at twice); null: never. */
+  staleDays: z.number().int().nullable(),
 });
 export type Stage = z.infer<typeof Stage>;
 export const StageList = z.object({ data: z.array(Stage) });
@@ -20,6 +22,7 @@ export const StageInput = z.object({
   key: StageKey,
   name: Text(100, 1),
   kind: z.enum(stageKinds),
+  staleDays: z.number().int().min(1).max(3650).nullable().optional(),
 });
 
 export const ReplaceStagesBody = z

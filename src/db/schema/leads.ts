@@ -3,6 +3,7 @@ import {
   bigserial,
   index,
   integer,
+  numeric,
   jsonb,
   pgTable,
   primaryKey,
@@ -42,6 +43,11 @@ export const leads = pgTable(
     score: integer('score').notNull().default(0),
     status: text('status').$type<LeadStatus>().notNull().default('active'),
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+    /** The deal's amount in `dealCurrency` (the board's column totals); null: no deal value. */
+    dealValue: numeric('deal_value', { precision: 16, scale: 2, mode: 'number' }),
+    dealCurrency: text('deal_currency'),
+    /** Who works the lead: free text (a name or an email), as tasks' assignee. */
+    owner: text('owner'),
     erasedAt: tstz('erased_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -54,6 +60,7 @@ export const leads = pgTable(
     index('leads_stage_idx').on(t.workspaceId, t.stage),
     index('leads_activity_idx').on(t.workspaceId, t.lastActivityAt),
     index('leads_domain_idx').on(t.workspaceId, t.companyDomain),
+    index('leads_stage_activity_idx').on(t.workspaceId, t.stage, t.lastActivityAt, t.id),
   ],
 );
 
@@ -70,6 +77,8 @@ export const stages = pgTable(
     name: text('name').notNull(),
     kind: text('kind').$type<StageKind>().notNull(),
     position: integer('position').notNull(),
+    /** Days without activity after which a lead in this stage is stale (Pipedrive's "rotten days"). */
+    staleDays: integer('stale_days'),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.key] })],
 );

@@ -1,0 +1,190 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { listStages, type StageView } from '../../timeline/stage-moves';
+
+/** What the board can be narrowed to; every field optional. */
+export type BoardFilter = { sequenceId?: string; owner?: string; q?: string };
+
+export type BoardCard = {
+  id: string;
+  name: string;
+  company: string | null;
+  score: number;
+  stage: string;
+  daysInStage: number;
+  /** `amber` at the stage's stale limit, `red` at twice it; null when fresh or the stage has no limit. */
+  stale: 'amber' | 'red' | null;
+  dealValue: number | null;
+  dealCurrency: string | null;
+  owner: string | null;
+  sequence: string | null;
+  step: string | null;
+  lastActivityAt: Date;
+};
+
+export type BoardColumn = StageView & {
+  count: number;
+  /** Sum of deal values per currency (a board never adds euros to dollars). */
+  totals: { currency: string; total: number; weighted: number | null }[];
+  /** Share of the leads that ever entered this stage and are now closed that ended in a won stage. */
+  winRate: number | null;
+  medianDaysInStage: number | null;
+  cards: BoardCard[];
+};
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/** The filter as SQL over `leads l`. */
+function filterSql(workspaceId: string, filter: BoardFilter): SQL {
+  const parts: SQL[] = [sql`l.workspace_id = ${workspaceId}`, sql`l.erased_at is null`];
+  if (filter.owner) parts.push(sql`l.owner = ${filter.owner}`);
+  if (filter.sequenceId) {
+    parts.push(sql`exists (select 1 from enrollments e
+      where e.lead_id = l.id and e.sequence_id = ${filter.sequenceId} and e.status in ('active', 'paused'))`);
+  }
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    parts.push(sql`(l.email ilike ${pattern} or l.company ilike ${pattern}
+      or (coalesce(l.first_name, '') || ' ' || coalesce(l.last_name, '')) ilike ${pattern})`);
+  }
+  return sql.join(parts, sql` and `);
+}
+
+/** When the lead entered its current stage: its latest stage event into that stage. */
+const enteredAt = sql`coalesce((select max(se.at) from stage_events se
+  where se.lead_id = l.id and se.to_stage = l.stage), l.created_at)`;
+
+const daysSince = (at: SQL) => sql`extract(epoch from now() - ${at}) / 86400`;
+
+type CardRow = {
+  id: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  company: string | null;
+  score: number;
+  stage: string;
+  days: number;
+  deal_value: string | null;
+  deal_currency: string | null;
+  owner: string | null;
+  sequence: string | null;
+  step: string | null;
+  last_activity_at: Date | string;
+};
+
+export function staleLevel(days: number, staleDays: number | null): BoardCard['stale'] {
+  if (staleDays === null) return null;
+  if (days >= 2 * staleDays) return 'red';
+  return days >= staleDays ? 'amber' : null;
+}
+
+function toCard(row: CardRow, staleDays: number | null): BoardCard {
+  const name = [row.first_name, row.last_name].filter(Boolean).join(' ') || row.email || 'Unnamed lead';
+  const days = Math.floor(Number(row.days));
+  return {
+    id: row.id,
+    name,
+    company: row.company,
+    score: row.score,
+    stage: row.stage,
+    daysInStage: days,
+    stale: staleLevel(days, staleDays),
+    dealValue: row.deal_value === null ? null : Number(row.deal_value),
+    dealCurrency: row.deal_currency,
+    owner: row.owner,
+    sequence: row.sequence,
+    step: row.step,
+    lastActivityAt: new Date(row.last_activity_at),
+  };
+}
+
+/**
+ * Cards of the given stages (all when omitted), most recently active first, `offset` and `limit`
+ * per stage. Offsets, not keysets: a column holds at most the workspace's leads of one stage, and
+ * "load more" asks for the next page of a list a person is scrolling.
+ */
+export async function boardCards(
+  db: DbOrTx,
+  workspaceId: string,
+  filter: BoardFilter,
+  page: { offset: number; limit: number; stage?: string },
+  stages: StageView[],
+): Promise<BoardCard[]> {
+  const stageWhere = page.stage ? sql` and l.stage = ${page.stage}` : sql``;
+  const rows = await db.execute<CardRow>(sql`
+    with ranked as (
+      select l.*, row_number() over (partition by l.stage order by l.last_activity_at desc, l.id desc) as n
+      from leads l where ${filterSql(workspaceId, filter)}${stageWhere}
+    )
+    select l.id, l.first_name, l.last_name, l.email, l.company, l.score, l.stage, l.deal_value,
+      l.deal_currency, l.owner, l.last_activity_at, ${daysSince(enteredAt)} as days,
+      act.sequence, act.step
+    from ranked l
+    left join lateral (
+      select s.name as sequence, e.current_step_id as step from enrollments e
+      join sequences s on s.id = e.sequence_id
+      where e.lead_id = l.id and e.status = 'active' order by e.created_at desc limit 1
+    ) act on true
+    where l.n > ${page.offset} and l.n <= ${page.offset + page.limit}
+    order by l.last_activity_at desc, l.id desc`);
+  const limits = new Map(stages.map((s) => [s.key, s.staleDays]));
+  return rows.rows.map((r) => toCard(r, limits.get(r.stage) ?? null));
+}
+
+/** The whole board: each stage in pipeline order with its figures and first `limit` cards. */
+export async function boardColumns(
+  db: DbOrTx,
+  workspaceId: string,
+  filter: BoardFilter,
+  limit: number,
+): Promise<BoardColumn[]> {
+  const stages = await listStages(db, workspaceId);
+  const where = filterSql(workspaceId, filter);
+  const [summary, totals, wins, cards] = await Promise.all([
+    db.execute<{ stage: string; count: number; median: number | null }>(sql`
+      select l.stage, count(*)::int as count,
+        percentile_cont(0.5) within group (order by ${daysSince(enteredAt)}) as median
+      from leads l where ${where} group by l.stage`),
+    db.execute<{ stage: string; currency: string; total: string }>(sql`
+      select l.stage, l.deal_currency as currency, sum(l.deal_value)::text as total
+      from leads l where ${where} and l.deal_value is not null and l.deal_currency is not null
+      group by l.stage, l.deal_currency order by l.deal_currency`),
+    winRates(db, workspaceId),
+    boardCards(db, workspaceId, filter, { offset: 0, limit }, stages),
+  ]);
+  return stages.map((stage) => {
+    const row = summary.rows.find((r) => r.stage === stage.key);
+    const winRate = stage.kind === 'won' ? 1 : stage.kind === 'lost' ? 0 : (wins.get(stage.key) ?? null);
+    return {
+      ...stage,
+      count: row?.count ?? 0,
+      medianDaysInStage: row?.median === null || row?.median === undefined ? null : Number(row.median),
+      winRate,
+      totals: totals.rows
+        .filter((t) => t.stage === stage.key)
+        .map((t) => {
+          const total = Number(t.total);
+          return { currency: t.currency, total, weighted: winRate === null ? null : total * winRate };
+        }),
+      cards: cards.filter((c) => c.stage === stage.key),
+    };
+  });
+}
+
+/**
+ * Per open stage: of the leads that ever entered it and now sit in a closed stage, the share in a
+ * won one. A stage none of whose leads has closed yet has no rate (its weighted value is unknown).
+ */
+async function winRates(db: DbOrTx, workspaceId: string): Promise<Map<string, number>> {
+  const rows = await db.execute<{ stage: string; won: number; closed: number }>(sql`
+    select se.to_stage as stage,
+      count(distinct se.lead_id) filter (where st.kind = 'won')::int as won,
+      count(distinct se.lead_id) filter (where st.kind in ('won', 'lost'))::int as closed
+    from stage_events se
+    join leads l on l.id = se.lead_id and l.erased_at is null
+    join stages st on st.workspace_id = l.workspace_id and st.key = l.stage
+    where se.workspace_id = ${workspaceId}
+    group by se.to_stage`);
+  return new Map(rows.rows.filter((r) => r.closed > 0).map((r) => [r.stage, r.won / r.closed]));
+}

@@ -1,0 +1,33 @@
+/** Liquid filters for the pages: formatting only, each returns text that the engine then escapes. */
+
+const money = (value: unknown, currency: unknown) => {
+  const amount = Number(value);
+  if (!Number.isFinite(amount)) return '';
+  const code = typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) ? currency : null;
+  if (!code) return amount.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return amount.toLocaleString('en-US', { style: 'currency', currency: code, maximumFractionDigits: 2 });
+};
+
+const date = (value: unknown) => {
+  const d = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 16).replace('T', ' ');
+};
+
+const percent = (value: unknown) => {
+  const n = Number(value);
+  return Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : '';
+};
+
+const days = (value: unknown) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) return '';
+  const d = Math.floor(n);
+  return d === 1 ? '1 day' : `${d} days`;
+};
+
+export const filters: Record<string, (...args: unknown[]) => string> = {
+  money: (value, currency) => money(value, currency),
+  when: (value) => date(value),
+  percent: (value) => percent(value),
+  days: (value) => days(value),
+};
