@@ -137,6 +137,7 @@ const identityColumns = (v: LeadInput) => {
     company: v.company ?? null,
     title: v.title ?? null,
     timezone: v.timezone ?? null,
+    country: v.country ?? null,
     custom_fields: v.customFields ?? null,
     deal_value: v.dealValue ?? null,
     deal_currency: v.dealCurrency ?? null,
@@ -145,7 +146,7 @@ const identityColumns = (v: LeadInput) => {
 };
 
 const recordColumns = sql`email text, email_key text, company_domain text, linkedin_url text,
-  first_name text, last_name text, company text, title text, timezone text, custom_fields jsonb,
+  first_name text, last_name text, company text, title text, timezone text, country text, custom_fields jsonb,
   deal_value numeric, deal_currency text, owner text`;
 
 /**
@@ -182,10 +183,10 @@ async function insertLeads(
         as x(id uuid, ${recordColumns}, stage text, status text, score int)
     ), created as (
       insert into leads (id, workspace_id, email, email_key, company_domain, linkedin_url, first_name,
-        last_name, company, title, timezone, custom_fields, stage, status, score,
+        last_name, company, title, timezone, country, custom_fields, stage, status, score,
         deal_value, deal_currency, owner)
       select id, ${input.workspaceId}, email, email_key, company_domain, linkedin_url, first_name, last_name,
-        company, title, timezone, coalesce(custom_fields, '{}'::jsonb), stage, status, score,
+        company, title, timezone, country, coalesce(custom_fields, '{}'::jsonb), stage, status, score,
         deal_value, deal_currency, owner
       from x
       returning *
@@ -231,7 +232,7 @@ async function updateLeads(
       linkedin_url = coalesce(x.linkedin_url, l.linkedin_url),
       first_name = coalesce(x.first_name, l.first_name), last_name = coalesce(x.last_name, l.last_name),
       company = coalesce(x.company, l.company), title = coalesce(x.title, l.title),
-      timezone = coalesce(x.timezone, l.timezone),
+      timezone = coalesce(x.timezone, l.timezone), country = coalesce(x.country, l.country),
       custom_fields = l.custom_fields || coalesce(x.custom_fields, '{}'::jsonb),
       deal_value = coalesce(x.deal_value, l.deal_value),
       deal_currency = coalesce(x.deal_currency, l.deal_currency), owner = coalesce(x.owner, l.owner),

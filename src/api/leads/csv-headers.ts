@@ -8,6 +8,7 @@ export type LeadField =
   | 'company'
   | 'title'
   | 'timezone'
+  | 'country'
   | 'stage'
   | 'status';
 
@@ -38,6 +39,8 @@ const aliases: Record<string, LeadField> = {
   position: 'title',
   timezone: 'timezone',
   tz: 'timezone',
+  country: 'country',
+  countrycode: 'country',
   stage: 'stage',
   status: 'status',
 };

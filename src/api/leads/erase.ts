@@ -47,6 +47,7 @@ export async function eraseLead(db: Db, workspaceId: string, leadId: string): Pr
         company: null,
         title: null,
         timezone: null,
+        country: null,
         customFields: {},
         status: 'do_not_contact',
         erasedAt: now,

@@ -40,6 +40,7 @@ export function leadView(row: LeadRow): Lead {
     company: row.company,
     title: row.title,
     timezone: row.timezone,
+    country: row.country,
     customFields: row.customFields,
     stage: row.stage,
     score: row.score,

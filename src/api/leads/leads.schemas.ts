@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { leadStatuses } from '../../db/schema/index';
 import { PageQuery } from '../http/schemas';
 import { TimeZone } from '../../core/time-zone';
+import { Country } from '../../core/holidays';
 import { Email, LinkedInUrl } from '../../lib/identity';
 import { StageKey } from '../pipeline/pipeline.schemas';
 import { jsonProblem, Text } from '../../core/text-input';
@@ -37,6 +38,8 @@ export const LeadInput = z
     company: optional(Name),
     title: optional(Name),
     timezone: optional(TimeZone),
+    /** ISO 3166-1 alpha-2; its public holidays are not business days for this lead. */
+    country: optional(Country),
     customFields: CustomFields.optional(),
     dealValue: DealValue.optional(),
     dealCurrency: optional(DealCurrency),
@@ -62,6 +65,7 @@ export const LeadPatch = z
     company: Name.nullable(),
     title: Name.nullable(),
     timezone: TimeZone.nullable(),
+    country: Country.nullable(),
     /** Merged into the lead's custom fields; a key set to null is removed. */
     customFields: CustomFields,
     status: z.enum(leadStatuses),
@@ -83,6 +87,7 @@ export const Lead = z.object({
   company: z.string().nullable(),
   title: z.string().nullable(),
   timezone: z.string().nullable(),
+  country: z.string().nullable(),
   customFields: z.record(z.string(), z.unknown()),
   stage: z.string(),
   score: z.number().int(),

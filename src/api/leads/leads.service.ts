@@ -90,6 +90,7 @@ function applyPatch(old: LeadRow, patch: LeadPatch): LeadRow {
   if (patch.company !== undefined) next.company = patch.company;
   if (patch.title !== undefined) next.title = patch.title;
   if (patch.timezone !== undefined) next.timezone = patch.timezone;
+  if (patch.country !== undefined) next.country = patch.country;
   if (patch.status !== undefined) next.status = patch.status;
   if (patch.dealValue !== undefined) next.dealValue = patch.dealValue;
   if (patch.dealCurrency !== undefined) next.dealCurrency = patch.dealCurrency;

@@ -12,6 +12,7 @@ import {
   RotateWebhookSecretBody,
   WebhookSecretView,
   Workspace,
+  WorkspacePatch,
 } from './workspaces.schemas';
 import {
   DEFAULT_ROTATION_GRACE_SECONDS,
@@ -19,7 +20,14 @@ import {
   rotateWebhookSecret,
   type WebhookSecretView as SecretView,
 } from './webhook-secret.service';
-import { createApiKey, createWorkspace, getWorkspace, listApiKeys, revokeApiKey } from './workspaces.service';
+import {
+  createApiKey,
+  createWorkspace,
+  getWorkspace,
+  listApiKeys,
+  revokeApiKey,
+  updateWorkspace,
+} from './workspaces.service';
 
 export const workspacesRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
@@ -81,7 +89,24 @@ export const workspacesRoutes =
       async (request) => {
         const ws = await getWorkspace(deps, request.workspaceId);
         if (!ws) throw notFound('workspace');
-        return { id: ws.id, name: ws.name, timezone: ws.timezone, createdAt: ws.createdAt.toISOString() };
+        return workspaceView(ws);
+      },
+    );
+
+    app.patch(
+      '/workspace',
+      {
+        schema: {
+          tags: ['workspaces'],
+          summary: "Change the caller's workspace (its default holiday country)",
+          body: WorkspacePatch,
+          response: { 200: Workspace },
+        },
+      },
+      async (request) => {
+        const ws = await updateWorkspace(deps, request.workspaceId, request.body);
+        if (!ws) throw notFound('workspace');
+        return workspaceView(ws);
       },
     );
 
@@ -114,6 +139,20 @@ export const workspacesRoutes =
       },
     );
   };
+
+const workspaceView = (ws: {
+  id: string;
+  name: string;
+  timezone: string;
+  country: string | null;
+  createdAt: Date;
+}) => ({
+  id: ws.id,
+  name: ws.name,
+  timezone: ws.timezone,
+  country: ws.country,
+  createdAt: ws.createdAt.toISOString(),
+});
 
 function secretView(view: SecretView | null) {
   if (!view) throw notFound('workspace');

@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { TimeZone } from '../../core/time-zone';
+import { Country } from '../../core/holidays';
 
 export const CreateWorkspaceBody = z.object({
   name: z.string().trim().min(1).max(200),
   timezone: TimeZone.optional(),
+  /** The holiday country of leads that have none (ISO 3166-1 alpha-2). */
+  country: Country.optional(),
 });
 export const CreatedWorkspace = z.object({
   id: z.uuid(),
   name: z.string(),
   timezone: z.string(),
+  country: z.string().nullable(),
   apiKey: z.string().describe('Shown once; store it now.'),
   webhookSecret: z.string().describe('Standard Webhooks secret for inbound webhooks (whsec_…).'),
 });
@@ -16,8 +20,11 @@ export const Workspace = z.object({
   id: z.uuid(),
   name: z.string(),
   timezone: z.string(),
+  country: z.string().nullable(),
   createdAt: z.string(),
 });
+/** What the workspace itself may change; null clears the default country. */
+export const WorkspacePatch = z.object({ country: Country.nullable() }).partial().strict();
 export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100).default('default') });
 export const ApiKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), createdAt: z.string() });
 export const CreatedApiKey = ApiKey.extend({ apiKey: z.string() });

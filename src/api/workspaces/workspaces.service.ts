@@ -11,7 +11,10 @@ const newApiKey = () => `ok_${randomToken(30)}`;
 export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 /** Creates a workspace with its default pipeline, one API key and the inbound webhook secret. */
-export async function createWorkspace(deps: WorkspaceDeps, input: { name: string; timezone?: string }) {
+export async function createWorkspace(
+  deps: WorkspaceDeps,
+  input: { name: string; timezone?: string; country?: string },
+) {
   const apiKey = newApiKey();
   const webhookSecret = newWebhookSecret();
   const workspace = await deps.db.transaction(async (tx) => {
@@ -20,6 +23,7 @@ export async function createWorkspace(deps: WorkspaceDeps, input: { name: string
       .values({
         name: input.name,
         timezone: input.timezone ?? 'UTC',
+        country: input.country ?? null,
         webhookSecretEnc: deps.secrets.encrypt(webhookSecret),
       })
       .returning();
@@ -32,7 +36,22 @@ export async function createWorkspace(deps: WorkspaceDeps, input: { name: string
       .values({ workspaceId: ws.id, prefix: apiKey.slice(0, 10), hash: sha256(apiKey) });
     return ws;
   });
-  return { id: workspace.id, name: workspace.name, timezone: workspace.timezone, apiKey, webhookSecret };
+  const { id, name, timezone, country } = workspace;
+  return { id, name, timezone, country, apiKey, webhookSecret };
+}
+
+/** Sets the workspace's own settings; null if there is no such workspace. */
+export async function updateWorkspace(
+  deps: WorkspaceDeps,
+  workspaceId: string,
+  patch: { country?: string | null },
+) {
+  const [ws] = await deps.db
+    .update(workspaces)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(workspaces.id, workspaceId))
+    .returning();
+  return ws ?? null;
 }
 
 export async function getWorkspace(deps: WorkspaceDeps, workspaceId: string) {
