@@ -21,6 +21,13 @@ import {
   updateSequence,
 } from './sequences.service';
 import { sequenceStats } from './stats';
+import {
+  cloneSequence,
+  deleteDraft,
+  listVersions,
+  migrateSequence,
+  type VersionView,
+} from './lifecycle.service';
 
 const SequenceOut = z.object({
   id: z.uuid(),
@@ -44,6 +51,78 @@ const EnrollOut = z.object({
   enrolled: z.array(z.object({ leadId: z.string(), enrollmentId: z.string() })),
   skipped: z.array(z.object({ leadId: z.string(), reason: z.string() })),
 });
+
+const VersionOut = z.object({
+  version: z.number().int(),
+  current: z.boolean().describe('Whether new enrollments start on this version'),
+  createdAt: z.string(),
+  steps: z.array(z.looseObject({ id: z.string(), type: z.string() })),
+  schedule: Schedule.nullable(),
+  settings: SequenceSettings,
+  liveEnrollments: z
+    .number()
+    .int()
+    .describe('Active and paused enrollments pinned to this version: who a migration from it would move'),
+});
+
+const versionView = (v: VersionView) => ({
+  version: v.version,
+  current: v.current,
+  createdAt: v.createdAt.toISOString(),
+  steps: v.definition.steps,
+  schedule: v.definition.schedule ?? null,
+  settings: v.definition.settings,
+  liveEnrollments: v.liveEnrollments,
+});
+
+const CloneBody = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Name of the copy; default "<name> (copy)", then "(copy 2)"… while taken'),
+  })
+  .nullish();
+
+const Version = z.number().int().min(1);
+const MigrateBody = z
+  .object({
+    fromVersion: Version.describe('Enrollments pinned to this version move'),
+    toVersion: Version.describe('…to this one (any other existing version, usually the current one)'),
+    stepMap: z
+      .record(z.string().max(64), z.string().max(64))
+      .refine((map) => Object.keys(map).length <= 200, 'at most 200 entries')
+      .optional()
+      .describe(
+        'Old step id → step id in toVersion, for the steps toVersion no longer has; a step with the same id in both needs no entry',
+      ),
+  })
+  .refine((body) => body.fromVersion !== body.toVersion, {
+    path: ['toVersion'],
+    message: 'must differ from fromVersion',
+  });
+
+const MigrateOut = z.object({
+  migrated: z.number().int().describe('Enrollments moved to toVersion by this call'),
+  skipped: z
+    .array(
+      z.object({
+        enrollmentId: z.uuid(),
+        reason: z
+          .enum(['in_flight', 'target_step_already_ran'])
+          .describe(
+            '`in_flight`: its step is being sent (or ambiguous) now; call again later. `target_step_already_ran`: the step it would move to already ran for it',
+          ),
+      }),
+    )
+    .describe('Enrollments left on fromVersion'),
+});
+
+const validation = (details: { path: string; message: string }[]) =>
+  new HttpError(400, 'validation_failed', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
 
 const view = (s: SequenceView) => ({
   id: s.id,
@@ -146,6 +225,92 @@ export const sequencesRoutes =
         const result = await enrollLeads(deps, request.workspaceId, request.params.id, request.body.leadIds);
         if (result.ok) return { enrolled: result.enrolled, skipped: result.skipped };
         return unwrap(result);
+      },
+    );
+
+    app.get(
+      '/sequences/:id/versions',
+      {
+        schema: {
+          tags,
+          summary: "A sequence's versions, newest first, with the live enrollments pinned to each",
+          params: IdParams,
+          querystring: PageQuery,
+          response: { 200: page(VersionOut) },
+        },
+      },
+      async (request) => {
+        const result = await listVersions(deps, request.workspaceId, request.params.id, request.query);
+        if (!result) throw notFound('sequence');
+        return { data: result.data.map(versionView), nextCursor: result.nextCursor };
+      },
+    );
+
+    app.post(
+      '/sequences/:id/clone',
+      {
+        schema: {
+          tags,
+          summary: 'Copy the current version into a new draft sequence (enrollments are not copied)',
+          params: IdParams,
+          body: CloneBody,
+          response: { 201: SequenceOut },
+        },
+      },
+      async (request, reply) => {
+        const cloned = await cloneSequence(deps, request.workspaceId, request.params.id, request.body?.name);
+        return reply.code(201).send(view(unwrap(cloned)));
+      },
+    );
+
+    app.delete(
+      '/sequences/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a draft that never had an enrollment; archive anything else',
+          params: IdParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const deleted = await deleteDraft(deps, request.workspaceId, request.params.id);
+        if (deleted.ok) return reply.code(204).send(null);
+        if (deleted.error === 'not_found') throw notFound('sequence');
+        if (deleted.error === 'not_draft')
+          throw conflict('not_draft', 'only a draft can be deleted; archive an activated sequence');
+        throw conflict('has_enrollments', 'this draft has had enrollments; archive it instead');
+      },
+    );
+
+    app.post(
+      '/sequences/:id/migrate',
+      {
+        schema: {
+          tags,
+          summary:
+            'Move live enrollments from one version to another without re-sending anything already sent',
+          params: IdParams,
+          body: MigrateBody,
+          response: { 200: MigrateOut },
+        },
+      },
+      async (request) => {
+        const result = await migrateSequence(deps, request.workspaceId, request.params.id, request.body);
+        if (result.ok) return { migrated: result.migrated, skipped: result.skipped };
+        if (result.error === 'not_found') throw notFound('sequence');
+        if (result.error === 'unknown_version')
+          throw validation([{ path: result.path, message: 'no such version of this sequence' }]);
+        if (result.error === 'invalid_step_map') throw validation(result.details);
+        throw new HttpError(
+          400,
+          'unmapped_steps',
+          `enrollments wait on steps that version ${request.body.toVersion} lacks: ${result.stepIds.join(', ')}; map each in stepMap`,
+          result.stepIds.map((id) => ({
+            path: `body.stepMap.${id}`,
+            message: 'no step with this id in toVersion; map it',
+          })),
+        );
       },
     );
 
