@@ -174,6 +174,8 @@ export function applyContract<T extends object>(document: T): T {
       const spec = operations[`${method.toUpperCase()} ${path}`];
       if (!op || !spec) continue;
       applySpec(op, path, spec, used);
+      const { operationId, summary, ...rest } = op;
+      item[method] = { operationId, summary, ...rest }; // read first in the JSON and in Swagger UI
     }
   }
   // Only the shared answers some operation uses (an unused component is a lint warning).

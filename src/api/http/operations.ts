@@ -84,6 +84,21 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'The sequence at its new version',
     errors: { 409: 'name_taken, or sequence_archived' },
   },
+  'DELETE /v1/sequences/{id}': {
+    id: 'deleteSequence',
+    ok: deleted,
+    errors: { 409: 'not_draft (archive it instead), or has_enrollments' },
+  },
+  'GET /v1/sequences/{id}/versions': { id: 'listSequenceVersions', ok: 'A page of versions' },
+  'POST /v1/sequences/{id}/clone': {
+    id: 'cloneSequence',
+    ok: 'The new draft',
+    errors: { 409: 'name_taken: another sequence has this name' },
+  },
+  'POST /v1/sequences/{id}/migrate': {
+    id: 'migrateSequenceEnrollments',
+    ok: 'How many enrollments moved, and which were skipped',
+  },
   'POST /v1/sequences/{id}/activate': {
     id: 'activateSequence',
     summary: 'Activate a sequence: enrolled leads start',
