@@ -1,5 +1,7 @@
 # The engine image: one image for both roles (ROLE=api | worker | all), run from source with tsx.
-FROM node:20-bookworm-slim
+# Node 22 LTS: Node 20 left maintenance in April 2026, and some dependencies (cookie,
+# content-disposition) already declare Node 22 in their engines.
+FROM node:22-bookworm-slim
 
 # Chromium comes from Debian, never downloaded at run time (docs/design.md §4); fonts so pages render.
 RUN apt-get update \
