@@ -3,6 +3,7 @@ import type { Deps } from '../context';
 import { resumeEnrollments } from './pause';
 import { recordEvents } from '../timeline/events';
 import { enqueueStepRuns } from '../queue/queues';
+import { AB_PASS_INTERVAL_MS, promoteAbWinners } from './ab-winners';
 
 type MaintenanceDeps = Pick<Deps, 'db' | 'queues' | 'config' | 'log'>;
 type RunRow = { id: string; run_at: Date; generation: number } & Record<string, unknown>;
@@ -131,11 +132,21 @@ export async function expireLeases(deps: MaintenanceDeps): Promise<{ ambiguous: 
   return { ambiguous: ambiguous.length, rerun: again.length };
 }
 
-/** One maintenance pass: feed, requeue, expire leases, resume out-of-office pauses that are over. */
+let lastAbPassAt = 0;
+
+/**
+ * One maintenance pass: feed, requeue, expire leases, resume out-of-office pauses that are over,
+ * and (every few minutes, not every pass: it counts sends and replies) promote A/B winners.
+ */
 export async function maintenancePass(deps: MaintenanceDeps) {
   const fed = await feedDueRuns(deps);
   const requeued = await requeueOverdueRuns(deps, Math.max(5, deps.config.MAINTENANCE_INTERVAL_SECONDS * 2));
   const { ambiguous, rerun } = await expireLeases(deps);
   const resumed = await resumeEnrollments(deps, { dueBy: new Date() });
-  return { fed, requeued, ambiguous, rerun, resumed: resumed.length };
+  let promoted = 0;
+  if (Date.now() - lastAbPassAt >= AB_PASS_INTERVAL_MS) {
+    lastAbPassAt = Date.now();
+    promoted = await promoteAbWinners(deps);
+  }
+  return { fed, requeued, ambiguous, rerun, resumed: resumed.length, promoted };
 }

@@ -41,14 +41,19 @@ export type ComposedEmail = {
 /**
  * The version a run sends: A is the step's own subject and body, B… its `variants`, picked by
  * weight from `seed` (the run id), so a retried run sends the same one (docs/decisions.md, issue 17).
+ * `winner` is the variant an A/B test promoted for this run (the caller decides whether the run is
+ * new enough to take it), and replaces the pick.
  */
-export function chooseVariant(step: EmailStep, seed: string) {
+export function chooseVariant(step: EmailStep, seed: string, winner: number | null = null) {
   if (!step.variants?.length) return { variant: null, subjectSource: step.subject, bodySource: step.body };
   const versions = emailVersions(step);
-  const variant = pickVariant(
-    versions.map((v) => v.weight),
-    hashFraction(seed),
-  );
+  const promoted = winner !== null && versions[winner] ? winner : null;
+  const variant =
+    promoted ??
+    pickVariant(
+      versions.map((v) => v.weight),
+      hashFraction(seed),
+    );
   const chosen = versions[variant] ?? versions[0];
   return { variant, subjectSource: chosen?.subject, bodySource: chosen?.body ?? step.body };
 }
@@ -62,12 +67,14 @@ export async function composeEmail(input: {
   step: EmailStep;
   lead: LeadRow;
   seed: string;
+  /** The variant an A/B test promoted for this run, if any (see `chooseVariant`). */
+  winner?: number | null;
   threadSubject: string | null;
   /** `sender.*` and `unsubscribeUrl`: what the mailbox that sends and the lead's link fill in. */
   sendTime?: { sender: SenderVars | undefined; unsubscribeUrl: string };
 }): Promise<ComposedEmail | { error: string }> {
   const { step, lead } = input;
-  const { variant, subjectSource, bodySource } = chooseVariant(step, input.seed);
+  const { variant, subjectSource, bodySource } = chooseVariant(step, input.seed, input.winner ?? null);
   const vars = leadVariables(lead, input.sendTime);
   const html = looksLikeHtml(bodySource);
   const threaded = input.threadSubject !== null;

@@ -9,7 +9,8 @@ import { type SenderVars, senderVariables, usesSender } from '../../core/templat
 import { applyTracking } from './tracking';
 import { unsubscribeMailto, unsubscribeUrl } from './unsubscribe-tokens';
 import { dayBounds, judge } from './capacity';
-import { type ComposedEmail, composeEmail, headerSafe } from './compose';
+import { promotedVariantFor } from '../../engine/ab-winners';
+import { type ComposedEmail, chooseVariant, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
 import {
   type Day,
@@ -90,6 +91,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       ctx.enrollment.threadMessageId && step.thread === 'reply' ? ctx.enrollment.threadMessageId : null;
     // One unsubscribe link per send: the same in List-Unsubscribe and in `{{ unsubscribeUrl }}`.
     const unsubscribe = unsubscribeUrl(deps, { workspaceId: lead.workspaceId, leadId: lead.id });
+    // The A/B winner, when one was promoted before this run was created (cached: no query per send).
+    const winner = await promotedVariantFor(deps.db, {
+      sequenceId: ctx.enrollment.sequenceId,
+      version: ctx.enrollment.version,
+      definition: ctx.definition,
+      step,
+      runCreatedAt: ctx.run.createdAt,
+    });
     // A template that reads `sender.*` renders per mailbox, once the mailbox that sends is known.
     const perMailbox = emailTemplates(step).some(usesSender);
     const rendered = new Map<string, Awaited<ReturnType<typeof render>>>();
@@ -101,7 +110,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         sender: mailbox ? senderVariables(mailbox) : undefined,
         unsubscribeUrl: unsubscribe,
       };
-      const email = await render(ctx, step, thread, sendTime);
+      const email = await render(ctx, { step, winner }, thread, sendTime);
       rendered.set(key, email);
       return email;
     };
@@ -122,7 +131,14 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       const { prior } = state;
       // At most once: a run whose message left already is reported as sent, never sent again.
       if (prior?.status === 'sent' && prior.messageId)
-        return sentResult(ctx, prior.messageId, prior.subject ?? '', prior.mailboxId, null);
+        return sentResult(
+          ctx,
+          prior.messageId,
+          prior.subject ?? '',
+          prior.mailboxId,
+          // The variant this run picks (the same at every attempt), so the A/B figures count it.
+          chooseVariant(step, ctx.run.id, winner).variant,
+        );
       if (prior?.status === 'sending') {
         if (!fromEndedAttempt(prior, ctx.run.generation))
           return { kind: 'failed', reason: 'ambiguous: an earlier attempt may have been delivered' };
@@ -167,7 +183,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   /** The rendered email, or the failure a template that does not render is. */
   async function render(
     ctx: StepContext,
-    step: EmailStep,
+    { step, winner }: { step: EmailStep; winner: number | null },
     thread: string | null,
     sendTime: { sender: SenderVars | undefined; unsubscribeUrl: string },
   ): Promise<ComposedEmail | Extract<ChannelResult, { kind: 'failed' }>> {
@@ -175,6 +191,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       step,
       lead: ctx.lead,
       seed: ctx.run.id,
+      winner,
       threadSubject: thread ? ctx.enrollment.threadSubject : null,
       sendTime,
     });

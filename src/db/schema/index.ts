@@ -1,3 +1,4 @@
+export * from './ab-winners';
 export * from './channels';
 export * from './leads';
 export * from './messaging';

@@ -175,6 +175,30 @@ export const outboundEventSchemas: Partial<Record<OutboundEventType, EventSchema
     kind: z.string(),
     assignee: z.string().nullable(),
   }),
+  'sequence.variant_promoted': entry(
+    "an A/B test's winner was recorded under `settings.abAutoPromote` (new runs of the step send only it), once per step and copy; `leadId` and `lead` are null",
+    {
+      sequenceId: uuid,
+      version: z.number().int().describe('the sequence version current at the decision'),
+      stepId: z.string(),
+      variant: z.number().int().describe("0 is A (the step's own subject and body), 1 is B…"),
+      label: z.string().describe('`A`, `B`…'),
+      pValue: z
+        .number()
+        .describe('the largest Bonferroni-adjusted p-value of the winner against each other variant'),
+      confidence: z.number().describe('`settings.abConfidence`'),
+      variants: z
+        .array(
+          z.object({
+            variant: z.number().int(),
+            label: z.string(),
+            sent: z.number().int(),
+            replies: z.number().int(),
+          }),
+        )
+        .describe('sends and human replies per variant at the decision'),
+    },
+  ),
 };
 
 /** The `webhook.test` ping's `data` (it has none of the common fields). */

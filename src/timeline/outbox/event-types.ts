@@ -20,6 +20,7 @@ export const outboundEventTypes = [
   'linkedin.account_challenged',
   'email.opened',
   'email.clicked',
+  'sequence.variant_promoted',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 
