@@ -10,9 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-type Schema = {
+export type Schema = {
   $ref?: string;
   type?: string;
+  format?: string;
   nullable?: boolean;
   enum?: unknown[];
   const?: unknown;

@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenApiDocument, typesFromDocument } from '../../examples/typed-client/generate-types';
+import {
+  type OpenApiDocument,
+  type Schema,
+  typeOf,
+  typesFromDocument,
+} from '../../examples/typed-client/generate-types';
 import { ADMIN_TOKEN, startTestEngine, type TestEngine } from '../helpers/engine';
 import { repoRoot } from '../platform/support';
 
@@ -23,6 +28,28 @@ function run(command: string, args: string[], env: Record<string, string> = {}) 
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+describe('the type generator', () => {
+  const cases: [Schema, string][] = [
+    [{ type: 'string', nullable: true, enum: ['a', 'b'] }, '"a" | "b" | null'],
+    [{ type: 'integer' }, 'number'],
+    [{ type: 'array', items: { type: 'string', format: 'uuid' } }, '(string)[]'],
+    [{ anyOf: [{ type: 'string' }, { type: 'number' }] }, '(string) | (number)'],
+    [{ $ref: '#/components/schemas/Error' }, 'components["schemas"]["Error"]'],
+    [{ $ref: 'https://elsewhere.example/schema.json' }, 'unknown'],
+    [{ type: 'object', additionalProperties: { type: 'number' } }, '{\n  [key: string]: number;\n}'],
+    [
+      { type: 'object', properties: { 'a-b': { type: 'boolean' } }, required: ['a-b'] },
+      '{\n  "a-b": boolean;\n}',
+    ],
+    [{ type: 'object', properties: {}, additionalProperties: false }, 'Record<string, never>'],
+    [{}, 'unknown'],
+    [{ type: 'file', description: 'not a JSON Schema type' }, 'unknown'],
+  ];
+  it.each(cases)('types %j as %s', (schema, expected) => {
+    expect(typeOf(schema)).toBe(expected);
+  });
+});
 
 /**
  * Issue 22: a client typed from `/openapi.json` runs the README flow against a live engine, so the
