@@ -129,6 +129,8 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'The statistics',
   },
 
+  'GET /v1/sequences/{id}/enrollments': { id: 'listSequenceEnrollments', ok: 'A page of enrollments' },
+  'GET /v1/leads/{id}/enrollments': { id: 'listLeadEnrollments', ok: 'A page of enrollments' },
   'GET /v1/enrollments/{id}': { id: 'getEnrollment', summary: 'Read an enrollment', ok: 'The enrollment' },
   'GET /v1/step-runs': { id: 'listStepRuns', ok: 'Step runs, oldest first' },
   'POST /v1/step-runs/{id}/resolve': {
