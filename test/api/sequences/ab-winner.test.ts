@@ -280,4 +280,23 @@ describe('A/B winners (issue 17)', () => {
     const third = await enrollAndSend(sequenceId, 20);
     expect(new Set(third.map((p) => p.subject))).toEqual(new Set(['Version A', 'Version B2']));
   }, 120_000);
+
+  it.each([
+    [{ abConfidence: 1 }, 'body.settings.abConfidence'],
+    [{ abConfidence: 0.2 }, 'body.settings.abConfidence'],
+    [{ abMinSample: 0 }, 'body.settings.abMinSample'],
+    [{ abMinSample: 2.5 }, 'body.settings.abMinSample'],
+    [{ abAutoPromote: 'yes' }, 'body.settings.abAutoPromote'],
+  ])('refuses A/B settings %j with 400 naming the field', async (settings, path) => {
+    const res = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/sequences',
+      headers: ws.auth,
+      payload: { name: `ab ${Math.random().toString(36).slice(2, 10)}`, steps: [opener], settings },
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    const body = res.json<{ error: { code: string; details: { path: string }[] } }>();
+    expect(body.error.code).toBe('validation_failed');
+    expect(body.error.details.map((d) => d.path)).toContain(path);
+  });
 });
