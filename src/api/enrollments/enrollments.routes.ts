@@ -2,10 +2,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
 import { HttpError, notFound } from '../http/errors';
-import { IdParams, ts } from '../http/schemas';
-import { type stepRuns, stepRunStatuses } from '../../db/schema/index';
+import { IdParams, PageQuery, page, ts } from '../http/schemas';
+import { enrollmentStatuses, type stepRuns, stepRunStatuses } from '../../db/schema/index';
 import { resolveAmbiguousRun } from '../../engine/resolve';
-import { controlEnrollment, getEnrollment, listStepRuns } from './enrollments.service';
+import { controlEnrollment, getEnrollment } from './enrollments.service';
+import {
+  type EnrollmentRow,
+  listLeadEnrollments,
+  listSequenceEnrollments,
+  listStepRunsPage,
+} from './enrollment-lists.service';
 
 const StepRunOut = z.object({
   id: z.uuid(),
@@ -22,8 +28,39 @@ const StepRunOut = z.object({
 });
 
 const StepRunQuery = z.object({
-  status: z.enum(stepRunStatuses),
+  status: z.enum(stepRunStatuses).optional().describe('Only runs in this status; every status when absent'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional().describe('`nextCursor` of the previous page'),
+});
+
+const EnrollmentListQuery = PageQuery.extend({
+  status: z.enum(enrollmentStatuses).optional().describe('Only enrollments in this status'),
+});
+
+const EnrollmentSummary = z.object({
+  id: z.uuid(),
+  leadId: z.uuid(),
+  sequenceId: z.uuid(),
+  version: z.number().int().describe('The sequence version it runs'),
+  status: z.enum(enrollmentStatuses),
+  reason: z.string().nullable().describe('Why it left `active`'),
+  currentStepId: z.string().nullable(),
+  nextRunAt: z.string().nullable(),
+  createdAt: z.string(),
+  endedAt: z.string().nullable(),
+});
+
+const enrollmentSummary = (e: EnrollmentRow) => ({
+  id: e.id,
+  leadId: e.leadId,
+  sequenceId: e.sequenceId,
+  version: e.version,
+  status: e.status,
+  reason: e.reason,
+  currentStepId: e.currentStepId,
+  nextRunAt: ts(e.nextRunAt),
+  createdAt: e.createdAt.toISOString(),
+  endedAt: ts(e.endedAt),
 });
 
 type StepRunRow = typeof stepRuns.$inferSelect;
@@ -91,17 +128,59 @@ export const enrollmentsRoutes =
         schema: {
           tags,
           summary:
-            'Step runs by status, oldest first: e.g. ?status=ambiguous to find runs an operator must settle',
+            'Step runs, oldest first, optionally in one status: e.g. ?status=ambiguous to find runs an operator must settle',
           querystring: StepRunQuery,
-          response: { 200: z.object({ data: z.array(StepRunOut.extend({ enrollmentId: z.uuid() })) }) },
+          response: { 200: page(StepRunOut.extend({ enrollmentId: z.uuid() })) },
         },
       },
-      async (request) => ({
-        data: (await listStepRuns(deps, request.workspaceId, request.query)).map((r) => ({
-          ...stepRunView(r),
-          enrollmentId: r.enrollmentId,
-        })),
-      }),
+      async (request) => {
+        const result = await listStepRunsPage(deps, request.workspaceId, request.query);
+        return {
+          data: result.data.map((r) => ({ ...stepRunView(r), enrollmentId: r.enrollmentId })),
+          nextCursor: result.nextCursor,
+        };
+      },
+    );
+
+    app.get(
+      '/sequences/:id/enrollments',
+      {
+        schema: {
+          tags,
+          summary: "A sequence's enrollments (every version), newest first",
+          params: IdParams,
+          querystring: EnrollmentListQuery,
+          response: { 200: page(EnrollmentSummary) },
+        },
+      },
+      async (request) => {
+        const result = await listSequenceEnrollments(
+          deps,
+          request.workspaceId,
+          request.params.id,
+          request.query,
+        );
+        if (!result) throw notFound('sequence');
+        return { data: result.data.map(enrollmentSummary), nextCursor: result.nextCursor };
+      },
+    );
+
+    app.get(
+      '/leads/:id/enrollments',
+      {
+        schema: {
+          tags,
+          summary: "A lead's enrollments in every sequence, newest first",
+          params: IdParams,
+          querystring: EnrollmentListQuery,
+          response: { 200: page(EnrollmentSummary) },
+        },
+      },
+      async (request) => {
+        const result = await listLeadEnrollments(deps, request.workspaceId, request.params.id, request.query);
+        if (!result) throw notFound('lead');
+        return { data: result.data.map(enrollmentSummary), nextCursor: result.nextCursor };
+      },
     );
 
     app.post(

@@ -2,11 +2,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Deps } from '../../context';
 import { badRequest, notFound } from '../http/errors';
 import { IdParams } from '../http/schemas';
-import { leadTimeline, moveLeadToStage } from './lead-activity.service';
+import { z } from 'zod';
+import { leadTimelinePage, moveLeadToStage } from './lead-activity.service';
 import { leadView } from './leads.repo';
 import { StageBody, StageChangeResult, Timeline, TimelineQuery } from './leads.schemas';
 
 const tags = ['leads'];
+
+/** `limit` as before (default 100), plus a cursor: a client that sends no cursor sees no change. */
+const TimelinePageQuery = TimelineQuery.extend({
+  cursor: z.string().max(300).optional().describe('`nextCursor` of the previous page'),
+});
+const TimelinePage = Timeline.extend({
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for older items; null on the last page'),
+});
 
 /** Stage moves and the timeline of one lead (its notes: `lead-notes.routes.ts`). */
 export const leadActivityRoutes =
@@ -40,14 +49,14 @@ export const leadActivityRoutes =
           tags,
           summary: 'Stage changes, notes, messages and events, newest first',
           params: IdParams,
-          querystring: TimelineQuery,
-          response: { 200: Timeline },
+          querystring: TimelinePageQuery,
+          response: { 200: TimelinePage },
         },
       },
       async (request) => {
-        const data = await leadTimeline(deps.db, request.workspaceId, request.params.id, request.query.limit);
-        if (!data) throw notFound('lead');
-        return { data };
+        const page = await leadTimelinePage(deps.db, request.workspaceId, request.params.id, request.query);
+        if (!page) throw notFound('lead');
+        return page;
       },
     );
   };

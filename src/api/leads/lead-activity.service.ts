@@ -1,4 +1,7 @@
-import { and, desc, eq, ne } from 'drizzle-orm';
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { z } from 'zod';
+import { InvalidCursorError } from '../../db/keyset';
 import type { Db, DbOrTx } from '../../db/client';
 import { events, messages, notes, stageEvents } from '../../db/schema/index';
 import { changeStage } from '../../timeline/stages';
@@ -32,35 +35,93 @@ export async function moveLeadToStage(
   });
 }
 
+/** Where a timeline page ends: the last item's time (ms), source and id, opaque to clients. */
+const TimelineCursorJson = z.object({
+  t: z.iso.datetime(),
+  k: z.number().int().min(0).max(3),
+  id: z.string().max(64),
+});
+type TimelineCursor = { at: Date; kind: number; id: string };
+
+const encodeTimelineCursor = (c: TimelineCursor) =>
+  Buffer.from(JSON.stringify({ t: c.at.toISOString(), k: c.kind, id: c.id })).toString('base64url');
+
+function decodeTimelineCursor(cursor: string | undefined): TimelineCursor | null {
+  if (!cursor) return null;
+  try {
+    const parsed = TimelineCursorJson.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { at: new Date(parsed.t), kind: parsed.k, id: parsed.id };
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
 /**
- * Stage changes, notes, messages (both directions) and other events, newest first. `lead.stage_changed`
- * events are left out: the stage_events rows already show each change, with the same details.
+ * The rows of one source after `cursor`, in timeline order. The order is (time to the millisecond,
+ * source, id as text in byte order), newest first, the same in SQL and in the merge below, so a page
+ * boundary between equal timestamps neither repeats nor skips an item.
  */
+function afterCursor(at: AnyPgColumn, id: AnyPgColumn, kind: number, cursor: TimelineCursor | null) {
+  const ms = sql`date_trunc('milliseconds', ${at})`;
+  const key = sql`(${id})::text collate "C"`;
+  const where = !cursor
+    ? undefined
+    : kind < cursor.kind
+      ? sql`${ms} <= ${cursor.at}`
+      : kind > cursor.kind
+        ? sql`${ms} < ${cursor.at}`
+        : sql`(${ms} < ${cursor.at} or (${ms} = ${cursor.at} and ${key} < ${cursor.id}))`;
+  return { where, orderBy: [sql`${ms} desc`, sql`${key} desc`] };
+}
+
+/** `leadTimelinePage`'s first page, as the web app shows it. */
 export async function leadTimeline(
   db: DbOrTx,
   workspaceId: string,
   leadId: string,
   limit: number,
 ): Promise<TimelineItem[] | null> {
+  return (await leadTimelinePage(db, workspaceId, leadId, { limit }))?.data ?? null;
+}
+
+/**
+ * Stage changes, notes, messages (both directions) and other events, newest first, a page of at most
+ * `limit` after `cursor`. `lead.stage_changed` events are left out: the stage_events rows already show
+ * each change, with the same details. Null: no such lead.
+ */
+export async function leadTimelinePage(
+  db: DbOrTx,
+  workspaceId: string,
+  leadId: string,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ data: TimelineItem[]; nextCursor: string | null } | null> {
+  const cursor = decodeTimelineCursor(query.cursor);
   if (!(await findLead(db, workspaceId, leadId))) return null;
+  const limit = query.limit + 1;
+  const [stagePage, notePage, messagePage, eventPage] = [
+    afterCursor(stageEvents.at, stageEvents.id, 0, cursor),
+    afterCursor(notes.createdAt, notes.id, 1, cursor),
+    afterCursor(messages.createdAt, messages.id, 2, cursor),
+    afterCursor(events.at, events.id, 3, cursor),
+  ];
   const [stageRows, noteRows, messageRows, eventRows] = await Promise.all([
     db
       .select()
       .from(stageEvents)
-      .where(and(eq(stageEvents.leadId, leadId), eq(stageEvents.workspaceId, workspaceId)))
-      .orderBy(desc(stageEvents.at), desc(stageEvents.id))
+      .where(and(eq(stageEvents.leadId, leadId), eq(stageEvents.workspaceId, workspaceId), stagePage.where))
+      .orderBy(...stagePage.orderBy)
       .limit(limit),
     db
       .select()
       .from(notes)
-      .where(and(eq(notes.leadId, leadId), eq(notes.workspaceId, workspaceId)))
-      .orderBy(desc(notes.createdAt))
+      .where(and(eq(notes.leadId, leadId), eq(notes.workspaceId, workspaceId), notePage.where))
+      .orderBy(...notePage.orderBy)
       .limit(limit),
     db
       .select()
       .from(messages)
-      .where(and(eq(messages.leadId, leadId), eq(messages.workspaceId, workspaceId)))
-      .orderBy(desc(messages.createdAt))
+      .where(and(eq(messages.leadId, leadId), eq(messages.workspaceId, workspaceId), messagePage.where))
+      .orderBy(...messagePage.orderBy)
       .limit(limit),
     db
       .select()
@@ -70,14 +131,17 @@ export async function leadTimeline(
           eq(events.leadId, leadId),
           eq(events.workspaceId, workspaceId),
           ne(events.type, 'lead.stage_changed'),
+          eventPage.where,
         ),
       )
-      .orderBy(desc(events.at), desc(events.id))
+      .orderBy(...eventPage.orderBy)
       .limit(limit),
   ]);
-  const items: { at: Date; item: TimelineItem }[] = [
+  const items: (TimelineCursor & { item: TimelineItem })[] = [
     ...stageRows.map((s) => ({
       at: s.at,
+      kind: 0,
+      id: String(s.id),
       item: {
         type: 'stage_changed' as const,
         at: s.at.toISOString(),
@@ -89,6 +153,8 @@ export async function leadTimeline(
     })),
     ...noteRows.map((n) => ({
       at: n.createdAt,
+      kind: 1,
+      id: n.id,
       item: {
         type: 'note' as const,
         at: n.createdAt.toISOString(),
@@ -99,6 +165,8 @@ export async function leadTimeline(
     })),
     ...messageRows.map((m) => ({
       at: m.createdAt,
+      kind: 2,
+      id: m.id,
       item: {
         type: 'message' as const,
         at: m.createdAt.toISOString(),
@@ -112,12 +180,18 @@ export async function leadTimeline(
     })),
     ...eventRows.map((e) => ({
       at: e.at,
+      kind: 3,
+      id: String(e.id),
       item: { type: 'event' as const, at: e.at.toISOString(), event: e.type, data: e.data },
     })),
   ];
-  // A stable sort keeps each source's own newest-first order for equal timestamps.
-  return items
-    .sort((a, b) => b.at.getTime() - a.at.getTime())
-    .slice(0, limit)
-    .map((i) => i.item);
+  const sorted = items.sort(
+    (a, b) => b.at.getTime() - a.at.getTime() || b.kind - a.kind || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+  );
+  const pageItems = sorted.slice(0, query.limit);
+  const last = pageItems[pageItems.length - 1];
+  return {
+    data: pageItems.map((i) => i.item),
+    nextCursor: sorted.length > query.limit && last ? encodeTimelineCursor(last) : null,
+  };
 }
