@@ -7,8 +7,18 @@ import { bearerToken, safeEqual } from './auth';
 import { HttpError } from './errors';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
+/**
+ * The dashboard page without its Google Fonts link, so it works offline and leaks no visit to a
+ * third party (the page falls back to the system sans-serif; everything else it loads is ours).
+ */
+export function withoutExternalFonts(html: string): string {
+  return html.replace(/<link[^>]+fonts\.(googleapis|gstatic)\.com[^>]*>/g, '');
+}
 
-/** The admin token from `Authorization: Bearer <token>`, or as the password of Basic auth (browsers). */
+/**
+ * The admin token from `Authorization: Bearer <token>`, or as the password of Basic auth (browsers),
+ * or as its user name when the password is empty.
+ */
 export function adminCredential(request: FastifyRequest): string | null {
   const bearer = bearerToken(request);
   if (bearer) return bearer;
@@ -16,7 +26,9 @@ export function adminCredential(request: FastifyRequest): string | null {
   if (!basic) return null;
   const decoded = Buffer.from(basic, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon >= 0 ? decoded.slice(colon + 1) : null;
+  if (colon < 0) return null;
+  // `http://<token>@host/…` sends the token as the user name with an empty password.
+  return decoded.slice(colon + 1) || decoded.slice(0, colon) || null;
 }
 
 function guard(adminToken: string | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -55,6 +67,10 @@ export async function registerAdmin(app: FastifyInstance, deps: Pick<Deps, 'conf
       });
       // app.ts treats paths outside /v1 as public; this scoped hook guards the dashboard instead.
       scope.addHook('onRequest', async (request, reply) => guard(deps.config.ADMIN_TOKEN, request, reply));
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        const html = String(reply.getHeader('content-type') ?? '').startsWith('text/html');
+        return html && typeof payload === 'string' ? withoutExternalFonts(payload) : payload;
+      });
       await scope.register(serverAdapter.registerPlugin());
     },
     { prefix: ADMIN_QUEUES_PATH },
