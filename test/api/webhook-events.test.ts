@@ -1,6 +1,8 @@
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
+import { stepRuns } from '../../src/db/schema/index';
 import type { Channel } from '../../src/engine/channel';
 import { outboundPayloadSchema } from '../../src/timeline/outbox/event-schemas';
 import { channelMap } from '../helpers/channels';
@@ -19,7 +21,8 @@ import { signedPost, startReceiver } from './inbound-webhooks/support';
 
 /**
  * Every event a receiver actually gets, from real flows (sends through an SMTP server, signed
- * replies, an out-of-office, a bounce, tracking, a task, an unsubscribe, a test ping), checked
+ * replies, an out-of-office, a bounce, tracking, a task, an unsubscribe, a test ping, a lease that
+ * runs out mid-send), checked
  * against the documented schema of its type (src/timeline/outbox/event-schemas.ts). An event type
  * with no schema fails here by name.
  */
@@ -73,10 +76,10 @@ describe('outbound event payloads match their documented schemas', () => {
         url: receiver.url,
         events: ['*'],
       });
-      const [tracked, replier, away, bouncer] = await Promise.all(
-        ['tracked', 'replier', 'away', 'bouncer'].map(newLead),
+      const [tracked, replier, away, bouncer, stuck] = await Promise.all(
+        ['tracked', 'replier', 'away', 'bouncer', 'stuck'].map(newLead),
       );
-      if (!tracked || !replier || !away || !bouncer) throw new Error('leads missing');
+      if (!tracked || !replier || !away || !bouncer || !stuck) throw new Error('leads missing');
       sink.setBehaviour((mail) =>
         mail.envelopeTo.includes(bouncer.email) ? { code: 550, message: '5.1.1 no such user' } : undefined,
       );
@@ -103,7 +106,13 @@ describe('outbound event payloads match their documented schemas', () => {
         settings: { onReply: { stage: 'proposal' } },
       });
       await enrollLeads(engine.app, ws, short, [tracked.id]);
-      await enrollLeads(engine.app, ws, long, [replier.id, away.id, bouncer.id]);
+      const { enrolled } = await enrollLeads(engine.app, ws, long, [
+        replier.id,
+        away.id,
+        bouncer.id,
+        stuck.id,
+      ]);
+      const stuckEnrollment = enrolled.find((e) => e.leadId === stuck.id)?.enrollmentId ?? '';
 
       const trackedMail = await mailTo(tracked.email);
       const html = String(trackedMail.parsed.html);
@@ -138,6 +147,25 @@ describe('outbound event payloads match their documented schemas', () => {
       const unsubscribed = await engine.app.inject({ method: 'POST', url: pathOf(unsubscribe) });
       expect(unsubscribed.statusCode).toBe(200);
       await api('POST', `/v1/webhook-endpoints/${endpoint.id}/test`);
+      // A worker that died mid-send (its claim started handing off, then the lease ran out): the
+      // maintenance loop marks the run ambiguous.
+      await mailTo(stuck.email);
+      const [next] = await waitFor(async () => {
+        const rows = await engine.deps.db
+          .select()
+          .from(stepRuns)
+          .where(and(eq(stepRuns.enrollmentId, stuckEnrollment), eq(stepRuns.status, 'scheduled')));
+        return rows.length > 0 ? rows : null;
+      });
+      await engine.deps.db
+        .update(stepRuns)
+        .set({
+          status: 'claimed',
+          handoff: 'started',
+          claimedAt: new Date(),
+          leaseUntil: new Date(Date.now() - 1000),
+        })
+        .where(eq(stepRuns.id, next?.id ?? ''));
 
       const expected = [
         'lead.created',
@@ -155,6 +183,7 @@ describe('outbound event payloads match their documented schemas', () => {
         'lead.bounced',
         'lead.unsubscribed',
         'webhook.test',
+        'step.ambiguous',
       ];
       const typesSeen = () =>
         new Set(receiver.received.map((hook) => (JSON.parse(hook.body) as { type: string }).type));
