@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importCsvCommand } from '../../src/api/leads/leads.cli';
 import { runCli } from '../helpers/cli';
 import { createTestWorkspace, startTestEngine, type TestEngine } from '../helpers/engine';
+import { repoRoot } from './support';
 
 /**
  * The CLI as scripts use it: JSON on stdout only, everything for a person on stderr. Each run is a
@@ -130,5 +131,23 @@ describe('cli', { timeout: 240_000 }, () => {
     expect(progress.map((p) => p.match(/^\r([\d,]+) rows/)?.[1])).toEqual(['1,000', '2,000', '2,500']);
     expect(progress.at(-1)).toMatch(/100%, [\d,]+ rows\/s, about 0 s left/);
     expect(written.at(-1)).toMatch(/2500 rows in .* 2500 created/);
+  });
+
+  it('imports the documented example file, docs/examples/leads.csv, without a failure', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const written: string[] = [];
+    const report = await importCsvCommand(
+      engine.deps,
+      [join(repoRoot, 'docs/examples/leads.csv'), '--workspace', ws.id],
+      { write: (text: string) => written.push(text) },
+    );
+    expect(report).toMatchObject({ created: 3, failed: [] });
+    const list = await engine.app.inject({
+      method: 'GET',
+      url: `/v1/leads?limit=10`,
+      headers: ws.auth,
+    });
+    expect(list.body).toContain('industrySegment');
+    expect(list.body).toContain('Two lines\\nin one quoted cell');
   });
 });
