@@ -32,7 +32,11 @@ describe('authentication on every /v1 route', () => {
 
   it('knows which routes take a key, the admin token or a signature', () => {
     expect(routesBy('key').length).toBeGreaterThan(50);
-    expect(routesBy('admin').map(routeName)).toEqual(['POST /v1/workspaces']);
+    expect(routesBy('admin').map(routeName)).toEqual([
+      'POST /v1/workspaces',
+      'GET /v1/workspaces/{id}/webhook-secret',
+      'POST /v1/workspaces/{id}/webhook-secret/rotate',
+    ]);
     expect(routesBy('signed').length).toBe(3);
   });
 
