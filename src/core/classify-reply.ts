@@ -1,11 +1,13 @@
 import { type BounceClass, type ComplaintClass, readBounce, readComplaint } from './delivery-reports';
 import { type CalendarDate, findReturnDate } from './return-date';
+import { type HumanIntent, replyIntent } from './reply-intent';
 
 export { htmlToText } from './reply-html';
 
 /** What an inbound message is, as far as the cadence is concerned. */
 export type ReplyClass =
-  | { kind: 'human' }
+  /** A person's answer; `intent` is what it says about the offer (absent when it was not read). */
+  | { kind: 'human'; intent?: HumanIntent }
   | { kind: 'unsubscribe' }
   /** Auto-reply or out-of-office; `returnDate` when the text names one. */
   | { kind: 'auto_reply'; returnDate: CalendarDate | null }
@@ -77,7 +79,7 @@ export function classifyReply(message: ReplyInput, received: Date): ReplyClass {
   if (unsubscribePatterns.some((p) => p.test(fresh)) || unsubscribeSubject.test(input.subject ?? '')) {
     return { kind: 'unsubscribe' };
   }
-  return { kind: 'human' };
+  return { kind: 'human', intent: replyIntent(fresh) };
 }
 
 /**

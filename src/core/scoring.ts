@@ -11,13 +11,45 @@ export type ScoringRules = {
   events: Record<string, number>;
   attributes: AttributeRule[];
   qualifyThreshold: number | null;
+  /**
+   * The stage a lead must sit in to be promoted, and the stage it is promoted to, when its score
+   * reaches the threshold. Null: by the pipeline's order, the first open stage and the open stage
+   * after it (`lead` → `qualified` in the default pipeline, whatever they are renamed to).
+   */
+  qualifyFrom: string | null;
+  qualifyTo: string | null;
 };
 
-export const emptyScoringRules = (): ScoringRules => ({ events: {}, attributes: [], qualifyThreshold: null });
+export const emptyScoringRules = (): ScoringRules => ({
+  events: {},
+  attributes: [],
+  qualifyThreshold: null,
+  qualifyFrom: null,
+  qualifyTo: null,
+});
 
-/** The stage a lead must sit in, and the stage it is promoted to, when its score reaches the threshold. */
-export const PROMOTE_FROM = 'lead';
-export const PROMOTE_TO = 'qualified';
+type StageRef = { key: string; kind: string; position: number };
+
+/**
+ * The promotion's two stages for a pipeline: the explicit ones when the rules name them (both must
+ * exist and the first be open), else the first two open stages in pipeline order. Null: no promotion.
+ */
+export function promotionStages(
+  rules: Pick<ScoringRules, 'qualifyFrom' | 'qualifyTo'>,
+  pipeline: StageRef[],
+): { from: string; to: string } | null {
+  const open = [...pipeline].filter((s) => s.kind === 'open').sort((a, b) => a.position - b.position);
+  const from = rules.qualifyFrom ?? open[0]?.key;
+  const to =
+    rules.qualifyTo ??
+    open.find((s) => s.key !== from && s.position > (pipelineAt(pipeline, from) ?? -1))?.key;
+  if (!from || !to || from === to) return null;
+  if (!open.some((s) => s.key === from) || !pipeline.some((s) => s.key === to)) return null;
+  return { from, to };
+}
+
+const pipelineAt = (pipeline: StageRef[], key: string | undefined) =>
+  pipeline.find((s) => s.key === key)?.position;
 
 /**
  * Stage changes are never scored: a promotion records `lead.stage_changed`, and scoring that event
@@ -74,9 +106,11 @@ export function attributePoints(rules: ScoringRules, lead: ScoredLead): number {
   return total;
 }
 
-/** Whether a lead with this score, sitting in `stage`, should be promoted to `qualified`. */
-export function shouldQualify(rules: ScoringRules, lead: { score: number; stage: string }): boolean {
-  return (
-    rules.qualifyThreshold !== null && lead.stage === PROMOTE_FROM && lead.score >= rules.qualifyThreshold
-  );
+/** Whether a lead with this score, sitting in `stage`, should be promoted (`from` is the promotion's first stage). */
+export function shouldQualify(
+  rules: ScoringRules,
+  lead: { score: number; stage: string },
+  from: string,
+): boolean {
+  return rules.qualifyThreshold !== null && lead.stage === from && lead.score >= rules.qualifyThreshold;
 }

@@ -143,6 +143,10 @@ async function completeEnrollment(tx: Tx, input: ScheduleInput): Promise<void> {
       toStage: onComplete.stage,
       reason: `sequence_completed:${input.enrollment.sequenceId}`,
       source: 'engine',
+      // A cadence's end never moves a lead back, nor out of won or lost, nor a lead someone else
+      // moved while it ran (a lead taken to `proposal` is not `lost` because its cadence ended).
+      forwardOnly: true,
+      untouchedDuring: input.enrollment.id,
     });
   }
 }

@@ -101,6 +101,7 @@ export async function runInternalStep(input: InternalInput): Promise<InternalOut
         toStage: step.stage,
         reason: `sequence:${enrollment.sequenceId}`,
         source: 'engine',
+        byEnrollment: enrollment.id,
       });
       if (!change.ok) return { status: 'failed', nextIndex: following, data: {}, reason: change.error };
       return { status: 'sent', nextIndex: following, data: { from: change.from, to: change.to } };

@@ -4,6 +4,7 @@ import type { Deps } from '../context';
 import type { Tx } from '../db/client';
 import { enrollments, stepRuns } from '../db/schema/index';
 import { type EventInput, recordEvent } from '../timeline/events';
+import { changeStage } from '../timeline/stages';
 import { loadVersion } from './versions';
 import { bounceLead } from './suppressions';
 import type { StepJob } from '../queue/queues';
@@ -209,6 +210,16 @@ async function advance(
         if (result.enrollmentPatch)
           await tx.update(enrollments).set(result.enrollmentPatch).where(eq(enrollments.id, enrollment.id));
         await recordEvent(tx, outcomeEvent(ctx, { status: 'sent', data }));
+        const touchStage = firstTouchStage(ctx);
+        if (touchStage)
+          await changeStage(tx, {
+            workspaceId: enrollment.workspaceId,
+            leadId: enrollment.leadId,
+            toStage: touchStage,
+            reason: 'first_touch',
+            source: 'engine',
+            forwardOnly: true,
+          });
       } else {
         status = 'failed';
         reason = result.reason;
@@ -256,6 +267,8 @@ function commonOutcome(
 ): Outcome | null {
   if (result === null || (result.kind !== 'sent' && result.kind !== 'failed')) return null;
   if (result.kind === 'failed' && result.stop) return null;
+  // A first touch that moves the lead takes the general path, where the stage move happens.
+  if (result.kind === 'sent' && firstTouchStage(ctx)) return null;
   const next = planNextRun({
     lead: ctx.lead,
     definition: ctx.definition,
@@ -286,6 +299,18 @@ function commonOutcome(
     next,
     qualifyThreshold,
   };
+}
+
+/** Steps that reach the lead: the first of them sent moves it to `onFirstTouch` (forward only). */
+const touchStepTypes: ReadonlySet<string> = new Set(['email', 'linkedin_invite', 'linkedin_message']);
+
+/**
+ * The stage a sent step moves its lead to: the sequence's `onFirstTouch` stage for a step that
+ * reaches the lead. Later touches find the lead there or beyond, and a forward-only move leaves it.
+ */
+function firstTouchStage(ctx: StepContext): string | null {
+  const stage = ctx.definition.settings.onFirstTouch?.stage;
+  return stage && touchStepTypes.has(ctx.step.type) ? stage : null;
 }
 
 /** The timeline event a step's outcome leaves, on either advance path: its sent event or `step.failed`. */

@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
-import { PROMOTE_FROM, unscoredEventTypes } from '../core/scoring';
+import { unscoredEventTypes } from '../core/scoring';
 import { promoteScored } from './promotion';
 import { outboxInsert } from './outbox/fan-out';
 import { prepared } from '../db/prepared';
@@ -105,7 +105,10 @@ export function eventsSql(
     ids: sql`(select array_agg(id order by ord) from ev_input)`,
     promote: sql`(select json_agg(json_build_object('workspaceId', t.workspace_id, 'leadId', t.id))
       from ev_touched t join workspaces w on w.id = t.workspace_id
-      where t.points <> 0 and t.erased_at is null and t.stage = ${PROMOTE_FROM}
+      where t.points <> 0 and t.erased_at is null
+        -- The promotion's first stage: named in the rules, else the pipeline's first open stage.
+        and t.stage = coalesce(w.settings #>> '{scoring,qualifyFrom}', (select s.key from stages s
+          where s.workspace_id = t.workspace_id and s.kind = 'open' order by s.position limit 1))
         and t.score >= (w.settings #>> '{scoring,qualifyThreshold}')::int)`,
   };
 }

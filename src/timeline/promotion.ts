@@ -1,7 +1,7 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import { PROMOTE_FROM, PROMOTE_TO } from '../core/scoring';
+import { eq } from 'drizzle-orm';
+import { promotionStages } from '../core/scoring';
 import type { DbOrTx } from '../db/client';
-import { stages } from '../db/schema/index';
+import { stages, workspaces } from '../db/schema/index';
 import type { EventInput } from './events';
 import { moveStage, stageChangedEvents } from './stage-moves';
 
@@ -13,9 +13,9 @@ import { moveStage, stageChangedEvents } from './stage-moves';
  */
 
 /**
- * Moves these leads from `lead` to `qualified` with reason `score`, when the workspace still has
- * both stages and `lead` is an open stage (a renamed pipeline without them has no automatic
- * promotion). Returns the events to record.
+ * Moves these leads from the promotion's first stage to its second (`promotionStages`: named in the
+ * scoring rules, else the first two open stages in pipeline order), with reason `score`. Returns the
+ * events to record.
  */
 export async function promotionMoves(
   db: DbOrTx,
@@ -23,19 +23,15 @@ export async function promotionMoves(
   leadIds: string[],
 ): Promise<{ promoted: number; events: EventInput[] }> {
   if (leadIds.length === 0) return { promoted: 0, events: [] };
-  const found = await db
-    .select({ key: stages.key, kind: stages.kind })
-    .from(stages)
-    .where(and(eq(stages.workspaceId, workspaceId), inArray(stages.key, [PROMOTE_FROM, PROMOTE_TO])));
-  const from = found.find((s) => s.key === PROMOTE_FROM);
-  if (from?.kind !== 'open' || !found.some((s) => s.key === PROMOTE_TO)) return { promoted: 0, events: [] };
+  const stagesOf = await promotionStagesOf(db, workspaceId);
+  if (!stagesOf) return { promoted: 0, events: [] };
   const input = {
     workspaceId,
     leadIds,
-    toStage: PROMOTE_TO,
+    toStage: stagesOf.to,
     reason: 'score',
     source: 'score' as const,
-    onlyFrom: [PROMOTE_FROM],
+    onlyFrom: [stagesOf.from],
   };
   const move = await moveStage(db, input);
   if (!move.known) return { promoted: 0, events: [] };
@@ -57,4 +53,21 @@ export async function promoteScored(
     events.push(...(await promotionMoves(db, workspaceId, ids.sort())).events);
   }
   return events;
+}
+
+/** The workspace's promotion stages, from its pipeline and scoring rules (see `promotionStages`). */
+export async function promotionStagesOf(db: DbOrTx, workspaceId: string) {
+  const [ws] = await db
+    .select({ settings: workspaces.settings })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
+  const pipeline = await db
+    .select({ key: stages.key, kind: stages.kind, position: stages.position })
+    .from(stages)
+    .where(eq(stages.workspaceId, workspaceId));
+  const scoring = ws?.settings.scoring;
+  return promotionStages(
+    { qualifyFrom: scoring?.qualifyFrom ?? null, qualifyTo: scoring?.qualifyTo ?? null },
+    pipeline,
+  );
 }

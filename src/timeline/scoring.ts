@@ -1,9 +1,9 @@
 import { and, eq, gte, isNull, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { leads, workspaces } from '../db/schema/index';
-import { emptyScoringRules, PROMOTE_FROM, type ScoringRules, unscoredEventTypes } from '../core/scoring';
+import { emptyScoringRules, type ScoringRules, unscoredEventTypes } from '../core/scoring';
 import { recordEvents } from './events';
-import { promotionMoves } from './promotion';
+import { promotionMoves, promotionStagesOf } from './promotion';
 
 /** The workspace's scoring rules, with defaults filled in (no rules, no threshold). */
 export async function loadScoringRules(db: DbOrTx, workspaceId: string): Promise<ScoringRules> {
@@ -16,6 +16,8 @@ export async function loadScoringRules(db: DbOrTx, workspaceId: string): Promise
     events: stored?.events ?? {},
     attributes: stored?.attributes ?? [],
     qualifyThreshold: stored?.qualifyThreshold ?? emptyScoringRules().qualifyThreshold,
+    qualifyFrom: stored?.qualifyFrom ?? null,
+    qualifyTo: stored?.qualifyTo ?? null,
   };
 }
 
@@ -42,13 +44,15 @@ export async function saveScoringRules(
       ), 0)::int + ${attributePointsSql(rules)}
     where l.workspace_id = ${workspaceId} and l.erased_at is null`);
   if (rules.qualifyThreshold === null) return { promoted: 0 };
+  const promotion = await promotionStagesOf(db, workspaceId);
+  if (!promotion) return { promoted: 0 };
   const candidates = await db
     .select({ id: leads.id })
     .from(leads)
     .where(
       and(
         eq(leads.workspaceId, workspaceId),
-        eq(leads.stage, PROMOTE_FROM),
+        eq(leads.stage, promotion.from),
         gte(leads.score, rules.qualifyThreshold),
         isNull(leads.erasedAt),
       ),
@@ -90,9 +94,8 @@ function fieldSql(field: string): SQL {
 }
 
 /**
- * Moves these leads from `lead` to `qualified` with reason `score`, when the workspace still has both
- * stages and `lead` is an open stage (a renamed pipeline without them has no automatic promotion),
- * and records their `lead.stage_changed` events.
+ * Promotes these leads (from the promotion's first stage to its second, see `promotionStages`) with
+ * reason `score`, and records their `lead.stage_changed` events.
  */
 export async function promoteQualified(
   db: DbOrTx,

@@ -2,7 +2,7 @@
  * Stage moves as one statement each, without their timeline events: the primitives that
  * `stages.ts` (a move and its events) and score promotion (`promotion.ts`) build on.
  */
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { type StageKind, stages } from '../db/schema/index';
 import type { EventInput } from './events';
@@ -40,8 +40,41 @@ export type StageMoveInput = {
   source: StageChangeSource;
   /** Move only leads currently in one of these stages. */
   onlyFrom?: string[];
+  /**
+   * An automatic move (a reply, a cadence's end or first touch, an automation): never out of a won
+   * or lost stage, never backwards in the pipeline. Explicit moves (API, stage steps) go anywhere.
+   */
+  forwardOnly?: boolean;
+  /**
+   * A cadence's verdict (`onComplete`): the lead moves only if no one else (API, reply, score,
+   * clean-up, import) moved it since this enrollment started.
+   */
+  untouchedDuring?: string;
+  /** The enrollment making the move (a `stage` step): a closed stage does not stop it, it runs on. */
+  byEnrollment?: string;
   at?: Date;
 };
+
+/**
+ * Whether the lead row `lead` (with `stage`) moves: not already at the target, in `onlyFrom` when
+ * given, and with `forwardOnly` sitting in an open stage placed before the target. Shared by the move
+ * and by the stop a closed stage makes, so the two always agree on which leads move.
+ */
+export function movesSql(input: StageMoveInput, lead: SQL): SQL {
+  const from = input.onlyFrom ? sql`and ${lead}.stage = any(${sql.param(input.onlyFrom)}::text[])` : sql``;
+  const forward = input.forwardOnly
+    ? sql`and exists (
+        select 1 from stages cur join stages tgt on tgt.workspace_id = cur.workspace_id and tgt.key = ${input.toStage}
+        where cur.workspace_id = ${input.workspaceId} and cur.key = ${lead}.stage and cur.kind = 'open'
+          and tgt.position > cur.position)`
+    : sql``;
+  const untouched = input.untouchedDuring
+    ? sql`and not exists (
+        select 1 from stage_events se join enrollments en on en.id = ${input.untouchedDuring}
+        where se.lead_id = ${lead}.id and se.at >= en.created_at and se.source <> 'engine')`
+    : sql``;
+  return sql`${lead}.stage <> ${input.toStage} ${from} ${forward} ${untouched}`;
+}
 
 /** What `moveStage` found: whether the stage exists, and each live lead with its stage before. */
 export type StageMove = {
@@ -58,9 +91,6 @@ export type StageMove = {
  */
 export async function moveStage(db: DbOrTx, input: StageMoveInput): Promise<StageMove> {
   const at = input.at ?? new Date();
-  const fromFilter = input.onlyFrom
-    ? sql`and locked.stage = any(${sql.param(input.onlyFrom)}::text[])`
-    : sql``;
   const { rows } = await db.execute<{
     known: boolean;
     id: string | null;
@@ -77,7 +107,7 @@ export async function moveStage(db: DbOrTx, input: StageMoveInput): Promise<Stag
       for update
     ), moved as (
       update leads l set stage = ${input.toStage}, updated_at = ${at}
-      from locked where l.id = locked.id and locked.stage <> ${input.toStage} ${fromFilter}
+      from locked where l.id = locked.id and ${movesSql(input, sql`locked`)}
       returning l.id, locked.stage as from_stage
     ), history as (
       insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db/client';
+import { stopForClosedStage } from './enrollment-stops';
 import { recordEvents } from './events';
 import { moveStage, type StageChangeSource, type StageMoveInput, stageChangedEvents } from './stage-moves';
 
@@ -8,7 +9,8 @@ export type StageChange =
 
 /**
  * Moves a lead to a stage and records the stage event (and a `lead.stage_changed` event), in the
- * caller's transaction. Every single stage change goes through it or `moveStage`: API, engine,
+ * caller's transaction. A move into a won or lost stage also stops the lead's cadences
+ * (`stopForClosedStage`). Every single stage change goes through it or `moveStage`: API, engine,
  * replies, scoring. An erased lead is not found: it no longer moves.
  */
 export async function changeStage(
@@ -19,15 +21,19 @@ export async function changeStage(
     toStage: string;
     reason?: string | null;
     source: StageChangeSource;
+    forwardOnly?: boolean;
+    untouchedDuring?: string;
+    byEnrollment?: string;
     at?: Date;
   },
 ): Promise<StageChange> {
   const move = { ...input, leadIds: [input.leadId] };
+  const stops = await stopForClosedStage(db, move);
   const result = await moveStage(db, move);
   if (!result.known) return { ok: false, error: 'unknown_stage' };
   const [lead] = result.leads;
   if (!lead) return { ok: false, error: 'lead_not_found' };
-  await recordEvents(db, stageChangedEvents(move, result));
+  await recordEvents(db, [...stageChangedEvents(move, result), ...stops.events]);
   return { ok: true, changed: lead.moved, from: lead.stage, to: input.toStage };
 }
 
@@ -41,9 +47,10 @@ export type BulkStageChange =
  * `lead.stage_changed` events. Leads already at `toStage`, erased, or (with `onlyFrom`) elsewhere are skipped.
  */
 export async function bulkChangeStage(db: DbOrTx, input: StageMoveInput): Promise<BulkStageChange> {
+  const stops = await stopForClosedStage(db, input);
   const result = await moveStage(db, input);
   if (!result.known) return { ok: false, error: 'unknown_stage' };
-  await recordEvents(db, stageChangedEvents(input, result));
+  await recordEvents(db, [...stageChangedEvents(input, result), ...stops.events]);
   const moved = result.leads.filter((l) => l.moved).map((l) => ({ leadId: l.id, from: l.stage }));
   return { ok: true, moved };
 }

@@ -26,7 +26,11 @@ const Day = z
   });
 const inReplyTo = z.string().nullable();
 const Entry = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('human'), inReplyTo }),
+  z.strictObject({
+    kind: z.literal('human'),
+    inReplyTo,
+    intent: z.enum(['interested', 'not_interested', 'other']),
+  }),
   z.strictObject({ kind: z.literal('unsubscribe'), inReplyTo }),
   z.strictObject({ kind: z.literal('own'), inReplyTo }),
   z.strictObject({ kind: z.literal('receipt'), inReplyTo }),

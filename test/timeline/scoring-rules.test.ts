@@ -31,11 +31,17 @@ describe('lead scoring over the API', () => {
   it('has no rules by default, and stores the rules it is given', async () => {
     const ws = await createTestWorkspace(engine.app);
     const empty = await engine.app.inject({ method: 'GET', url: '/v1/pipeline/scoring', headers: ws.auth });
-    expect(empty.json()).toEqual({ events: {}, attributes: [], qualifyThreshold: null });
+    expect(empty.json()).toEqual({
+      events: {},
+      attributes: [],
+      qualifyThreshold: null,
+      qualifyFrom: null,
+      qualifyTo: null,
+    });
     const saved = await putRules(ws, rules);
     expect(saved.statusCode).toBe(200);
     const read = await engine.app.inject({ method: 'GET', url: '/v1/pipeline/scoring', headers: ws.auth });
-    expect(read.json()).toEqual(rules);
+    expect(read.json()).toEqual({ ...rules, qualifyFrom: null, qualifyTo: null });
   });
 
   it('rejects rules it cannot apply, naming the field', async () => {
@@ -46,6 +52,8 @@ describe('lead scoring over the API', () => {
       [{ attributes: [{ field: 'password', contains: 'x', points: 1 }] }, 'body.attributes.0.field'],
       [{ attributes: [{ field: 'title', contains: '', points: 1 }] }, 'body.attributes.0.contains'],
       [{ qualifyThreshold: 0 }, 'body.qualifyThreshold'],
+      [{ qualifyThreshold: 5, qualifyTo: 'nowhere' }, 'body.qualifyTo'],
+      [{ qualifyThreshold: 5, qualifyFrom: 'won', qualifyTo: 'lead' }, 'body.qualifyFrom'],
     ];
     for (const [payload, path] of cases) {
       const res = await putRules(ws, payload);
@@ -81,6 +89,39 @@ describe('lead scoring over the API', () => {
     // Past the threshold, but not at `lead`: the score moves, the stage does not.
     await event(ws, contacted.id, 'lead.replied');
     expect(await read(ws, contacted.id)).toMatchObject({ score: 15, stage: 'contacted' });
+  });
+
+  it("promotes by the pipeline's order when the stages are renamed, or between the stages the rules name", async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const renamed = await engine.app.inject({
+      method: 'PUT',
+      url: '/v1/pipeline/stages',
+      headers: ws.auth,
+      payload: {
+        stages: [
+          { key: 'inbox', name: 'Inbox', kind: 'open' },
+          { key: 'mql', name: 'MQL', kind: 'open' },
+          { key: 'sql', name: 'SQL', kind: 'open' },
+          { key: 'won', name: 'Won', kind: 'won' },
+          { key: 'lost', name: 'Lost', kind: 'lost' },
+        ],
+        moveLeadsTo: { lead: 'inbox', qualified: 'mql', contacted: 'sql', proposal: 'sql', retention: 'won' },
+      },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    await putRules(ws, { events: { 'email.clicked': 5 }, qualifyThreshold: 5 });
+    const first = await create(ws, { email: 'first@example.com', stage: 'inbox' });
+    await event(ws, first.id, 'email.clicked');
+    expect(await read(ws, first.id)).toMatchObject({ score: 5, stage: 'mql' });
+
+    await putRules(ws, {
+      events: { 'email.clicked': 5 },
+      qualifyThreshold: 10,
+      qualifyFrom: 'mql',
+      qualifyTo: 'sql',
+    });
+    await event(ws, first.id, 'email.clicked');
+    expect(await read(ws, first.id)).toMatchObject({ score: 10, stage: 'sql' });
   });
 
   it('rescores on edits and on rule changes, promoting whom the new rules qualify', async () => {

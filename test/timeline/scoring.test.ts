@@ -4,6 +4,7 @@ import {
   eventPoints,
   type ScoredLead,
   type ScoringRules,
+  promotionStages,
   shouldQualify,
 } from '../../src/core/scoring';
 
@@ -16,6 +17,8 @@ const rules: ScoringRules = {
     { field: 'custom.employees', contains: '500', points: 1 },
   ],
   qualifyThreshold: 10,
+  qualifyFrom: null,
+  qualifyTo: null,
 };
 const lead = (over: Partial<ScoredLead> = {}): ScoredLead => ({
   title: null,
@@ -59,7 +62,72 @@ describe('scoring rules (pure)', () => {
     [{ score: 50, stage: 'contacted' }, false],
     [{ score: 50, stage: 'qualified' }, false],
   ])('qualifies %j: %s', (subject, expected) => {
-    expect(shouldQualify(rules, subject)).toBe(expected);
-    expect(shouldQualify({ ...rules, qualifyThreshold: null }, subject)).toBe(false);
+    expect(shouldQualify(rules, subject, 'lead')).toBe(expected);
+    expect(shouldQualify({ ...rules, qualifyThreshold: null }, subject, 'lead')).toBe(false);
+  });
+
+  const pipeline = (keys: [string, string][]) =>
+    keys.map(([key, kind], position) => ({ key, kind, position }));
+  it.each([
+    [
+      'the default pipeline',
+      pipeline([
+        ['lead', 'open'],
+        ['qualified', 'open'],
+        ['won', 'won'],
+      ]),
+      {},
+      { from: 'lead', to: 'qualified' },
+    ],
+    [
+      'renamed stages, by kind and order',
+      pipeline([
+        ['new', 'open'],
+        ['sql', 'open'],
+        ['closed', 'won'],
+      ]),
+      {},
+      { from: 'new', to: 'sql' },
+    ],
+    [
+      'one open stage: no promotion',
+      pipeline([
+        ['new', 'open'],
+        ['won', 'won'],
+        ['lost', 'lost'],
+      ]),
+      {},
+      null,
+    ],
+    [
+      'named stages win',
+      pipeline([
+        ['a', 'open'],
+        ['b', 'open'],
+        ['c', 'open'],
+      ]),
+      { qualifyFrom: 'b', qualifyTo: 'c' },
+      { from: 'b', to: 'c' },
+    ],
+    [
+      'a named stage that is gone: no promotion',
+      pipeline([
+        ['a', 'open'],
+        ['b', 'open'],
+      ]),
+      { qualifyTo: 'zz' },
+      null,
+    ],
+    [
+      'from a closed stage: no promotion',
+      pipeline([
+        ['a', 'open'],
+        ['w', 'won'],
+      ]),
+      { qualifyFrom: 'w', qualifyTo: 'a' },
+      null,
+    ],
+  ])('promotion stages: %s', (_name, stages, named, expected) => {
+    expect(promotionStages({ qualifyFrom: null, qualifyTo: null, ...named }, stages)).toEqual(expected);
   });
 });

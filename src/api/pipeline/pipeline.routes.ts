@@ -149,6 +149,18 @@ export const pipelineRoutes =
         },
       },
       async (request) => {
+        const pipeline = await listStages(deps.db, request.workspaceId);
+        for (const field of ['qualifyFrom', 'qualifyTo'] as const) {
+          const key = request.body[field];
+          if (key !== null && !pipeline.some((s) => s.key === key))
+            throw badRequest(`body.${field}`, `unknown stage "${key}"`);
+        }
+        const from = pipeline.find((s) => s.key === request.body.qualifyFrom);
+        if (from && from.kind !== 'open')
+          throw badRequest(
+            'body.qualifyFrom',
+            `stage "${from.key}" is ${from.kind}: promotion starts from an open stage`,
+          );
         const { promoted } = await deps.db.transaction((tx) =>
           saveScoringRules(tx, request.workspaceId, request.body),
         );

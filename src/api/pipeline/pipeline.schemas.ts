@@ -95,9 +95,25 @@ export const ScoringRulesBody = z.object({
     .max(100)
     .default([]),
   qualifyThreshold: z.number().int().min(1).max(1_000_000).nullable().default(null),
+  qualifyFrom: z
+    .string()
+    .min(1)
+    .max(64)
+    .nullable()
+    .default(null)
+    .describe('Stage a lead is promoted from; null: the first open stage of the pipeline.'),
+  qualifyTo: z
+    .string()
+    .min(1)
+    .max(64)
+    .nullable()
+    .default(null)
+    .describe('Stage a lead is promoted to; null: the open stage after `qualifyFrom`.'),
 });
 export const ScoringRulesView = z.object({
   events: z.record(z.string(), z.number()),
   attributes: z.array(z.object({ field: z.string(), contains: z.string(), points: z.number() })),
   qualifyThreshold: z.number().nullable(),
+  qualifyFrom: z.string().nullable(),
+  qualifyTo: z.string().nullable(),
 });

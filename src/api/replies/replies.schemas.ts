@@ -9,6 +9,12 @@ export const MarkReplyBody = z
     email: Email.optional(),
     channel: z.enum(['email', 'linkedin']),
     text: z.string().max(100_000).optional(),
+    class: z
+      .enum(['interested', 'not_interested', 'other'])
+      .optional()
+      .describe(
+        "What the reply says; left out, it is read from `text` (else `other`). Picks the sequence's onReply.byClass rule.",
+      ),
   })
   .refine((b) => b.leadId !== undefined || b.email !== undefined, {
     message: 'give leadId or email',
@@ -21,6 +27,7 @@ export const MarkedReply = z.object({
   messageId: z.uuid().describe('Our id for the recorded inbound message'),
   stoppedEnrollmentIds: z.array(z.uuid()),
   stage: z.string().describe('The lead stage after the reply'),
+  class: z.enum(['interested', 'not_interested', 'other']).describe('The reply class the stage rules used'),
 });
 
 export const InboundQuery = PageQuery.extend({

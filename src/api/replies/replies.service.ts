@@ -7,6 +7,8 @@ import { decodeCursor, toPage } from '../../db/keyset';
 import { emailKey } from '../../lib/identity';
 import { lastOutbound } from '../../engine/inbound/match';
 import { applyHumanReply } from '../../engine/inbound/effects';
+import { stripQuoted } from '../../core/classify-reply';
+import { type HumanIntent, replyIntent } from '../../core/reply-intent';
 import type { InboundMessage, InboundQuery, MarkReplyBody } from './replies.schemas';
 import { inTransaction } from '../../db/transaction';
 
@@ -15,6 +17,7 @@ export type MarkedReply = {
   messageId: string;
   stoppedEnrollmentIds: string[];
   stage: string;
+  class: HumanIntent;
 };
 
 /**
@@ -58,20 +61,26 @@ export async function markReply(
       })
       .returning({ id: messages.id });
     if (!row) throw new Error('inbound message insert returned nothing');
-    const effects = await applyHumanReply(tx, {
-      workspaceId,
-      leadId: lead.id,
-      ...attribution,
-      channel: input.channel,
-      inboundMessageId: row.id,
-      at,
-    });
+    const intent = input.class ?? (input.text ? replyIntent(stripQuoted(input.text)) : 'other');
+    const effects = await applyHumanReply(
+      tx,
+      {
+        workspaceId,
+        leadId: lead.id,
+        ...attribution,
+        channel: input.channel,
+        inboundMessageId: row.id,
+        at,
+      },
+      intent,
+    );
     const [after] = await tx.select({ stage: leads.stage }).from(leads).where(eq(leads.id, lead.id));
     return {
       leadId: lead.id,
       messageId: row.id,
       stoppedEnrollmentIds: effects.kind === 'replied' ? effects.stopped : [],
       stage: after?.stage ?? 'lead',
+      class: intent,
     };
   });
 }

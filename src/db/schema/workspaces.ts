@@ -7,6 +7,8 @@ export type WorkspaceSettings = {
     events?: Record<string, number>;
     attributes?: { field: string; contains: string; points: number }[];
     qualifyThreshold?: number | null;
+    qualifyFrom?: string | null;
+    qualifyTo?: string | null;
   };
   cleanup?: { staleDays: number; toStage: string; everyHours: number } | null;
 };

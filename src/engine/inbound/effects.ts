@@ -3,6 +3,9 @@ import { DateTime } from 'luxon';
 import type { Tx } from '../../db/client';
 import { leads, workspaces } from '../../db/schema/index';
 import type { CalendarDate, ReplyClass } from '../../core/classify-reply';
+import type { HumanIntent } from '../../core/reply-intent';
+import type { ReplyIntent } from '../../core/sequences';
+import { changeStage } from '../../timeline/stages';
 import { pauseEnrollments } from '../pause';
 import { type StopInput, stopEnrollments, stopForReply, stoppedEvents } from '../stop-rules';
 import { recordEvent, recordEvents } from '../../timeline/events';
@@ -32,8 +35,8 @@ export type ReplyEffects =
 export const DEFAULT_PAUSE_DAYS = 7;
 /** Enrollments resume at this local hour of the return day, not at midnight. */
 const RESUME_HOUR = 9;
-/** Stages a reply moves on to `contacted` when the sequence names no `onReply` stage. */
-const EARLY_STAGES = new Set(['lead', 'qualified']);
+/** Where a human reply moves a lead whose sequence names no `onReply` rule (forward only). */
+const DEFAULT_REPLY_STAGE = 'contacted';
 /** Free-mail domains are no company: "stop the company" must not stop every Gmail lead. */
 const FREE_MAIL = new Set(
   'gmail.com googlemail.com yahoo.com yahoo.fr yahoo.co.uk hotmail.com hotmail.fr outlook.com live.com msn.com icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de t-online.de orange.fr free.fr laposte.net wanadoo.fr sfr.fr yandex.ru mail.ru'.split(
@@ -45,9 +48,12 @@ const FREE_MAIL = new Set(
 export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyClass): Promise<ReplyEffects> {
   switch (cls.kind) {
     case 'human':
-      return applyHumanReply(tx, target);
-    case 'auto_reply':
-      return applyOutOfOffice(tx, target, cls.returnDate);
+      return applyHumanReply(tx, target, cls.intent ?? 'other');
+    case 'auto_reply': {
+      const paused = await applyOutOfOffice(tx, target, cls.returnDate);
+      await moveByClass(tx, target, 'out_of_office');
+      return paused;
+    }
     case 'bounce': {
       if (!cls.permanent) return recordSoftBounce(tx, target, cls.recipient);
       const result = await bounceLead(tx, {
@@ -63,6 +69,7 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
         leadId: target.leadId,
         source: 'reply',
       });
+      await moveByClass(tx, target, 'unsubscribe');
       return { kind: 'unsubscribed', stopped: result.ok ? result.enrollmentIds : [] };
     }
     case 'receipt':
@@ -105,13 +112,19 @@ async function recordSoftBounce(
 /**
  * A human reply: `lead.replied` (scoring and webhooks hang off it), every live enrollment of the
  * lead ends `replied`, colleagues on the same company domain stop when the sequence asks, and the
- * stage moves by the sequence's `onReply` rule, else from `lead`/`qualified` to `contacted`.
+ * stage moves by the sequence's `onReply` rule for the reply's intent (`byClass`, else `stage`), else
+ * to `contacted`; always forward only, so a reply never moves a lead back nor out of won or lost.
+ * `lead.replied` carries the intent as `class`.
  *
  * Enrollments are stopped (and so locked) before the lead, and all the reply's events are recorded
  * in one `recordEvents` call at the end. Scoring therefore sees the lead after its reply stage move:
  * the reply's points cannot also promote it to `qualified` on the way to the reply's stage.
  */
-export async function applyHumanReply(tx: Tx, target: ReplyTarget): Promise<ReplyEffects> {
+export async function applyHumanReply(
+  tx: Tx,
+  target: ReplyTarget,
+  intent: HumanIntent = 'other',
+): Promise<ReplyEffects> {
   const { stopped, context } = await stopForReply(tx, target);
   const stopEvents = stoppedEvents(
     { workspaceId: target.workspaceId, status: 'replied', reason: 'replied' },
@@ -126,16 +139,18 @@ export async function applyHumanReply(tx: Tx, target: ReplyTarget): Promise<Repl
   const onReply = context
     ? (await loadVersion(tx, context.sequenceId, context.version))?.settings.onReply
     : undefined;
+  const ruled = onReply?.byClass?.[intent] ?? onReply?.stage;
   const move: StageMoveInput = {
     workspaceId: target.workspaceId,
     leadIds: [target.leadId],
-    toStage: onReply?.stage ?? 'contacted',
-    // Without an `onReply` rule only early stages move: a lead in `proposal` stays there.
-    onlyFrom: onReply ? undefined : [...EARLY_STAGES],
+    toStage: ruled ?? DEFAULT_REPLY_STAGE,
+    forwardOnly: true,
     reason: 'replied',
     source: 'reply',
     at: target.at,
   };
+  // No stop for a closed stage here (`stopForClosedStage`): the reply has just ended every live
+  // enrollment of the lead.
   const moved = await moveStage(tx, move);
   const lead = moved.leads[0];
   await recordEvents(tx, [
@@ -149,6 +164,7 @@ export async function applyHumanReply(tx: Tx, target: ReplyTarget): Promise<Repl
         channel: target.channel,
         messageId: target.inboundMessageId,
         sequenceId: context?.sequenceId ?? null,
+        class: intent,
       },
       at: target.at,
     },
@@ -156,7 +172,7 @@ export async function applyHumanReply(tx: Tx, target: ReplyTarget): Promise<Repl
     ...stageChangedEvents(move, moved),
   ]);
   // The stage the reply put the lead in: moved there, or already there by the sequence's own rule.
-  const stage = lead?.moved || (onReply && lead?.stage === move.toStage) ? move.toStage : null;
+  const stage = lead?.moved || (ruled && lead?.stage === move.toStage) ? move.toStage : null;
   return { kind: 'replied', stopped: stopped.map((e) => e.id), stage };
 }
 
@@ -221,4 +237,32 @@ export function resumeTime(date: CalendarDate, zone: string): Date {
   return (
     local.isValid ? local : DateTime.fromObject({ ...date, hour: RESUME_HOUR }, { zone: 'UTC' })
   ).toJSDate();
+}
+
+/**
+ * The stage move an out-of-office or an unsubscribe makes when the sequence it answers asks for one
+ * (`onReply.byClass`), forward only. The sequence is the one the message answers, else the lead's
+ * most recent enrollment.
+ */
+async function moveByClass(tx: Tx, target: ReplyTarget, intent: ReplyIntent): Promise<void> {
+  const matched = target.enrollmentId ? sql`and id = ${target.enrollmentId}` : sql``;
+  const { rows } = await tx.execute<{ sequence_id: string; version: number }>(sql`
+    select sequence_id, version from enrollments
+    where workspace_id = ${target.workspaceId} and lead_id = ${target.leadId} ${matched}
+    order by created_at desc limit 1`);
+  const context = rows[0];
+  if (!context) return;
+  const toStage = (await loadVersion(tx, context.sequence_id, context.version))?.settings.onReply?.byClass?.[
+    intent
+  ];
+  if (!toStage) return;
+  await changeStage(tx, {
+    workspaceId: target.workspaceId,
+    leadId: target.leadId,
+    toStage,
+    reason: intent,
+    source: 'reply',
+    forwardOnly: true,
+    at: target.at,
+  });
 }
