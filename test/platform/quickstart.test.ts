@@ -83,11 +83,12 @@ describe('the README quick start', () => {
       PUBLIC_URL: _url,
       ...base
     } = testEnv({ DATABASE_URL: databaseUrl, QUEUE_PREFIX: prefix });
-    const env = {
+    const keyFile = join(dir, 'encryption.key');
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...base,
       PORT: String(port),
-      ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
+      ENCRYPTION_KEY_FILE: keyFile,
     };
     delete env.ADMIN_TOKEN;
     delete env.ENCRYPTION_KEY;
@@ -96,7 +97,7 @@ describe('the README quick start', () => {
       const server = spawnServer({
         ...base,
         PORT: String(port),
-        ENCRYPTION_KEY_FILE: env.ENCRYPTION_KEY_FILE,
+        ENCRYPTION_KEY_FILE: keyFile,
         LOG_LEVEL: 'info',
       });
       spawned.push(server);
