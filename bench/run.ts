@@ -17,6 +17,7 @@ import { type BenchEnv, type BenchOptions, createBenchEnv, engineOverrides } fro
 import { profiled } from './profile';
 import { formatTable, machineInfo, type Row } from './report';
 import type { Scenario, ScenarioContext } from './scenario';
+import { boardScenario } from './scenarios/board';
 import { burstScenario } from './scenarios/burst';
 import { bulkScenario } from './scenarios/bulk';
 import { emailScenario } from './scenarios/email';
@@ -34,6 +35,7 @@ const scenarios: Scenario[] = [
   loadScenario,
   scaleScenario,
   inboxScenario,
+  boardScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {

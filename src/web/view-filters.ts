@@ -1,11 +1,24 @@
 /** Liquid filters for the pages: formatting only, each returns text that the engine then escapes. */
 
+// A formatter per currency, made once: building an Intl.NumberFormat costs more than the page's card.
+const formats = new Map<string, Intl.NumberFormat>();
+const formatOf = (code: string | null) => {
+  const key = code ?? '';
+  let format = formats.get(key);
+  if (!format) {
+    format = code
+      ? new Intl.NumberFormat('en-US', { style: 'currency', currency: code, maximumFractionDigits: 2 })
+      : new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+    if (formats.size < 500) formats.set(key, format);
+  }
+  return format;
+};
+
 const money = (value: unknown, currency: unknown) => {
   const amount = Number(value);
   if (!Number.isFinite(amount)) return '';
   const code = typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) ? currency : null;
-  if (!code) return amount.toLocaleString('en-US', { maximumFractionDigits: 2 });
-  return amount.toLocaleString('en-US', { style: 'currency', currency: code, maximumFractionDigits: 2 });
+  return formatOf(code).format(amount);
 };
 
 const date = (value: unknown) => {

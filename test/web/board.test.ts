@@ -165,7 +165,7 @@ describe('web app: board and lead page', () => {
     const leadId = ids['q1@board.test'] ?? '';
     await page.goto('/app/board');
     const moved = page.waitForResponse((r) => r.url().endsWith('/app/board/move') && r.status() === 200);
-    await card(leadId).getByLabel('Stage of Quinn').selectOption('contacted');
+    await card(leadId).getByLabel('Move Quinn to stage').selectOption('contacted');
     await moved;
     await column('contacted').locator(`li.card[data-lead-id="${leadId}"]`).waitFor();
     expect(await column('contacted').locator('data.count').getAttribute('value')).toBe('1');
