@@ -187,7 +187,8 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'Counts, and each refused row with its reason (index: data row from 0)',
     rawBody: {
       mediaType: 'text/csv',
-      description: 'A header row, then one lead per row; unknown columns become custom fields',
+      description:
+        'A header row, then one lead per row (columns: docs/csv.md); unknown columns become custom fields',
       example: 'email,first_name,company\nada@example.com,Ada,Analytical Engines\n',
     },
     errors: {
@@ -231,6 +232,15 @@ export const operations: Record<string, OperationSpec> = {
   },
   'GET /v1/pipeline/scoring': { id: 'getScoringRules', ok: 'The rules' },
   'PUT /v1/pipeline/scoring': { id: 'replaceScoringRules', ok: 'The rules, and how many leads moved' },
+  'GET /v1/automations': { id: 'listAutomations', ok: 'The rules' },
+  'POST /v1/automations': {
+    id: 'createAutomation',
+    ok: 'The rule',
+    errors: { 409: 'too_many_automations: the workspace has its maximum of rules' },
+  },
+  'GET /v1/automations/{id}': { id: 'getAutomation', ok: 'The rule' },
+  'PATCH /v1/automations/{id}': { id: 'updateAutomation', ok: 'The rule' },
+  'DELETE /v1/automations/{id}': { id: 'deleteAutomation', ok: deleted },
   'GET /v1/analytics/funnel': { id: 'getFunnel', ok: 'One row per stage' },
 
   'POST /v1/webhooks/{workspaceId}/email': {
