@@ -26,6 +26,11 @@ const validBodies: Record<string, (own: Tenant) => object> = {
   'POST /v1/leads/{id}/stage': () => ({ stage: 'won' }),
   'PATCH /v1/leads/{leadId}/notes/{noteId}': () => ({ body: 'b edited this' }),
   'PATCH /v1/tasks/{id}': () => ({ done: true }),
+  'POST /v1/sequences/{id}/clone': () => ({}),
+  // The PUT above (earlier in route order) gave B's own sequence its version 2.
+  'POST /v1/sequences/{id}/migrate': () => ({ fromVersion: 1, toVersion: 2 }),
+  'PATCH /v1/webhook-endpoints/{id}': () => ({ description: 'b was here' }),
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': () => ({ overlapHours: 1 }),
 };
 
 const isResourceRoute = (r: ApiRoute) =>

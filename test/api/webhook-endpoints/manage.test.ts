@@ -190,6 +190,16 @@ describe('webhook endpoint management', () => {
       await waitFor(async () => receiver.received.length === 4, { what: 'the second replay' });
       const unknown = await call('POST', `/${endpoint.id}/deliveries/${crypto.randomUUID()}/replay`);
       expect(unknown.statusCode).toBe(404);
+      // Another workspace's key, with this endpoint and delivery: not found, nothing queued.
+      const other = await createTestWorkspace(engine.app, 'Stranger');
+      const foreign = await call(
+        'POST',
+        `/${endpoint.id}/deliveries/${failed.id}/replay`,
+        undefined,
+        other.auth,
+      );
+      expect(foreign.statusCode).toBe(404);
+      expect((await deliveries(endpoint.id))[0]?.status).not.toBe('pending');
     } finally {
       await receiver.close();
     }

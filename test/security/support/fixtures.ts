@@ -32,6 +32,8 @@ export type Tenant = TestWorkspace & {
 export function resourceOf(path: string, param: string): ResourceKind | 'workspace' | null {
   if (param === 'workspaceId') return 'workspace';
   if (param === 'noteId') return 'notes';
+  // No fixture delivery: replay's tenancy is tested in test/api/webhook-endpoints/manage.test.ts.
+  if (param === 'deliveryId') return null;
   const segment = path.split('/')[2];
   return resourceKinds.find((k) => k === segment) ?? null;
 }
