@@ -68,12 +68,7 @@ export async function resumeEnrollments(
       .where(and(...conditions))
       .returning({ id: enrollments.id, leadId: enrollments.leadId, workspaceId: enrollments.workspaceId });
     if (rows.length === 0) return { rows, runs: [] };
-    await placeOverdueRuns(
-      tx,
-      rows.map((r) => r.id),
-      now,
-    );
-    const runs = await tx
+    const due = await tx
       .update(stepRuns)
       .set({
         runAt: sql`greatest(${stepRuns.runAt}, now())`,
@@ -97,7 +92,19 @@ export async function resumeEnrollments(
         runAtText: sql<string>`${stepRuns.runAt}::text`,
         generation: stepRuns.generation,
         enrollmentId: stepRuns.enrollmentId,
+        // Fell due during the pause: its new time is now(), or before this call's clock (which
+        // tests set ahead of the database's).
+        overdue: sql<boolean>`${stepRuns.runAt} <= greatest(now(), ${now.toISOString()}::timestamptz)`,
       });
+    const placed = await placeOverdueRuns(
+      tx,
+      due.filter((r) => r.overdue).map((r) => r.id),
+      now,
+    );
+    const runs = due.map(({ overdue: _overdue, ...run }) => {
+      const at = placed.get(run.id);
+      return at ? { ...run, runAt: at, runAtText: at.toISOString() } : run;
+    });
     // Each enrollment's next run time is its pending run's (none: null), for all in one statement
     // that reaches each enrollment by primary key whatever the statistics say (a subquery per
     // enrollment walked step_runs once each when they were stale). The time travels as Postgres
@@ -138,11 +145,14 @@ type OverdueRun = {
 };
 
 /**
- * Moves the overdue channel runs of resumed enrollments into their lead's sending window, at the
- * instant `windowed` gives every other placement of the same step (so a retry lands on it too). Runs
- * still due later were placed when they were scheduled and keep their time.
+ * Moves the overdue channel runs among `runIds` into their lead's sending window, at the instant
+ * `windowed` gives every other placement of the same step (so a retry lands on it too), and returns
+ * the runs it moved with their new time. Runs still due later were placed when they were scheduled
+ * and keep their time; so does a run whose window is open now.
  */
-async function placeOverdueRuns(tx: Tx, enrollmentIds: string[], now: Date): Promise<void> {
+async function placeOverdueRuns(tx: Tx, runIds: string[], now: Date): Promise<Map<string, Date>> {
+  const placed = new Map<string, Date>();
+  if (runIds.length === 0) return placed;
   const { rows } = await tx.execute<OverdueRun>(sql`
     select r.id, r.step_id, r.step_type, e.sequence_id, e.version, l.id as lead_id, l.timezone, l.country,
       w.timezone as workspace_timezone, w.country as workspace_country
@@ -150,11 +160,8 @@ async function placeOverdueRuns(tx: Tx, enrollmentIds: string[], now: Date): Pro
     join enrollments e on e.id = r.enrollment_id
     join leads l on l.id = e.lead_id
     join workspaces w on w.id = e.workspace_id
-    where r.enrollment_id = any(${sql.param(enrollmentIds)}::uuid[]) and r.status = 'scheduled'
-      and r.run_at < ${now.toISOString()}::timestamptz
+    where r.id = any(${sql.param(runIds)}::uuid[])
       and r.step_type = any(${sql.param([...channelStepTypes])}::text[])`);
-  const ids: string[] = [];
-  const runAts: string[] = [];
   const definitions = new Map<string, SequenceDefinition | null>();
   for (const run of rows) {
     const key = `${run.sequence_id}:${run.version}`;
@@ -168,13 +175,13 @@ async function placeOverdueRuns(tx: Tx, enrollmentIds: string[], now: Date): Pro
       workspaceCountry: run.workspace_country,
       step: { id: run.step_id, type: run.step_type },
     });
-    if (runAt.getTime() <= now.getTime()) continue;
-    ids.push(run.id);
-    runAts.push(runAt.toISOString());
+    if (runAt.getTime() > now.getTime()) placed.set(run.id, runAt);
   }
-  if (ids.length === 0) return;
+  if (placed.size === 0) return placed;
   await tx.execute(sql`
     update step_runs r set run_at = x.run_at
-    from unnest(${sql.param(ids)}::uuid[], ${sql.param(runAts)}::timestamptz[]) as x(id, run_at)
+    from unnest(${sql.param([...placed.keys()])}::uuid[],
+      ${sql.param([...placed.values()].map((d) => d.toISOString()))}::timestamptz[]) as x(id, run_at)
     where r.id = x.id`);
+  return placed;
 }
