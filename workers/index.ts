@@ -3,6 +3,7 @@ import type { Deps } from '../src/context';
 import { createChannels } from './channels';
 import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
+import { startAutomationLoop } from './automations';
 import { startCleanupLoop } from './cleanup';
 import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startLinkedInCanaryLoop } from './linkedin-canary';
@@ -25,6 +26,7 @@ export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {
   const loops: Loop[] = [
     startMaintenanceLoop(deps),
     startCleanupLoop(deps),
+    startAutomationLoop(deps),
     startLinkedInSyncLoop(deps),
     startLinkedInCanaryLoop(deps),
     startInboxReader(deps),

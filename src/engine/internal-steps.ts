@@ -1,15 +1,13 @@
 import { connectedEventTypes } from '../core/step-types';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client';
-import { events, tasks } from '../db/schema/index';
-import { recordEvent } from '../timeline/events';
+import { events } from '../db/schema/index';
 import { changeStage } from '../timeline/stages';
 import type { SequenceDefinition } from '../core/sequences';
 import type { BranchCondition, ResolvedStep } from '../core/steps';
 import type { EnrollmentRow, LeadRow, StepRunRow } from './channel';
 import { stepIndexById } from '../core/plan';
-import { leadVariables } from '../core/templates';
-import { renderTemplates } from './render/template-pool';
+import { createTask } from './tasks';
 
 /** What an internal step did, and where the sequence goes next. */
 export type InternalOutcome = {
@@ -107,43 +105,17 @@ export async function runInternalStep(input: InternalInput): Promise<InternalOut
       return { status: 'sent', nextIndex: following, data: { from: change.from, to: change.to } };
     }
     case 'task': {
-      const title = await taskTitle(step.title, lead);
-      const [task] = await tx
-        .insert(tasks)
-        .values({
-          workspaceId: enrollment.workspaceId,
-          leadId: lead.id,
-          enrollmentId: enrollment.id,
-          stepRunId: run.id,
-          title,
-          kind: step.kind,
-        })
-        .returning({ id: tasks.id });
-      await recordEvent(tx, {
+      const task = await createTask(tx, {
         workspaceId: enrollment.workspaceId,
-        type: 'task.created',
-        leadId: lead.id,
+        lead,
         enrollmentId: enrollment.id,
         stepRunId: run.id,
-        data: { taskId: task?.id, title, kind: step.kind },
+        title: step.title,
+        kind: step.kind,
       });
-      return { status: 'sent', nextIndex: following, data: { taskId: task?.id } };
+      return { status: 'sent', nextIndex: following, data: { taskId: task.id } };
     }
     default:
       throw new Error(`step type ${step.type} is not internal`);
   }
-}
-
-const TASK_TITLE_MAX = 500;
-
-/**
- * A task's title rendered over the lead's fields, on one line. A title that does not render keeps
- * its source: a person still gets the task, and the cadence does not stop over a title.
- */
-async function taskTitle(source: string, lead: LeadRow): Promise<string> {
-  const [rendered] = await renderTemplates([{ source, vars: leadVariables(lead) }]);
-  if (!rendered?.ok) return source;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a title is one line of text
-  const line = rendered.text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return (line || source).slice(0, TASK_TITLE_MAX);
 }

@@ -3,6 +3,7 @@ import type { DbOrTx } from '../db/client';
 import { unscoredEventTypes } from '../core/scoring';
 import { promoteScored } from './promotion';
 import { outboxInsert } from './outbox/fan-out';
+import { automationTriggerInsert } from './automation-triggers';
 import { prepared } from '../db/prepared';
 
 export type EventInput = {
@@ -53,7 +54,7 @@ export type RecordedEvents = { ids: (number | string)[] | null; promote: Promoti
 type Promotion = { workspaceId: string; leadId: string };
 
 /**
- * The CTEs (`ev_input`, `ev_written`, `ev_per_lead`, `ev_touched`, `ev_outbox`) that record events,
+ * The CTEs (`ev_input`, `ev_written`, `ev_per_lead`, `ev_touched`, `ev_outbox`, `ev_automation`) that record events,
  * for a statement that does more in the same round trip; `ids` and `promote` are the scalar
  * sub-selects whose values `settleRecordedEvents` takes.
  */
@@ -99,7 +100,8 @@ export function eventsSql(
       from ev_per_lead p
       where l.id = p.lead_id and l.id = any(${leadIds}) and (p.active_at is not null or p.points <> 0)
       returning l.id, l.workspace_id, l.score, l.stage, l.erased_at, p.points
-    ), ev_outbox as (${outboxInsert(sql`ev_input`, { ids: leadIds })})`;
+    ), ev_outbox as (${outboxInsert(sql`ev_input`, { ids: leadIds })}
+    ), ev_automation as (${automationTriggerInsert(sql`ev_input`, { touched: sql`ev_touched` })})`;
   return {
     ctes,
     ids: sql`(select array_agg(id order by ord) from ev_input)`,

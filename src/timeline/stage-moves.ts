@@ -7,7 +7,7 @@ import type { DbOrTx } from '../db/client';
 import { type StageKind, stages } from '../db/schema/index';
 import type { EventInput } from './events';
 
-export type StageChangeSource = 'api' | 'engine' | 'reply' | 'score' | 'cleanup' | 'import';
+export type StageChangeSource = 'api' | 'engine' | 'reply' | 'score' | 'cleanup' | 'import' | 'automation';
 
 export type StageView = {
   key: string;

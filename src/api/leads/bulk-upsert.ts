@@ -4,6 +4,7 @@ import type { DbOrTx } from '../../db/client';
 import { leads } from '../../db/schema/index';
 import { attributePoints, eventPoints, type ScoringRules, type ScoredLead } from '../../core/scoring';
 import { outboxInsert } from '../../timeline/outbox/fan-out';
+import { automationTriggerInsert } from '../../timeline/automation-triggers';
 import { emailKey } from '../../lib/identity';
 import { bulkChangeStage } from '../../timeline/stages';
 import { listStages, type StageChangeSource } from '../../timeline/stage-moves';
@@ -199,7 +200,7 @@ async function insertLeads(
       select ${input.workspaceId}, 'lead.created', id, ${JSON.stringify({ source: input.source })}::jsonb, now()
       from x
       returning id, workspace_id, type, lead_id, enrollment_id, data, at
-    )
+    ), automation as (${automationTriggerInsert(sql`event`, { created: sql`created` })})
     ${outboxInsert(sql`event`, { rows: sql`created` })}`);
   return created;
 }

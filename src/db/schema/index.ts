@@ -1,4 +1,5 @@
 export * from './ab-winners';
+export * from './automations';
 export * from './channels';
 export * from './leads';
 export * from './messaging';
