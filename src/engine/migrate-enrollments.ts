@@ -38,8 +38,12 @@ const OPEN_RUN = ['scheduled', 'claimed', 'ambiguous'] as const;
 export async function migrateEnrollments(tx: Tx, input: MigrateInput): Promise<MigrateResult> {
   const invalid = checkStepMap(input);
   if (invalid.length > 0) return { ok: false, error: 'invalid_step_map', details: invalid };
+  // An explicit mapping wins; a step of the same id counts only if it still runs (a wait does not).
+  // A Map: a step may be called `constructor`, which a plain object would answer from its prototype.
+  const mapped = new Map(Object.entries(input.stepMap));
   const targetOf = (stepId: string) =>
-    input.to.steps.some((s) => s.id === stepId) ? stepId : input.stepMap[stepId];
+    mapped.get(stepId) ??
+    (input.to.steps.some((s) => s.id === stepId && s.type !== 'wait') ? stepId : undefined);
 
   // The enrollment locks order this after any advance or reply already holding them, and hold new
   // ones off until commit; the run locks do the same for a claim.

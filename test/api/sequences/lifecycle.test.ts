@@ -216,6 +216,42 @@ describe('sequence versions, clone, delete and migrate', () => {
     ]);
   });
 
+  it('does not re-point a run at a step that became a wait, whatever the step is called', async () => {
+    const id = await createActiveSequence(engine.app, ws, {
+      steps: [
+        { id: 'hello', type: 'email', subject: 'Hello', body: 'First note' },
+        { id: 'pause', type: 'wait', days: 2 },
+        { id: 'constructor', type: 'email', subject: 'x', body: 'Follow', thread: 'reply' },
+      ],
+    });
+    const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
+    await enrollLeads(engine.app, ws, id, [lead?.id ?? '']);
+    await waitFor(async () =>
+      (await runsOf(id)).some((r) => r.run.stepId === 'constructor' && r.run.status === 'scheduled'),
+    );
+    await api('PUT', `/sequences/${id}`, {
+      steps: [
+        { id: 'hello', type: 'email', subject: 'Hello', body: 'First note' },
+        { id: 'constructor', type: 'wait', days: 1 },
+        { id: 'last', type: 'email', subject: 'x', body: 'Last', thread: 'reply' },
+      ],
+    });
+    const refused = await api('POST', `/sequences/${id}/migrate`, { fromVersion: 1, toVersion: 2 });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatchObject({
+      code: 'unmapped_steps',
+      details: [{ path: 'body.stepMap.constructor' }],
+    });
+    const moved = await api('POST', `/sequences/${id}/migrate`, {
+      fromVersion: 1,
+      toVersion: 2,
+      stepMap: { constructor: 'last' },
+    });
+    expect(moved.json()).toEqual({ migrated: 1, skipped: [] });
+    const open = (await runsOf(id)).filter((r) => r.run.status === 'scheduled');
+    expect(open.map((r) => [r.run.stepId, r.run.stepIndex, r.run.stepType])).toEqual([['last', 2, 'email']]);
+  });
+
   it('leaves an enrollment whose step is being sent on its version and says so', async () => {
     const { id } = await midCadence(2);
     await api('PUT', `/sequences/${id}`, { steps: cadence('Follow up (fixed)') });
