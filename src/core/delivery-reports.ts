@@ -103,6 +103,32 @@ export function readBounce(input: ReportInput): BounceClass | null {
   };
 }
 
+/** The part types that make a message a report whatever its headers say. */
+const reportPart = /^message\/(global-)?delivery-status|^message\/feedback-report/;
+
+/**
+ * Whether `readBounce` or `readComplaint` could take a message for a report, from its headers and
+ * the types of its parts alone (no body): a report content type or part, a mailer daemon's address,
+ * or a bounce subject. `readBounce` needs a report or two of sender, subject and notice, so the
+ * notice alone never makes one. The inbox reader reads the body of a message that neither answers
+ * us nor comes from a lead only when this says it may be a report.
+ */
+export function mayBeReport(input: {
+  from: string;
+  subject: string;
+  contentType: string;
+  partTypes: readonly string[];
+}): boolean {
+  const contentType = input.contentType.toLowerCase();
+  return (
+    contentType.startsWith('multipart/report') ||
+    /report-type="?(global-)?(delivery-status|feedback-report)/.test(contentType) ||
+    input.partTypes.some((type) => reportPart.test(type.toLowerCase())) ||
+    daemonSender.test(input.from) ||
+    bounceSubject.test(input.subject)
+  );
+}
+
 /** Where a plain-text bounce starts quoting the returned message (Exim, Gmail, Microsoft, qmail). */
 const returnedMessage =
   /^[ \t]*(?:-{3,}[ \t]*(?:this is a copy of (?:the|your) message|original message|below this line is a copy)|original message headers)/im;

@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Deps } from '../../../context';
-import { inboxCursors, type MailboxRow, messages } from '../../../db/schema/index';
+import type { Tx } from '../../../db/client';
+import { inboxCursors, type MailboxRow } from '../../../db/schema/index';
 import { inTransaction } from '../../../db/transaction';
+import type { ReplyClass } from '../../../core/classify-reply';
 import { emailFromRaw, type InboundEmail, isOwnMessage } from '../../../engine/inbound/email';
-import { classifyEmail, ingestEmailIn } from '../../../engine/inbound/ingest';
+import {
+  classifyEmail,
+  ingestEmailIn,
+  lockMessageIds,
+  storeUnmatchedEmails,
+} from '../../../engine/inbound/ingest';
+import { emailKey } from '../../../lib/identity';
+import { PEEK_HEADERS, type Peeked, toPeeked } from './peek';
 
 /**
  * The bytes of a message read: its headers, its text and the start of any attachment. A bigger
@@ -22,8 +31,13 @@ type SyncDeps = Pick<Deps, 'db' | 'log'>;
 
 export type FolderSync = {
   folder: string;
-  /** Messages read from the server. */
+  /** Messages read from the server (at least their headers). */
   fetched: number;
+  /**
+   * Of those, read in full: the ones that may answer us, come from a lead or be a report. The
+   * others matched nobody and were stored from their headers.
+   */
+  bodiesRead: number;
   /** Stored as inbound (matched or not), with their effects. */
   ingested: number;
   /** The mailbox's own messages, or copies of ours: skipped. */
@@ -42,6 +56,19 @@ export type FolderSync = {
 
 type Cursor = typeof inboxCursors.$inferSelect;
 type Fetched = { uid: number; raw: Buffer; size: number; internalDate: Date | null };
+/**
+ * A message of a batch and what becomes of it: `read` in full, because it may answer us, come from
+ * a lead or be a report; then ingested with its effects one by one (`match`: its thread or address
+ * is known) or stored with the batch (`store`: it matches nobody, read or not); or skipped as the
+ * mailbox's `own` or as `old` (dated before the mailbox was added).
+ */
+type Item = {
+  uid: number;
+  internalDate: Date | null;
+  outcome: 'read' | 'match' | 'store' | 'own' | 'old';
+  email: InboundEmail;
+  cls?: ReplyClass;
+};
 
 /**
  * Reads the new messages of one folder and ingests each exactly once. The folder is opened
@@ -59,6 +86,7 @@ export async function syncFolder(
   const result: FolderSync = {
     folder,
     fetched: 0,
+    bodiesRead: 0,
     ingested: 0,
     own: 0,
     old: 0,
@@ -78,7 +106,8 @@ export async function syncFolder(
     const uidValidity = Number(box.uidValidity);
     result.uidNext = box.uidNext ?? null;
     const cursor = await loadCursor(deps, mailbox.id, folder);
-    let range: string;
+    // The UID ranges to read, a batch each.
+    let ranges: string[];
     if (!cursor || cursor.uidValidity !== uidValidity) {
       // First read of the folder, or the server renumbered it: read by date from where we were (or
       // from the mailbox's creation), and let the Message-ID dedupe drop what was already stored.
@@ -96,43 +125,166 @@ export async function syncFolder(
           { mailboxId: mailbox.id, folder, uidValidity },
           'UIDVALIDITY changed: reading the folder again by date',
         );
-      if (uids.length === 0) return result;
-      range = uidRanges(uids);
+      ranges = batchesOf(uids);
     } else {
       if (box.uidNext !== undefined && box.uidNext <= cursor.lastUid + 1) return result;
-      range = `${cursor.lastUid + 1}:*`;
+      // A few new messages (the usual news of IDLE) are one batch, with no SEARCH to list them.
+      ranges =
+        box.uidNext !== undefined && box.uidNext - cursor.lastUid - 1 <= BATCH_SIZE
+          ? [`${cursor.lastUid + 1}:*`]
+          : batchesOf((await client.search({ uid: `${cursor.lastUid + 1}:*` }, { uid: true })) || []);
     }
     const floor = cursor?.uidValidity === uidValidity ? cursor.lastUid : 0;
-    let batch: Fetched[] = [];
-    // Ingestion of one batch overlaps the fetch of the next, and at most one batch waits: memory
+    // Ingestion of one batch overlaps the reading of the next, and at most one batch waits: memory
     // stays at two batches however large the backlog. Batches commit in UID order.
     let ingesting: Promise<void> = Promise.resolve();
-    const flush = async (items: Fetched[]) => {
+    for (const range of ranges) {
+      const read = await readBatch(deps, client, mailbox, range, floor, result);
       await ingesting;
-      ingesting = ingestBatch(deps, mailbox, folder, uidValidity, items, result);
-      ingesting.catch(() => {}); // awaited by the next flush or below; never an unhandled rejection
-    };
-    for await (const message of client.fetch(
-      range,
-      { uid: true, size: true, internalDate: true, source: { maxLength: MAX_FETCH_BYTES } },
-      { uid: true },
-    )) {
-      const fetched = toFetched(message);
-      // `N:*` answers the last message even when it is below N.
-      if (!fetched || fetched.uid <= floor) continue;
-      result.fetched++;
-      batch.push(fetched);
-      if (batch.length >= BATCH_SIZE) {
-        await flush(batch);
-        batch = [];
-      }
+      ingesting = ingestBatch(deps, mailbox, folder, uidValidity, read, result);
+      ingesting.catch(() => {}); // awaited by the next batch or below; never an unhandled rejection
     }
-    if (batch.length > 0) await flush(batch);
     await ingesting;
     return result;
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Reads a batch in two steps: the envelope and a few header fields of every message, then the body
+ * of only those that can concern us. A message needs its body when it answers one of our
+ * Message-IDs, comes from a lead, may be a bounce or complaint (whose lead is named in the body),
+ * has no Message-ID (its stable id is the hash of its whole header block) or a From header too odd
+ * to search. Anything else matches nobody whatever its body says, and is stored from its headers.
+ */
+async function readBatch(
+  deps: SyncDeps,
+  client: ImapFlow,
+  mailbox: MailboxRow,
+  range: string,
+  floor: number,
+  result: FolderSync,
+): Promise<Item[]> {
+  const peeked: Peeked[] = [];
+  const query = { uid: true, size: true, internalDate: true, bodyStructure: true, headers: PEEK_HEADERS };
+  for await (const message of client.fetch(range, query, { uid: true })) {
+    const peek = toPeeked(message);
+    // `N:*` answers the last message even when it is below N: the floor drops it.
+    if (peek && peek.uid > floor) peeked.push(peek);
+  }
+  result.fetched += peeked.length;
+  const known = await knownTo(
+    deps,
+    mailbox.workspaceId,
+    peeked.flatMap((p) => p.threadIds),
+    peeked.flatMap((p) => p.senders ?? []),
+  );
+  const self = emailKey(mailbox.fromEmail);
+  const items = peeked.map((peek): Item => {
+    const item = { uid: peek.uid, internalDate: peek.internalDate, email: peek.email };
+    const { senders, email } = peek;
+    const single = senders?.length === 1 && senders[0] === email.fromAddress;
+    if ((single && email.fromAddress === self) || (email.messageId && known.ours.has(email.messageId)))
+      return { ...item, outcome: 'own' };
+    // Whatever path brought it (a resync cut short, old mail moved back into the inbox), mail
+    // from before the mailbox was added cannot answer anything the engine sent.
+    if (peek.internalDate && peek.internalDate < floorOf(mailbox)) return { ...item, outcome: 'old' };
+    const concerned =
+      !email.messageId ||
+      senders === null ||
+      senders.some((address) => known.leads.has(address)) ||
+      peek.threadIds.some((id) => known.ours.has(id)) ||
+      peek.mayBeReport;
+    return { ...item, outcome: concerned ? 'read' : 'store' };
+  });
+  const toRead = items.filter((item) => item.outcome === 'read');
+  if (toRead.length === 0) return items;
+  const bodies = new Map<number, Fetched>();
+  const source = { uid: true, size: true, internalDate: true, source: { maxLength: MAX_FETCH_BYTES } };
+  for await (const message of client.fetch(uidRanges(toRead.map((i) => i.uid)), source, { uid: true })) {
+    const fetched = toFetched(message);
+    if (fetched) bodies.set(fetched.uid, fetched);
+  }
+  for (const item of toRead) {
+    const fetched = bodies.get(item.uid);
+    // Gone between the two fetches (expunged), or a server that answered only part: read again
+    // from the cursor in the next session rather than step over a message that may be a reply.
+    if (!fetched) throw new Error(`message UID ${item.uid} could not be read in full`);
+    item.email = await parse(fetched);
+    if (isOwnMessage(item.email, mailbox.fromEmail) || known.ours.has(item.email.messageId ?? '')) {
+      item.outcome = 'own';
+    }
+  }
+  result.bodiesRead += toRead.length;
+  await sortRead(deps, mailbox, toRead, known);
+  return items;
+}
+
+/**
+ * Which messages read in full can match a lead, as `matchEmail` would match them: one of their
+ * thread Message-IDs (or the one a report quotes) is ours, or their address (a report's recipient)
+ * is a lead's. Those are ingested one by one with their effects; the others are stored with the
+ * batch. A lead added in between is no different from one added just after the message was stored.
+ */
+async function sortRead(
+  deps: SyncDeps,
+  mailbox: MailboxRow,
+  items: Item[],
+  known: { ours: Set<string>; leads: Set<string> },
+): Promise<void> {
+  const candidates = items
+    .filter((item) => item.outcome === 'read')
+    .map((item) => {
+      const cls = classifyEmail(item.email);
+      const report = cls.kind === 'bounce' || cls.kind === 'complaint' ? cls : null;
+      const { inReplyTo, references } = item.email;
+      const ids = [inReplyTo, ...references, report?.originalMessageId ?? null];
+      const address = report ? report.recipient : item.email.fromAddress;
+      return {
+        item,
+        cls,
+        ids: ids.filter((id): id is string => id !== null),
+        addresses: address ? [address] : [],
+      };
+    });
+  // The headers' Message-IDs and senders were looked up already: only what the bodies added (the
+  // Message-ID and recipient a report names) is asked for. A reply from a lead asks for nothing.
+  const ids = candidates.flatMap((c) => c.ids).filter((id) => !known.ours.has(id));
+  const addresses = candidates.flatMap((c) => c.addresses).filter((a) => !known.leads.has(a));
+  if (ids.length > 0 || addresses.length > 0) {
+    const more = await knownTo(deps, mailbox.workspaceId, ids, addresses);
+    for (const id of more.ours) known.ours.add(id);
+    for (const address of more.leads) known.leads.add(address);
+  }
+  for (const { item, cls, ids, addresses } of candidates) {
+    const mayMatch = ids.some((id) => known.ours.has(id)) || addresses.some((a) => known.leads.has(a));
+    item.cls = cls;
+    item.outcome = mayMatch ? 'match' : 'store';
+  }
+}
+
+/** Which of these Message-IDs are our outbound mail, and which of these addresses are leads. */
+async function knownTo(
+  deps: SyncDeps,
+  workspaceId: string,
+  messageIds: string[],
+  addressKeys: string[],
+): Promise<{ ours: Set<string>; leads: Set<string> }> {
+  const ids = [...new Set(messageIds)];
+  const addresses = [...new Set(addressKeys)];
+  const { rows } = await deps.db.execute<{ kind: 'ours' | 'lead'; value: string }>(sql`
+    select 'ours' as kind, message_id as value from messages
+      where workspace_id = ${workspaceId} and direction = 'outbound'
+        and message_id = any(${sql.param(ids)}::text[])
+    union all
+    select 'lead', email_key from leads
+      where workspace_id = ${workspaceId} and email_key = any(${sql.param(addresses)}::text[])
+        and erased_at is null`);
+  const ours = new Set<string>();
+  const leads = new Set<string>();
+  for (const row of rows) (row.kind === 'ours' ? ours : leads).add(row.value);
+  return { ours, leads };
 }
 
 /** The oldest mail read: two days before the mailbox was added (SEARCH SINCE is by day, in the server's zone). */
@@ -147,6 +299,15 @@ function toFetched(message: FetchMessageObject): Fetched | null {
     size: message.size ?? message.source.length,
     internalDate: internal && !Number.isNaN(internal.getTime()) ? internal : null,
   };
+}
+
+/** A SEARCH result as FETCH ranges of at most BATCH_SIZE messages each, in UID order. */
+function batchesOf(uids: number[]): string[] {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const ranges: string[] = [];
+  for (let at = 0; at < sorted.length; at += BATCH_SIZE)
+    ranges.push(uidRanges(sorted.slice(at, at + BATCH_SIZE)));
+  return ranges;
 }
 
 /** `1:5,7,9:12` for [1,2,3,4,5,7,9,10,11,12]: a SEARCH result as a short FETCH range. */
@@ -240,27 +401,9 @@ async function ingestBatch(
   mailbox: MailboxRow,
   folder: string,
   uidValidity: number,
-  items: Fetched[],
+  items: Item[],
   result: FolderSync,
 ): Promise<void> {
-  const parsed = await Promise.all(items.map(async (item) => ({ item, email: await parse(item) })));
-  const ids = parsed.flatMap(({ email }) => (email.messageId ? [email.messageId] : []));
-  const ours = new Set(
-    ids.length === 0
-      ? []
-      : (
-          await deps.db
-            .select({ messageId: messages.messageId })
-            .from(messages)
-            .where(
-              and(
-                eq(messages.workspaceId, mailbox.workspaceId),
-                eq(messages.direction, 'outbound'),
-                inArray(messages.messageId, ids),
-              ),
-            )
-        ).map((r) => r.messageId),
-  );
   const counts = await inTransaction(deps, async (tx) => {
     const tally = { ingested: 0, own: 0, old: 0, duplicates: 0, failed: 0 };
     const [cursor] = await tx
@@ -270,28 +413,39 @@ async function ingestBatch(
       .for('update');
     // Another reader reset the cursor under a newer UIDVALIDITY: this batch is its to read.
     if (!cursor || cursor.uidValidity !== uidValidity) return null;
-    const fresh = parsed.filter(({ item }) => item.uid > cursor.lastUid);
-    tally.duplicates += parsed.length - fresh.length;
+    const fresh = items.filter((item) => item.uid > cursor.lastUid);
+    tally.duplicates += items.length - fresh.length;
     let lastMessageAt = cursor.lastMessageAt;
-    for (const { item, email } of fresh) {
-      if (item.internalDate && (!lastMessageAt || item.internalDate > lastMessageAt))
-        lastMessageAt = item.internalDate;
-      if (isOwnMessage(email, mailbox.fromEmail) || ours.has(email.messageId)) {
-        tally.own++;
-        continue;
-      }
-      // Whatever path brought it (a resync cut short, old mail moved back into the inbox), mail
-      // from before the mailbox was added cannot answer anything the engine sent.
-      if (item.internalDate && item.internalDate < floorOf(mailbox)) {
-        tally.old++;
-        continue;
-      }
+    for (const { internalDate } of fresh)
+      if (internalDate && (!lastMessageAt || internalDate > lastMessageAt)) lastMessageAt = internalDate;
+    tally.own = fresh.filter((item) => item.outcome === 'own').length;
+    tally.old = fresh.filter((item) => item.outcome === 'old').length;
+    const stored = fresh.filter((item) => item.outcome === 'match' || item.outcome === 'store');
+    const log = (err: unknown, uid: number) =>
+      deps.log.error({ err, mailboxId: mailbox.id, folder, uid }, 'inbound message could not be stored');
+    // Alone, a message with effects takes its own lock in `ingestEmailIn` (the usual news of IDLE).
+    if (stored.some((item) => item.outcome === 'store'))
+      await lockMessageIds(
+        tx,
+        mailbox.workspaceId,
+        stored.flatMap(({ email }) => (email.messageId ? [email.messageId] : [])),
+      );
+    const batch = await storeUnmatched(
+      tx,
+      mailbox,
+      stored.filter((item) => item.outcome === 'store'),
+      log,
+    );
+    tally.ingested += batch.stored;
+    tally.duplicates += batch.duplicates;
+    tally.failed += batch.failed;
+    for (const { uid, email, cls } of stored.filter((item) => item.outcome === 'match')) {
       try {
         const outcome = await tx.transaction((sp) =>
           ingestEmailIn(sp, {
             workspaceId: mailbox.workspaceId,
             email,
-            cls: classifyEmail(email),
+            cls: cls ?? classifyEmail(email),
             mailboxId: mailbox.id,
           }),
         );
@@ -300,13 +454,10 @@ async function ingestBatch(
       } catch (err) {
         // One message Postgres refuses (rolled back to its savepoint) must not stall the folder.
         tally.failed++;
-        deps.log.error(
-          { err, mailboxId: mailbox.id, folder, uid: item.uid },
-          'inbound message could not be stored',
-        );
+        log(err, uid);
       }
     }
-    const lastUid = Math.max(cursor.lastUid, ...fresh.map(({ item }) => item.uid));
+    const lastUid = Math.max(cursor.lastUid, ...fresh.map(({ uid }) => uid));
     await tx
       .update(inboxCursors)
       .set({ lastUid, lastMessageAt, updatedAt: new Date() })
@@ -319,4 +470,42 @@ async function ingestBatch(
   result.old += counts.old;
   result.duplicates += counts.duplicates;
   result.failed += counts.failed;
+}
+
+/**
+ * Messages that match nobody, read in full or not: one statement for the batch. When Postgres
+ * refuses it, each is stored on its own, so one bad message cannot stall the folder.
+ */
+async function storeUnmatched(
+  tx: Tx,
+  mailbox: MailboxRow,
+  items: Item[],
+  log: (err: unknown, uid: number) => void,
+): Promise<{ stored: number; duplicates: number; failed: number }> {
+  if (items.length === 0) return { stored: 0, duplicates: 0, failed: 0 };
+  const store = (list: Item[]) =>
+    tx.transaction((sp) =>
+      storeUnmatchedEmails(sp, {
+        workspaceId: mailbox.workspaceId,
+        mailboxId: mailbox.id,
+        emails: list.map(({ email, cls }) => ({ email, cls: cls ?? classifyEmail(email) })),
+      }),
+    );
+  try {
+    const stored = await store(items);
+    return { stored, duplicates: items.length - stored, failed: 0 };
+  } catch {
+    const tally = { stored: 0, duplicates: 0, failed: 0 };
+    for (const item of items) {
+      try {
+        const stored = await store([item]);
+        tally.stored += stored;
+        tally.duplicates += 1 - stored;
+      } catch (err) {
+        tally.failed++;
+        log(err, item.uid);
+      }
+    }
+    return tally;
+  }
 }
