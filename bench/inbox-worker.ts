@@ -31,7 +31,8 @@ export async function startInboxWorker(
   child.on('error', () => {});
   const pending = new Map<number, (reply: Record<string, unknown>) => void>();
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the inbox worker did not start within 30 s')), 30_000);
+    // The whole engine is compiled by tsx at start: on a loaded 2-core box that alone took over 30 s.
+    const timer = setTimeout(() => reject(new Error('the inbox worker did not start within 120 s')), 120_000);
     child.once('exit', (code) =>
       reject(new Error(`the inbox worker exited with ${code} before it was ready`)),
     );

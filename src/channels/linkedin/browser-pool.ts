@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { blockReadReceipts } from './pages/read-guard';
 import { browserCookies, type StoredSession } from './session';
 
@@ -36,11 +36,15 @@ export class BrowserPool {
 
   private launch(): Promise<Browser> {
     if (!this.browser) {
-      const launching = chromium.launch({
-        executablePath: this.opts.chromiumPath,
-        headless: this.opts.headless,
-        args: chromiumArgs,
-      });
+      // Loaded on first use, not at start: playwright-core costs a worker about 43 MB of memory,
+      // and most workers never drive a browser.
+      const launching = import('playwright-core').then(({ chromium }) =>
+        chromium.launch({
+          executablePath: this.opts.chromiumPath,
+          headless: this.opts.headless,
+          args: chromiumArgs,
+        }),
+      );
       this.browser = launching;
       launching.then(
         (b) =>

@@ -17,6 +17,11 @@ export type { RenderOutcome };
  */
 
 const POOL_SIZE = 2;
+/**
+ * A thread idle this long ends, and the next render starts one again (a few hundred ms). Each
+ * holds 20 to 35 MB, which a worker that only reads inboxes between sends need not keep.
+ */
+const IDLE_EXIT_MS = 15_000;
 const DEADLINE_MS = 10_000;
 const REFUSE_FOR_MS = 10 * 60_000;
 const MAX_REFUSED = 1000;
@@ -33,6 +38,7 @@ type Slot = {
   ready: boolean;
   current: Batch | null;
   timer: NodeJS.Timeout | null;
+  idle: NodeJS.Timeout | null;
 };
 
 const failAll = (jobs: RenderJob[], error: string): RenderOutcome[] => jobs.map(() => ({ ok: false, error }));
@@ -62,7 +68,7 @@ function createPool(size: number) {
       workerData: { entry: workerEntry },
       resourceLimits: RESOURCE_LIMITS,
     });
-    const slot: Slot = { worker, ready: false, current: null, timer: null };
+    const slot: Slot = { worker, ready: false, current: null, timer: null, idle: null };
     worker.unref();
     worker.on('message', (message: WorkerReply | { ready: true }) => {
       if ('ready' in message) {
@@ -71,6 +77,7 @@ function createPool(size: number) {
         finish(slot, message.outcomes);
       }
       pump();
+      if (slot.ready) idleLater(slot);
     });
     worker.on('error', (err: Error & { code?: string }) => {
       const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory limit exceeded' : 'render failed';
@@ -94,11 +101,25 @@ function createPool(size: number) {
     batch?.done(outcomes);
   }
 
+  /** Counts a free thread's idle time from now (unless it already counts). */
+  function idleLater(slot: Slot): void {
+    if (slot.current || slot.idle || !slots.has(slot)) return;
+    slot.idle = setTimeout(() => retire(slot), IDLE_EXIT_MS);
+    slot.idle.unref();
+  }
+
+  /** Ends a thread that has had nothing to render for IDLE_EXIT_MS. */
+  function retire(slot: Slot): void {
+    if (slot.current || !slots.delete(slot)) return;
+    void slot.worker.terminate();
+  }
+
   /** Drops a slot whose worker died or was killed; its batch fails with `why`. */
   function replace(slot: Slot, why: string): void {
     if (!slots.delete(slot)) return;
     const batch = slot.current;
     if (slot.timer) clearTimeout(slot.timer);
+    if (slot.idle) clearTimeout(slot.idle);
     slot.current = null;
     void slot.worker.terminate();
     batch?.done(failAll(batch.jobs, why));
@@ -112,6 +133,8 @@ function createPool(size: number) {
       const batch = queue.shift();
       if (!batch) return;
       slot.current = batch;
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = null;
       slot.worker.ref();
       slot.timer = setTimeout(() => {
         for (const job of batch.jobs) refuse(job.source);
