@@ -310,6 +310,19 @@ export const operations: Record<string, OperationSpec> = {
   'GET /v1/tasks': { id: 'listTasks', ok: 'A page of tasks' },
   'PATCH /v1/tasks/{id}': { id: 'updateTask', ok: 'The task' },
 
+  'GET /v1/automations': {
+    id: 'listAutomations',
+    ok: 'Every rule of the workspace, with its runs by outcome',
+  },
+  'POST /v1/automations': {
+    id: 'createAutomation',
+    ok: 'The rule; it acts on events from now on',
+    errors: { 409: 'The workspace already keeps the most rules it may (100)' },
+  },
+  'GET /v1/automations/{id}': { id: 'getAutomation', ok: 'The rule, with its runs by outcome' },
+  'PATCH /v1/automations/{id}': { id: 'updateAutomation', ok: 'The rule' },
+  'DELETE /v1/automations/{id}': { id: 'deleteAutomation', ok: deleted },
+
   'GET /u/{token}': { id: 'showUnsubscribePage', ok: 'A page with the unsubscribe button', html: true },
   'POST /u/{token}': { id: 'unsubscribe', ok: 'A page saying it is done', html: true },
 };

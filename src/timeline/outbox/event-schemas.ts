@@ -164,11 +164,29 @@ export const outboundEventSchemas: Partial<Record<OutboundEventType, EventSchema
     'a send may or may not have happened (a worker died mid-send); an operator settles it with `POST /v1/step-runs/:id/resolve`',
     { reason: z.string().describe('e.g. `lease_expired`') },
   ),
-  'task.created': entry('a `task` step wrote a task for the lead (a call to make, a manual step)', {
-    taskId: uuid,
-    title: z.string().describe("rendered over the lead's fields"),
-    kind: z.string().describe('`call`, `manual`'),
-  }),
+  'automation.applied': entry(
+    'an automation rule (`POST /v1/automations`) acted on the lead, once per rule and lead: `applied`, or `skipped` with a reason (already enrolled, stage gone…)',
+    {
+      automationId: uuid,
+      name: z.string(),
+      action: z.enum(['enroll', 'move', 'task']),
+      status: z.enum(['applied', 'skipped', 'failed']),
+      sequenceId: uuid.optional().describe('`enroll`: the sequence'),
+      enrollmentId: uuid.optional().describe('`enroll`: the enrollment made'),
+      stage: z.string().optional().describe('`move`: the target stage'),
+      from: z.string().nullable().optional().describe('`move`: the stage before'),
+      taskId: uuid.optional().describe('`task`: the task made'),
+      reason: z.string().optional().describe('`skipped`: why'),
+    },
+  ),
+  'task.created': entry(
+    'a `task` step or an automation wrote a task for the lead (a call to make, a manual step)',
+    {
+      taskId: uuid,
+      title: z.string().describe("rendered over the lead's fields"),
+      kind: z.string().describe('`call`, `manual`'),
+    },
+  ),
   'task.completed': entry('`PATCH /v1/tasks/:id` marked an open task done', {
     taskId: uuid,
     title: z.string(),

@@ -21,6 +21,7 @@ export const outboundEventTypes = [
   'email.opened',
   'email.clicked',
   'sequence.variant_promoted',
+  'automation.applied',
 ] as const;
 export type OutboundEventType = (typeof outboundEventTypes)[number];
 
