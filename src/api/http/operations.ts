@@ -232,15 +232,6 @@ export const operations: Record<string, OperationSpec> = {
   },
   'GET /v1/pipeline/scoring': { id: 'getScoringRules', ok: 'The rules' },
   'PUT /v1/pipeline/scoring': { id: 'replaceScoringRules', ok: 'The rules, and how many leads moved' },
-  'GET /v1/automations': { id: 'listAutomations', ok: 'The rules' },
-  'POST /v1/automations': {
-    id: 'createAutomation',
-    ok: 'The rule',
-    errors: { 409: 'too_many_automations: the workspace has its maximum of rules' },
-  },
-  'GET /v1/automations/{id}': { id: 'getAutomation', ok: 'The rule' },
-  'PATCH /v1/automations/{id}': { id: 'updateAutomation', ok: 'The rule' },
-  'DELETE /v1/automations/{id}': { id: 'deleteAutomation', ok: deleted },
   'GET /v1/analytics/funnel': { id: 'getFunnel', ok: 'One row per stage' },
 
   'POST /v1/webhooks/{workspaceId}/email': {
@@ -317,7 +308,7 @@ export const operations: Record<string, OperationSpec> = {
   'POST /v1/automations': {
     id: 'createAutomation',
     ok: 'The rule; it acts on events from now on',
-    errors: { 409: 'The workspace already keeps the most rules it may (100)' },
+    errors: { 409: 'too_many_automations: the workspace already keeps the most rules it may (100)' },
   },
   'GET /v1/automations/{id}': { id: 'getAutomation', ok: 'The rule, with its runs by outcome' },
   'PATCH /v1/automations/{id}': { id: 'updateAutomation', ok: 'The rule' },
