@@ -14,11 +14,14 @@ export type ApiRoute = {
   queryParams: Parameter[];
   /** The body's media type and, for JSON, its schema; null when the operation takes no body. */
   body: { contentType: string; schema: JsonSchema | null } | null;
+  /** Taken with the operator's admin token, not a workspace's key (no tenant reaches it). */
+  admin: boolean;
 };
 
 type Operation = {
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+  security?: Record<string, string[]>[];
 };
 
 const methods: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -48,6 +51,7 @@ function toRoute(method: HttpMethod, path: string, op: Operation): ApiRoute {
   return {
     method,
     path,
+    admin: (op.security ?? []).some((scheme) => 'adminToken' in scheme),
     pathParams: params.filter((p) => p.in === 'path'),
     queryParams: params.filter((p) => p.in === 'query'),
     body: content

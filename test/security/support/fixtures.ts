@@ -18,6 +18,7 @@ export const resourceKinds = [
   'webhook-endpoints',
   'tasks',
   'notes',
+  'automations',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -104,6 +105,11 @@ export async function createTenant(app: FastifyInstance, tag: string, db?: Db): 
   });
   const apiKey = await call('POST', '/v1/api-keys', { name: `spare ${tag}` });
   const note = await call('POST', `/v1/leads/${idOf(lead, 'lead')}/notes`, { body: `note ${tag}` });
+  const automation = await call('POST', '/v1/automations', {
+    name: `rule ${tag}`,
+    trigger: { type: 'stage_entered', stage: 'qualified' },
+    action: { type: 'enroll', sequenceId },
+  });
   const [task] = db
     ? await db
         .insert(tasks)
@@ -126,6 +132,7 @@ export async function createTenant(app: FastifyInstance, tag: string, db?: Db): 
       'webhook-endpoints': idOf(endpoint, 'webhook endpoint'),
       tasks: task?.id ?? randomUUID(),
       notes: idOf(note, 'note'),
+      automations: idOf(automation, 'automation'),
     },
   };
 }
