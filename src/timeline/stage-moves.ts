@@ -106,7 +106,7 @@ export async function moveStage(db: DbOrTx, input: StageMoveInput): Promise<Stag
       order by id
       for update
     ), moved as (
-      update leads l set stage = ${input.toStage}, updated_at = ${at}
+      update leads l set stage = ${input.toStage}, stage_entered_at = ${at}, updated_at = ${at}
       from locked where l.id = locked.id and ${movesSql(input, sql`locked`)}
       returning l.id, locked.stage as from_stage
     ), history as (

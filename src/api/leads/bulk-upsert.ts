@@ -185,14 +185,14 @@ async function insertLeads(
     ), created as (
       insert into leads (id, workspace_id, email, email_key, company_domain, linkedin_url, first_name,
         last_name, company, title, timezone, country, custom_fields, stage, status, score,
-        deal_value, deal_currency, owner)
+        deal_value, deal_currency, owner, stage_entered_at)
       select id, ${input.workspaceId}, email, email_key, company_domain, linkedin_url, first_name, last_name,
         company, title, timezone, country, coalesce(custom_fields, '{}'::jsonb), stage, status, score,
-        deal_value, deal_currency, owner
+        deal_value, deal_currency, owner, now()
       from x
       returning *
     ), staged as (
-      -- The lead's created_at is now() too: both are the transaction's start.
+      -- The lead's created_at and stage_entered_at are now() too: all are the transaction's start.
       insert into stage_events (workspace_id, lead_id, from_stage, to_stage, reason, source, at)
       select ${input.workspaceId}, id, null, stage, 'created', ${input.source}, now() from x
     ), event as (

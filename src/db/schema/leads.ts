@@ -43,6 +43,8 @@ export const leads = pgTable(
     score: integer('score').notNull().default(0),
     status: text('status').$type<LeadStatus>().notNull().default('active'),
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+    /** When the lead entered its current stage: set by every stage move and at creation. */
+    stageEnteredAt: tstz('stage_entered_at').notNull().defaultNow(),
     /** The deal's amount in `dealCurrency` (the board's column totals); null: no deal value. */
     dealValue: numeric('deal_value', { precision: 16, scale: 2, mode: 'number' }),
     dealCurrency: text('deal_currency'),
@@ -61,6 +63,7 @@ export const leads = pgTable(
     index('leads_activity_idx').on(t.workspaceId, t.lastActivityAt),
     index('leads_domain_idx').on(t.workspaceId, t.companyDomain),
     index('leads_stage_activity_idx').on(t.workspaceId, t.stage, t.lastActivityAt, t.id),
+    index('leads_stage_entered_idx').on(t.workspaceId, t.stage, t.stageEnteredAt),
   ],
 );
 

@@ -144,7 +144,7 @@ export async function boardColumns(
   const [summary, totals, wins, cards] = await Promise.all([
     db.execute<{ stage: string; count: number; median: number | null }>(sql`
       select l.stage, count(*)::int as count,
-        percentile_cont(0.5) within group (order by ${daysSince(enteredAt)}) as median
+        percentile_cont(0.5) within group (order by ${daysSince(sql`l.stage_entered_at`)}) as median
       from leads l where ${where} group by l.stage`),
     db.execute<{ stage: string; currency: string; total: string }>(sql`
       select l.stage, l.deal_currency as currency, sum(l.deal_value)::text as total
@@ -175,15 +175,16 @@ export async function boardColumns(
 /**
  * Per open stage: of the leads that ever entered it and now sit in a closed stage, the share in a
  * won one. A stage none of whose leads has closed yet has no rate (its weighted value is unknown).
+ * Only the closed leads' events are read: the others count in neither figure.
  */
 async function winRates(db: DbOrTx, workspaceId: string): Promise<Map<string, number>> {
   const rows = await db.execute<{ stage: string; won: number; closed: number }>(sql`
     select se.to_stage as stage,
       count(distinct se.lead_id) filter (where st.kind = 'won')::int as won,
-      count(distinct se.lead_id) filter (where st.kind in ('won', 'lost'))::int as closed
+      count(distinct se.lead_id)::int as closed
     from stage_events se
     join leads l on l.id = se.lead_id and l.erased_at is null
-    join stages st on st.workspace_id = l.workspace_id and st.key = l.stage
+    join stages st on st.workspace_id = l.workspace_id and st.key = l.stage and st.kind in ('won', 'lost')
     where se.workspace_id = ${workspaceId}
     group by se.to_stage`);
   return new Map(rows.rows.filter((r) => r.closed > 0).map((r) => [r.stage, r.won / r.closed]));

@@ -23,6 +23,7 @@ const lead: LeadRow = {
   score: 0,
   status: 'active',
   lastActivityAt: new Date(),
+  stageEnteredAt: new Date(),
   dealValue: null,
   dealCurrency: null,
   owner: null,
