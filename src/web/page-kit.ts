@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../context';
+import { pages } from './page-engine';
 import { readSession, SESSION_COOKIE, secureCookies, type WebSession } from './session';
 
 declare module 'fastify' {
@@ -45,6 +46,6 @@ export function csrfToken(deps: Deps, request: FastifyRequest, reply: FastifyRep
 }
 
 export async function render(reply: FastifyReply, template: string, data: Record<string, unknown>) {
-  const html = await reply.viewAsync(template, data);
+  const html = pages.renderFileSync(template, data);
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
 }
