@@ -94,7 +94,7 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
     const ids = await enrollmentIdsOf(sequenceId);
     // Every lead has been invited and now waits (an hour) in front of the branch.
     await waitFor(async () => (await runsOf(ids, 'check')).length === 5, {
-      timeoutMs: 60_000,
+      timeoutMs: 150_000,
       what: 'branch runs',
     });
     const mine = (list: string[]) => list.filter((s) => slugs.includes(s));
@@ -122,7 +122,7 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
         const rows = await engine.deps.db.select().from(enrollments).where(inArray(enrollments.id, ids));
         return rows.every((e) => e.status === 'completed');
       },
-      { timeoutMs: 60_000, what: 'all enrollments completed' },
+      { timeoutMs: 150_000, what: 'all enrollments completed' },
     );
     const sent = site.received.messages.filter((m) => slugs.includes(m.slug));
     expect(sent.map((m) => m.slug).sort()).toEqual([...accepted].sort());
@@ -139,7 +139,7 @@ describe('LinkedIn sequences on the engine (workers, Chromium, fixture site)', (
     // Nothing twice: exactly one visit and one invitation per lead.
     expect(mine(site.received.visits)).toHaveLength(5);
     expect(invites).toHaveLength(5);
-  });
+  }, 180_000); // five leads through a real Chromium: minutes on a loaded CI box
 
   it('with 2 invitations a week, the 3rd is deferred a week: scheduled, not failed, not sent', async () => {
     const ws = await createTestWorkspace(engine.app);
