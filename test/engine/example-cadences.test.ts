@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSequenceFile } from '../../src/api/sequences/apply';
 import { enrollments, leads, stepRuns, tasks } from '../../src/db/schema/index';
 import { recordEvent } from '../../src/timeline/events';
-import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
+import { type RecordingChannel, startRecordingEngine } from '../helpers/channels';
 import {
   bringRunsDue,
   createTestWorkspace,
-  startTestEngine,
   type TestEngine,
   type TestWorkspace,
   waitFor,
@@ -25,12 +24,7 @@ describe('example cadences take the path their comments describe', () => {
   let engine: TestEngine;
   let channel: RecordingChannel;
   beforeAll(async () => {
-    channel = recordingChannel();
-    engine = await startTestEngine({
-      workers: true,
-      channels: channelMap(channel),
-      env: { MAINTENANCE_INTERVAL_SECONDS: '0.5' },
-    });
+    ({ engine, channel } = await startRecordingEngine());
   });
   afterAll(() => engine.close());
 

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, stageEvents, tasks } from '../../src/db/schema/index';
-import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
-import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../helpers/engine';
+import { type RecordingChannel, startRecordingEngine } from '../helpers/channels';
+import { createTestWorkspace, type TestEngine, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
 import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 
@@ -10,12 +10,7 @@ describe('end steps', () => {
   let engine: TestEngine;
   let channel: RecordingChannel;
   beforeAll(async () => {
-    channel = recordingChannel();
-    engine = await startTestEngine({
-      workers: true,
-      channels: channelMap(channel),
-      env: { MAINTENANCE_INTERVAL_SECONDS: '0.5' },
-    });
+    ({ engine, channel } = await startRecordingEngine());
   });
   afterAll(() => engine.close());
 

@@ -1,11 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollments, events, leads, stepRuns } from '../../src/db/schema/index';
-import { channelMap, type RecordingChannel, recordingChannel } from '../helpers/channels';
+import { type RecordingChannel, startRecordingEngine } from '../helpers/channels';
 import {
   bringRunsDue,
   createTestWorkspace,
-  startTestEngine,
   type TestEngine,
   type TestWorkspace,
   waitFor,
@@ -19,12 +18,7 @@ describe('pipeline and cadences', () => {
   let engine: TestEngine;
   let channel: RecordingChannel;
   beforeAll(async () => {
-    channel = recordingChannel();
-    engine = await startTestEngine({
-      workers: true,
-      channels: channelMap(channel),
-      env: { MAINTENANCE_INTERVAL_SECONDS: '0.5' },
-    });
+    ({ engine, channel } = await startRecordingEngine());
   });
   afterAll(() => engine.close());
 

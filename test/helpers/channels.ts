@@ -1,4 +1,5 @@
 import type { Channel, ChannelResult, StepContext } from '../../src/engine/channel';
+import { startTestEngine, type TestEngine } from './engine';
 
 export type RecordedSend = {
   stepRunId: string;
@@ -47,3 +48,17 @@ export function recordingChannel(
 
 export const channelMap = (...channels: Channel[]) =>
   new Map(channels.flatMap((c) => c.stepTypes.map((t) => [t, c] as const)));
+
+/**
+ * A test engine with workers whose channels only record: the set-up the engine tests share. The
+ * maintenance loop runs every half second, so a run brought due is picked up at once.
+ */
+export async function startRecordingEngine(): Promise<{ engine: TestEngine; channel: RecordingChannel }> {
+  const channel = recordingChannel();
+  const engine = await startTestEngine({
+    workers: true,
+    channels: channelMap(channel),
+    env: { MAINTENANCE_INTERVAL_SECONDS: '0.5' },
+  });
+  return { engine, channel };
+}
