@@ -6,7 +6,6 @@ import { enrollments, stepRuns } from '../db/schema/index';
 import { dispatchRuns } from './dispatch';
 import { recordEvents } from '../timeline/events';
 import { channelStepTypes } from '../core/step-types';
-import type { SequenceDefinition } from '../core/sequences';
 import { windowed } from './advance';
 import { loadVersion } from './versions';
 
@@ -162,11 +161,9 @@ async function placeOverdueRuns(tx: Tx, runIds: string[], now: Date): Promise<Ma
     join workspaces w on w.id = e.workspace_id
     where r.id = any(${sql.param(runIds)}::uuid[])
       and r.step_type = any(${sql.param([...channelStepTypes])}::text[])`);
-  const definitions = new Map<string, SequenceDefinition | null>();
   for (const run of rows) {
-    const key = `${run.sequence_id}:${run.version}`;
-    if (!definitions.has(key)) definitions.set(key, await loadVersion(tx, run.sequence_id, run.version));
-    const definition = definitions.get(key);
+    // Versions are cached for the process by `loadVersion`: one query per version at most.
+    const definition = await loadVersion(tx, run.sequence_id, run.version);
     if (!definition) continue;
     const runAt = windowed(now, {
       lead: { id: run.lead_id, timezone: run.timezone, country: run.country },

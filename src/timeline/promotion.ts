@@ -57,15 +57,13 @@ export async function promoteScored(
 
 /** The workspace's promotion stages, from its pipeline and scoring rules (see `promotionStages`). */
 export async function promotionStagesOf(db: DbOrTx, workspaceId: string) {
-  const [ws] = await db
-    .select({ settings: workspaces.settings })
-    .from(workspaces)
-    .where(eq(workspaces.id, workspaceId));
+  // One round trip: the pipeline, each row with the workspace's scoring settings.
   const pipeline = await db
-    .select({ key: stages.key, kind: stages.kind, position: stages.position })
+    .select({ key: stages.key, kind: stages.kind, position: stages.position, settings: workspaces.settings })
     .from(stages)
+    .innerJoin(workspaces, eq(workspaces.id, stages.workspaceId))
     .where(eq(stages.workspaceId, workspaceId));
-  const scoring = ws?.settings.scoring;
+  const scoring = pipeline[0]?.settings.scoring;
   return promotionStages(
     { qualifyFrom: scoring?.qualifyFrom ?? null, qualifyTo: scoring?.qualifyTo ?? null },
     pipeline,

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../context';
 import { pages } from './page-engine';
-import { readSession, SESSION_COOKIE, secureCookies, type WebSession } from './session';
+import { readSession, SESSION_COOKIE, sessionCookieOptions, type WebSession } from './session';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,13 +36,7 @@ export const csrfUserInfo = (request: FastifyRequest) => request.cookies[SESSION
  * nothing in another) and to the secret in the `_csrf` cookie.
  */
 export function csrfToken(deps: Deps, request: FastifyRequest, reply: FastifyReply): string {
-  return reply.generateCsrf({
-    userInfo: csrfUserInfo(request),
-    path: '/app',
-    httpOnly: true,
-    sameSite: 'strict',
-    secure: secureCookies(deps, request),
-  });
+  return reply.generateCsrf({ userInfo: csrfUserInfo(request), ...sessionCookieOptions(deps, request) });
 }
 
 export async function render(reply: FastifyReply, template: string, data: Record<string, unknown>) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Deps } from '../context';
 import { apiKeys } from '../db/schema/index';
 import { sha256 } from '../lib/crypto';
+import { findLiveKey } from '../api/http/auth';
 
 export const SESSION_COOKIE = 'outreach_session';
 /** A session lasts a working day; signing in again is cheap, a stolen cookie expires. */
@@ -28,14 +29,7 @@ export const sessionCookieOptions = (deps: Deps, request: FastifyRequest) => ({
 });
 
 /** The workspace and key name an API key belongs to, when it is live. */
-export async function checkApiKey(deps: Deps, key: string) {
-  const [row] = await deps.db
-    .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, name: apiKeys.name })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.hash, sha256(key)), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return row ?? null;
-}
+export const checkApiKey = (deps: Deps, key: string) => findLiveKey(deps.db, key);
 
 /** A new session for a checked key: an opaque random id in the cookie, the record in Redis with a TTL. */
 export async function startSession(

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
-import type { Db } from '../../db/client';
+import type { Db, DbOrTx } from '../../db/client';
 import { apiKeys } from '../../db/schema/index';
 import { sha256 } from '../../lib/crypto';
 import { HttpError } from './errors';
@@ -39,15 +39,21 @@ export function requireAdmin(request: FastifyRequest, adminToken: string | undef
   if (!token || !safeEqual(token, adminToken)) throw unauthorized('a valid admin token is required');
 }
 
+/** The live (not revoked) API key a token is, with its workspace and name; null for any other token. */
+export async function findLiveKey(db: DbOrTx, token: string) {
+  const [key] = await db
+    .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, name: apiKeys.name })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, sha256(token)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return key ?? null;
+}
+
 /** Resolves the API key to its workspace; every `/v1` query is then scoped to `request.workspaceId`. */
 export async function authenticateKey(db: Db, request: FastifyRequest): Promise<void> {
   const token = bearerToken(request);
   if (!token) throw unauthorized('missing API key: send Authorization: Bearer <key>');
-  const [key] = await db
-    .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.hash, sha256(token)), isNull(apiKeys.revokedAt)))
-    .limit(1);
+  const key = await findLiveKey(db, token);
   if (!key) throw unauthorized('invalid or revoked API key');
   request.workspaceId = key.workspaceId;
   request.apiKeyId = key.id;

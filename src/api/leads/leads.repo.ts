@@ -54,7 +54,8 @@ export function leadView(row: LeadRow): Lead {
   };
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+/** `text` for a LIKE pattern: its `\\`, `%` and `_` match themselves. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
 export async function listLeadRows(
   db: DbOrTx,

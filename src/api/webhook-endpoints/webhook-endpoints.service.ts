@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
@@ -11,6 +10,7 @@ import type {
   Delivery,
   WebhookEndpoint,
 } from './webhook-endpoints.schemas';
+import { newWebhookSecret } from '../workspaces/workspaces.service';
 
 type EndpointDeps = Pick<Deps, 'db' | 'secrets' | 'targets'>;
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -18,7 +18,8 @@ export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 /** Live endpoints a workspace may have: each event is delivered once per endpoint. */
 export const MAX_ENDPOINTS_PER_WORKSPACE = 20;
 
-export const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+/** A Standard Webhooks secret, as workspaces get for inbound webhooks. */
+export const newSigningSecret = newWebhookSecret;
 
 export const endpointView = (row: EndpointRow, now: Date = new Date()): WebhookEndpoint => ({
   id: row.id,

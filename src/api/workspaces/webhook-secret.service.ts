@@ -11,6 +11,12 @@ export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 3600;
 /** The workspace's inbound webhook secret, and when the one a rotation replaced stops verifying. */
 export type WebhookSecretView = { webhookSecret: string; previousSecretExpiresAt: Date | null };
 
+/** The secret as the API and the CLI answer it. */
+export const webhookSecretJson = (v: WebhookSecretView) => ({
+  webhookSecret: v.webhookSecret,
+  previousSecretExpiresAt: v.previousSecretExpiresAt?.toISOString() ?? null,
+});
+
 /** Reads the workspace's inbound webhook secret again (admin only); null for an unknown workspace. */
 export async function readWebhookSecret(
   deps: SecretDeps,

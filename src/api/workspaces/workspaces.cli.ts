@@ -4,8 +4,8 @@ import {
   DEFAULT_ROTATION_GRACE_SECONDS,
   readWebhookSecret,
   rotateWebhookSecret,
-  type WebhookSecretView,
 } from './webhook-secret.service';
+import { webhookSecretJson } from './webhook-secret.service';
 
 export const WEBHOOK_SECRET_USAGE = 'workspace:webhook-secret --workspace <workspace id>';
 export const ROTATE_WEBHOOK_SECRET_USAGE =
@@ -13,10 +13,7 @@ export const ROTATE_WEBHOOK_SECRET_USAGE =
 
 type SecretDeps = Pick<Deps, 'db' | 'secrets'>;
 
-const view = (v: WebhookSecretView) => ({
-  webhookSecret: v.webhookSecret,
-  previousSecretExpiresAt: v.previousSecretExpiresAt?.toISOString() ?? null,
-});
+const view = webhookSecretJson;
 
 /** `workspace:webhook-secret`: what `GET /v1/workspaces/:id/webhook-secret` answers. */
 export async function webhookSecretCommand(deps: SecretDeps, args: string[]) {

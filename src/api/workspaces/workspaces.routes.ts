@@ -28,6 +28,7 @@ import {
   revokeApiKey,
   updateWorkspace,
 } from './workspaces.service';
+import { webhookSecretJson } from './webhook-secret.service';
 
 export const workspacesRoutes =
   (deps: Deps): FastifyPluginAsyncZod =>
@@ -156,5 +157,5 @@ const workspaceView = (ws: {
 
 function secretView(view: SecretView | null) {
   if (!view) throw notFound('workspace');
-  return { ...view, previousSecretExpiresAt: view.previousSecretExpiresAt?.toISOString() ?? null };
+  return webhookSecretJson(view);
 }

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { listStages, type StageView } from '../../timeline/stage-moves';
+import { escapeLike } from '../../api/leads/leads.repo';
 
 /** What the board can be narrowed to; every field optional. */
 export type BoardFilter = { sequenceId?: string; owner?: string; q?: string };
@@ -31,8 +32,6 @@ export type BoardColumn = StageView & {
   medianDaysInStage: number | null;
   cards: BoardCard[];
 };
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 
 /** The filter as SQL over `leads l`. */
 function filterSql(workspaceId: string, filter: BoardFilter): SQL {

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { mailboxes } from '../../db/schema/index';
 import { effectiveDailyLimit } from '../../channels/email/capacity';
@@ -74,10 +74,3 @@ export async function mailboxUsage(db: DbOrTx, workspaceId: string, now = new Da
     inboxLastError: m.inboxLastError,
   }));
 }
-
-export const readsAnyInbox = (db: DbOrTx, workspaceId: string) =>
-  db
-    .select({ id: mailboxes.id })
-    .from(mailboxes)
-    .where(and(eq(mailboxes.workspaceId, workspaceId), isNotNull(mailboxes.imapHost)))
-    .limit(1);
