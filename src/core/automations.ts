@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { templateError } from './templates';
 
 const StageKey = z.string().min(1).max(64);
 
@@ -26,7 +27,15 @@ export const AutomationAction = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('move'), stage: StageKey }),
   z.strictObject({
     type: z.literal('task'),
-    title: z.string().trim().min(1).max(500),
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .superRefine((title, ctx) => {
+        const error = templateError(title);
+        if (error) ctx.addIssue({ code: 'custom', message: `template does not parse: ${error}` });
+      }),
     kind: z.enum(['call', 'manual']).default('manual'),
     assignee: z.string().trim().min(1).max(200).optional(),
     dueInDays: z.number().int().min(0).max(365).optional(),

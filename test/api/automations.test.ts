@@ -76,9 +76,19 @@ describe('automation rules', () => {
     await post(ws, `/v1/leads/${other.id}/stage`, { stage: 'qualified' });
     await waitFor(async () => (await enrollmentsOf(other.id)).length === 1, { what: 'the second lead' });
     expect(await enrollmentsOf(lead.id)).toHaveLength(1);
-    const view = (
-      await engine.app.inject({ method: 'GET', url: `/v1/automations/${ruleId}`, headers: ws.auth })
-    ).json();
+    // The enrollment commits before its run is settled: wait for nothing pending, then count.
+    const view = await waitFor(
+      async () => {
+        const res = await engine.app.inject({
+          method: 'GET',
+          url: `/v1/automations/${ruleId}`,
+          headers: ws.auth,
+        });
+        const body = res.json<{ runs: { pending: number } }>();
+        return body.runs.pending === 0 && body;
+      },
+      { what: 'settled automation runs' },
+    );
     expect(view.runs).toEqual({ pending: 0, applied: 2, skipped: 0, failed: 0 });
   });
 
@@ -184,6 +194,10 @@ describe('automation rules', () => {
       ],
       [{ trigger: { type: 'whenever' }, action: { type: 'move', stage: 'lost' } }, 'body.trigger'],
       [{ trigger: { type: 'lead_created' }, action: { type: 'task', title: '' } }, 'body.action.title'],
+      [
+        { trigger: { type: 'lead_created' }, action: { type: 'task', title: "{% include '/etc/passwd' %}" } },
+        'body.action.title',
+      ],
     ];
     for (const [body, path] of cases) {
       const res = await post(ws, '/v1/automations', { name: 'bad', ...body });
