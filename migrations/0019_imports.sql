@@ -1,0 +1,2 @@
+-- Reserved slot (filled by the work that claims it).
+SELECT 1;
