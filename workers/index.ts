@@ -5,6 +5,7 @@ import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
 import { startAutomationLoop } from './automations';
 import { startCleanupLoop } from './cleanup';
+import { startJobLoop } from './jobs';
 import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startLinkedInCanaryLoop } from './linkedin-canary';
 import { startMaintenanceLoop } from './maintenance';
@@ -27,6 +28,7 @@ export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {
     startMaintenanceLoop(deps),
     startCleanupLoop(deps),
     startAutomationLoop(deps),
+    startJobLoop(deps),
     startLinkedInSyncLoop(deps),
     startLinkedInCanaryLoop(deps),
     startInboxReader(deps),

@@ -130,6 +130,11 @@ function describeSuccesses(op: Operation, spec: OperationSpec): void {
     if ('$ref' in response || (Number(status) >= 400 && status !== '503')) continue;
     const text = typeof spec.ok === 'string' ? spec.ok : spec.ok[Number(status)];
     if (text && spec.html) op.responses = { ...op.responses, [status]: htmlPage(text) };
+    else if (text && spec.produces)
+      op.responses = {
+        ...op.responses,
+        [status]: { description: text, content: { [spec.produces]: { schema: { type: 'string' } } } },
+      };
     else if (text) response.description = text;
   }
 }

@@ -26,6 +26,8 @@ export type OperationSpec = {
   rawBody?: RawBody;
   /** The route answers HTML pages, not JSON (success and 404 alike). */
   html?: true;
+  /** The success answer's media type when it is not JSON (a CSV download). */
+  produces?: 'text/csv';
 };
 
 const deleted = 'Deleted; no body';
@@ -184,7 +186,7 @@ export const operations: Record<string, OperationSpec> = {
   'POST /v1/leads/bulk': { id: 'upsertLeads', ok: 'Counts, and each refused row with its reason' },
   'POST /v1/leads/import': {
     id: 'importLeadsCsv',
-    ok: 'Counts, and each refused row with its reason (index: data row from 0)',
+    ok: 'Counts, and each refused row with its reason (line: the file line, header = 1; index: data row from 0)',
     rawBody: {
       mediaType: 'text/csv',
       description:
@@ -195,6 +197,39 @@ export const operations: Record<string, OperationSpec> = {
       413: 'payload_too_large: the CSV is above the import limit',
       415: 'unsupported_media_type: send Content-Type: text/csv',
     },
+  },
+  'POST /v1/imports': {
+    id: 'createImportJob',
+    ok: 'The job, queued: poll its Location (GET /v1/imports/{id}) for progress',
+    rawBody: {
+      mediaType: 'text/csv',
+      description:
+        'A header row, then one lead per row (columns: docs/csv.md); unknown columns become custom fields',
+      example: 'email,first_name,company\nada@example.com,Ada,Analytical Engines\n',
+    },
+    errors: {
+      400: 'invalid_csv: the header row is missing or unusable (checked before anything is stored)',
+      413: 'payload_too_large: the CSV is above the job limit (256 MiB)',
+      415: 'unsupported_media_type: send Content-Type: text/csv',
+    },
+  },
+  'GET /v1/imports/{id}': { id: 'getImportJob', ok: 'The import: status, progress, counts, first failures' },
+  'GET /v1/imports/{id}/failures': {
+    id: 'getImportJobFailures',
+    ok: 'Every refused row as CSV: line (the header is line 1), lead_id (empty), error',
+    produces: 'text/csv',
+  },
+  'POST /v1/jobs': {
+    id: 'createBulkJob',
+    ok: 'The job, queued: poll its Location (GET /v1/jobs/{id}) for progress',
+    errors: { 400: 'too_many_leads: the filter matches more leads than one job takes (200,000)' },
+  },
+  'GET /v1/jobs': { id: 'listJobs', ok: 'A page of jobs, newest first' },
+  'GET /v1/jobs/{id}': { id: 'getJob', ok: 'The job: status, progress, counts, first failures' },
+  'GET /v1/jobs/{id}/failures': {
+    id: 'getJobFailures',
+    ok: 'Every failure as CSV: line (imports), lead_id (bulk jobs), error',
+    produces: 'text/csv',
   },
   'GET /v1/leads/{id}': { id: 'getLead', summary: 'Read a lead', ok: 'The lead' },
   'PATCH /v1/leads/{id}': {

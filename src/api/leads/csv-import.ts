@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import type { Db } from '../../db/client';
+import { parse as parseSync } from 'csv-parse/sync';
+import type { Db, Tx } from '../../db/client';
 import { HttpError } from '../http/errors';
 import { RowError, upsertLeads } from './bulk-upsert';
 import { type ColumnTarget, detectDelimiter, mapHeader, recordToLead } from './csv-headers';
@@ -28,7 +29,12 @@ export async function importLeadsCsv(
   db: Db,
   workspaceId: string,
   input: AsyncIterable<Buffer | string>,
-  opts: { maxBytes?: number; onProgress?: (rowsDone: number) => void } = {},
+  opts: {
+    maxBytes?: number;
+    onProgress?: (rowsDone: number) => void | Promise<void>;
+    /** Runs in the import's transaction after the last row, so its writes commit with the leads. */
+    finish?: (tx: Tx, result: ImportResult) => Promise<void>;
+  } = {},
 ): Promise<ImportOutcome> {
   const maxBytes = opts.maxBytes ?? CSV_MAX_BYTES;
   try {
@@ -66,7 +72,7 @@ export async function importLeadsCsv(
         total.ids.push(...result.ids);
         batch = [];
         lines = [];
-        opts.onProgress?.(total.ids.length);
+        await opts.onProgress?.(total.ids.length);
       };
       for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
         if (!columns) {
@@ -82,6 +88,7 @@ export async function importLeadsCsv(
       }
       if (!columns) throw new InvalidCsv('the file is empty: a header row is required');
       if (batch.length > 0) await flush();
+      await opts.finish?.(tx, total);
       return { ok: true as const, result: total };
     });
   } catch (err) {
@@ -96,6 +103,23 @@ export async function importLeadsCsv(
 }
 
 class InvalidCsv extends Error {}
+
+/**
+ * Checks a CSV's first line the way the importer will read it, so an upload with an unusable header
+ * is refused at once instead of failing later as a job. The error, or null when the header maps.
+ */
+export function headerProblem(firstLine: string): string | null {
+  const line = firstLine.replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? '';
+  if (line.trim() === '') return 'the file is empty: a header row is required';
+  try {
+    const [record] = parseSync(line, { delimiter: detectDelimiter(line), relax_column_count: true });
+    const header = mapHeader((record as string[] | undefined) ?? []);
+    return 'error' in header ? header.error : null;
+  } catch {
+    // A quoted header spanning lines, say: the job's streaming parser decides.
+    return null;
+  }
+}
 
 type CsvRecord = { record: string[]; info: { lines: number } };
 

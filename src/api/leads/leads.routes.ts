@@ -9,7 +9,15 @@ import { eraseLead } from './erase';
 import { leadActivityRoutes } from './lead-activity.routes';
 import { leadNotesRoutes } from './lead-notes.routes';
 import { findLead, leadView } from './leads.repo';
-import { BulkBody, BulkResult, Lead, LeadInput, LeadListQuery, LeadPatch } from './leads.schemas';
+import {
+  BulkBody,
+  BulkResult,
+  ImportResult,
+  Lead,
+  LeadInput,
+  LeadListQuery,
+  LeadPatch,
+} from './leads.schemas';
 import { listLeads, patchLead, upsertLead } from './leads.service';
 
 const tags = ['leads'];
@@ -70,7 +78,7 @@ export const leadsRoutes =
           tags,
           summary: 'Import leads from a CSV (text/csv); unknown columns become custom fields',
           consumes: ['text/csv'],
-          response: { 200: BulkResult },
+          response: { 200: ImportResult },
         },
       },
       async (request) => {

@@ -125,6 +125,11 @@ export const BulkResult = z.object({
 });
 export type BulkResult = z.infer<typeof BulkResult>;
 
+/** A CSV import's answer: each refused row also says the file line it starts on (header = line 1). */
+export const ImportResult = BulkResult.extend({
+  failed: z.array(z.object({ index: z.number().int(), line: z.number().int(), error: z.string() })),
+});
+
 export const NoteBody = z.object({ body: Text(10_000, 1) });
 export const Note = z.object({
   id: z.uuid(),

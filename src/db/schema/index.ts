@@ -1,6 +1,7 @@
 export * from './ab-winners';
 export * from './automations';
 export * from './channels';
+export * from './jobs';
 export * from './leads';
 export * from './messaging';
 export * from './sequences';

@@ -25,7 +25,7 @@ type Bulk = {
   created: number;
   updated: number;
   merged: number;
-  failed: { index: number; error: string }[];
+  failed: { index: number; line?: number; error: string }[];
   ids: (string | null)[];
 };
 
@@ -158,6 +158,8 @@ describe('bulk upsert and CSV import', () => {
     const body = res.json<Bulk>();
     expect(body).toMatchObject({ created: 2, updated: 0, merged: 1 });
     expect(body.failed.map((f) => f.index)).toEqual([2, 4]);
+    // The file lines they start on: bob's quoted value spans lines 3 and 4.
+    expect(body.failed.map((f) => f.line)).toEqual([5, 7]);
     expect(body.failed[0]?.error).toMatch(/^email:/);
     expect(body.failed[1]?.error).toMatch(/columns/);
     const all = await leadsOf(ws);

@@ -1,0 +1,23 @@
+import type { Deps } from '../src/context';
+import { claimJob, runJob } from '../src/api/jobs/jobs.runner';
+import { dropStaleUploads } from '../src/api/jobs/jobs.service';
+import { type Loop, startLoop } from './loop';
+
+/** How often an idle worker looks for a job (a job waits about this long before it starts). */
+export const JOB_TICK_MS = 1_000;
+
+/**
+ * Jobs asked for over HTTP (`POST /v1/imports`, `POST /v1/jobs`): one at a time per process, the
+ * oldest first with workspaces that have nothing running ahead; uploads abandoned mid-way are dropped.
+ */
+export function startJobLoop(deps: Deps, everyMs = JOB_TICK_MS): Loop {
+  let ticks = 0;
+  return startLoop('jobs', deps, everyMs, async () => {
+    if (ticks++ % 600 === 0) await dropStaleUploads(deps.db);
+    for (let job = await claimJob(deps.db); job; job = await claimJob(deps.db)) {
+      deps.log.info({ jobId: job.id, type: job.type, attempt: job.attempts }, 'job started');
+      await runJob(deps, job);
+      deps.log.info({ jobId: job.id }, 'job ended');
+    }
+  });
+}
