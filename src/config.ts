@@ -54,6 +54,16 @@ export const Config = z.object({
    * batches, but a crash leaves more sends ambiguous: see docs/decisions.md.
    */
   STEP_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(25),
+  /**
+   * Postgres connections one process may open. Steps hold none while a remote server (SMTP,
+   * LinkedIn) takes its time, so this does not grow with STEP_CONCURRENCY: see docs/decisions.md.
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(12).max(1000).default(20),
+  /**
+   * SMTP sessions a worker keeps open per mailbox. With slow servers, a worker's email rate is about
+   * min(STEP_CONCURRENCY, mailboxes × this) / the server's time per message.
+   */
+  SMTP_SESSIONS_PER_MAILBOX: z.coerce.number().int().min(1).max(20).default(3),
   /** Seconds an SMTP server may stay silent (connect, greeting, any reply) before a send is given up. */
   SMTP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   /** Seconds between inbox checks for a server without IDLE (with IDLE, a safety re-check). */

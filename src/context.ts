@@ -22,13 +22,12 @@ export type Deps = {
 };
 
 /**
- * Connections a process may open. Each step in flight may hold one through its hand-off (see
- * engine/liveness.ts), so a process that runs steps gets `STEP_CONCURRENCY + 10`. An API-only
- * process runs none and keeps the floor of 20, leaving Postgres' connections (100 by default) to
- * the workers.
+ * Connections a process may open: `DATABASE_POOL_SIZE` (20), whatever its role and its
+ * STEP_CONCURRENCY. A step checks a connection out only for its short statements (claim, hand-off
+ * check, slot, outcome), never across the SMTP exchange or a LinkedIn action (engine/liveness.ts),
+ * so a worker with 200 sends in flight at slow servers needs no more than one with 25.
  */
-export const databasePoolSize = (config: Pick<Config, 'STEP_CONCURRENCY' | 'ROLE'>) =>
-  config.ROLE === 'api' ? 20 : Math.max(20, config.STEP_CONCURRENCY + 10);
+export const databasePoolSize = (config: Pick<Config, 'DATABASE_POOL_SIZE'>) => config.DATABASE_POOL_SIZE;
 
 /**
  * Deps need the key that seals secrets: entry points get it from `withEncryptionKey`

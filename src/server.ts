@@ -24,8 +24,8 @@ async function main(): Promise<void> {
   if (shortfall)
     log.warn(
       shortfall,
-      'this process may open more Postgres connections than are free: lower STEP_CONCURRENCY ' +
-        '(a worker opens up to STEP_CONCURRENCY + 10) or raise max_connections',
+      'this process may open more Postgres connections than are free: lower DATABASE_POOL_SIZE ' +
+        'or raise max_connections',
     );
 
   // Loaded only by a process that serves HTTP: a worker never loads the API layer.

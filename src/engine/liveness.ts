@@ -25,11 +25,14 @@ export const stepAllowed = sql`
 export type HandOff<T> = { allowed: true; value: T } | { allowed: false };
 
 /**
- * Runs the hand-off (the SMTP exchange, the LinkedIn click) while holding the enrollment and lead
- * rows `FOR SHARE`, after checking nothing stopped the cadence since the claim. A reply, unsubscribe
- * or bounce updates those rows, so it either committed before (and nothing is sent) or waits until
- * the message is out: no message can leave after a stop has committed. The cost is one connection
- * per send in flight, and a reply for that lead waiting for the send to finish.
+ * Decides the hand-off (the SMTP exchange, the LinkedIn click) in a short transaction of its own:
+ * it takes the enrollment and lead rows `FOR SHARE`, checks nothing stopped the cadence since the
+ * claim, commits, and only then calls `send`, holding no connection and no lock while a remote
+ * server takes its time. A reply, unsubscribe or bounce updates those rows, so it commits either
+ * before the check (and nothing is sent) or after it; in the second case the message was already on
+ * its way: the run is `claimed` with `handoff = 'started'`, and the stop lists it as in flight
+ * (`cancelScheduledRuns`). Nothing else of the cadence runs after the stop: the advance that follows
+ * the send finds the enrollment ended.
  */
 export async function handOffWhileAllowed<T>(
   deps: Pick<Deps, 'db' | 'log'>,
@@ -37,7 +40,7 @@ export async function handOffWhileAllowed<T>(
   send: () => Promise<T>,
 ): Promise<HandOff<T>> {
   // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
-  return inTransaction(deps, async (tx): Promise<HandOff<T>> => {
+  const allowed = await inTransaction(deps, async (tx) => {
     const { rows } = await tx.execute(
       prepared(sql`
       select 1 from enrollments e
@@ -46,9 +49,10 @@ export async function handOffWhileAllowed<T>(
       where e.id = ${enrollmentId} and ${stepAllowed}
       for share of e, l`),
     );
-    if (rows.length === 0) return { allowed: false };
-    return { allowed: true, value: await send() };
+    return rows.length > 0;
   });
+  if (!allowed) return { allowed: false };
+  return { allowed: true, value: await send() };
 }
 
 /**

@@ -24,7 +24,14 @@ export type StopInput = {
 };
 
 /** An enrollment a stop ended, with the version it ran (its settings say what else a reply does). */
-export type StoppedEnrollment = { id: string; leadId: string; sequenceId: string; version: number };
+export type StoppedEnrollment = {
+  id: string;
+  leadId: string;
+  sequenceId: string;
+  version: number;
+  /** Its runs already handed to their channel when the stop committed: they may still deliver. */
+  inFlight?: string[];
+};
 
 export type EnrollmentRef = { id: string; lead_id: string; sequence_id: string; version: number };
 export const toStopped = (r: EnrollmentRef): StoppedEnrollment => ({
@@ -48,9 +55,12 @@ export function stopUpdate(input: StopInput, now: Date): SQL {
 }
 
 /**
- * Cancels the scheduled runs of stopped enrollments. A statement of its own, after the stop: its
- * snapshot then includes a run that a concurrent advance committed while the stop waited for the
- * enrollment's row lock (a CTE of the stop statement would not see it, and leave it scheduled).
+ * Cancels the scheduled runs of stopped enrollments, and notes on each stopped enrollment the runs
+ * already in flight (`claimed`, hand-off started): their hand-off check committed before the stop,
+ * so their message may still leave, and the stop's event says so. A statement of its own, after the
+ * stop: its snapshot then includes a run that a concurrent advance committed while the stop waited
+ * for the enrollment's row lock (a CTE of the stop statement would not see it, and leave it
+ * scheduled), and the hand-off of any run whose check held the row before the stop took it.
  */
 export async function cancelScheduledRuns(
   db: DbOrTx,
@@ -59,9 +69,20 @@ export async function cancelScheduledRuns(
   now: Date,
 ) {
   if (stopped.length === 0) return;
-  await db.execute(sql`
-    update step_runs set status = 'canceled', reason = ${reason}, updated_at = ${now}
-    where enrollment_id = any(${sql.param(stopped.map((e) => e.id))}::uuid[]) and status = 'scheduled'`);
+  const ids = sql.param(stopped.map((e) => e.id));
+  const { rows } = await db.execute<{ id: string; enrollment_id: string }>(sql`
+    with canceled as (
+      update step_runs set status = 'canceled', reason = ${reason}, updated_at = ${now}
+      where enrollment_id = any(${ids}::uuid[]) and status = 'scheduled'
+    )
+    select id, enrollment_id from step_runs
+    where enrollment_id = any(${ids}::uuid[]) and status = 'claimed' and handoff = 'started'`);
+  if (rows.length === 0) return;
+  const byId = new Map(stopped.map((e) => [e.id, e]));
+  for (const row of rows) {
+    const enrollment = byId.get(row.enrollment_id);
+    if (enrollment) enrollment.inFlight = [...(enrollment.inFlight ?? []), row.id];
+  }
 }
 
 /**
@@ -89,7 +110,7 @@ export function stoppedEvents(
     type: 'enrollment.stopped',
     leadId: e.leadId,
     enrollmentId: e.id,
-    data: { status: input.status, reason: input.reason },
+    data: { status: input.status, reason: input.reason, ...(e.inFlight ? { inFlight: e.inFlight } : {}) },
   }));
 }
 

@@ -253,7 +253,7 @@ describe('import and bulk jobs', () => {
   });
 
   it('refuses bad bulk requests with the failing field', async () => {
-    const post = (payload: unknown) =>
+    const post = (payload: Record<string, unknown>) =>
       engine.app.inject({ method: 'POST', url: '/v1/jobs', headers: ws.auth, payload });
     const sequence = await createSequence(engine.app, ws, {
       steps: [{ type: 'email', subject: 'Hi', body: 'Hello' }],

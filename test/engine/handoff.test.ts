@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollments, stepRuns } from '../../src/db/schema/index';
+import { enrollments, events, stepRuns } from '../../src/db/schema/index';
 import type { ChannelResult, StepContext } from '../../src/engine/channel';
 import { pauseEnrollments } from '../../src/engine/pause';
 import { stopLeadEnrollments } from '../../src/engine/stop-rules';
@@ -66,6 +66,73 @@ describe('the hand-off re-check and blocked leads', () => {
       { what: 'the run canceled at the hand-off' },
     );
     expect(run?.reason).toBe('stopped_before_send');
+    expect((await enrollmentOf(enrollmentId))?.status).toBe('replied');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await runsOf(enrollmentId)).toHaveLength(1);
+  });
+
+  it('a reply while the remote server holds the message commits without waiting for it, names the run in flight, and nothing after it runs', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const [lead] = await insertLeads(engine.deps.db, ws.id, 1);
+    if (!lead) throw new Error('no lead');
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let exchanging: (ctx: StepContext) => void = () => {};
+    const inExchange = new Promise<StepContext>((resolve) => {
+      exchanging = resolve;
+    });
+    // The "remote server" takes as long as the test wants: it answers only once released.
+    channel.respond = async (ctx): Promise<ChannelResult> => {
+      const handed = await ctx.handOff(async () => {
+        exchanging(ctx);
+        await held;
+        return 'sent';
+      });
+      return handed.allowed ? { kind: 'sent' } : { kind: 'stopped', reason: 'stopped_before_send' };
+    };
+    const seq = await createActiveSequence(engine.app, ws, {
+      steps: [
+        { id: 'a', type: 'email', subject: 's', body: 'b' },
+        { id: 'b', type: 'email', subject: 's', body: 'b' },
+      ],
+    });
+    const { enrolled } = await enrollLeads(engine.app, ws, seq, [lead.id]);
+    const enrollmentId = enrolled[0]?.enrollmentId ?? '';
+    try {
+      const ctx = await inExchange;
+      // The stop takes the enrollment's row lock: with the exchange holding it, this would wait
+      // for the release that only comes after it.
+      const stop = engine.deps.db.transaction((tx) =>
+        stopLeadEnrollments(tx, {
+          workspaceId: ws.id,
+          leadIds: [lead.id],
+          status: 'replied',
+          reason: 'reply',
+        }),
+      );
+      const stopped = await Promise.race([
+        stop,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
+      ]);
+      expect(stopped, 'the stop committed while the exchange was still going').not.toBeNull();
+      const [event] = await engine.deps.db
+        .select()
+        .from(events)
+        .where(and(eq(events.enrollmentId, enrollmentId), eq(events.type, 'enrollment.stopped')));
+      expect(event?.data).toMatchObject({ status: 'replied', inFlight: [ctx.run.id] });
+    } finally {
+      release();
+    }
+    const [run] = await waitFor(
+      async () => {
+        const runs = await runsOf(enrollmentId);
+        return runs[0]?.status === 'sent' ? runs : null;
+      },
+      { what: 'the run in flight recorded as sent' },
+    );
+    expect(run?.stepId).toBe('a');
     expect((await enrollmentOf(enrollmentId))?.status).toBe('replied');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await runsOf(enrollmentId)).toHaveLength(1);

@@ -61,6 +61,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   const transports = createTransportPool(
     deps,
     options.timeouts ?? smtpTimeouts(deps.config.SMTP_TIMEOUT_SECONDS),
+    deps.config.SMTP_SESSIONS_PER_MAILBOX,
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
 
@@ -270,8 +271,9 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
             clicks: settings.trackClicks,
           });
     const leadName = headerSafe([ctx.lead.firstName, ctx.lead.lastName].filter(Boolean).join(' '));
-    // The SMTP exchange runs inside the engine's hand-off: a reply or unsubscribe committed since
-    // the claim means nothing goes out, and one arriving now waits until the message is out.
+    // The SMTP exchange runs after the engine's hand-off check: a reply or unsubscribe committed
+    // since the claim means nothing goes out; one committed after the check finds this run in
+    // flight and says so, without waiting for the remote server. No connection is held meanwhile.
     // The exchange starts at most once, however often the hand-off calls it. An OAuth2 token that
     // cannot be had fails `get`, before any SMTP session: a retry or a failure, never ambiguous.
     let exchange: Promise<{ err: unknown } | null> | null = null;
@@ -310,7 +312,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
           countsAsAttempt: true,
         };
       }
-      // The database failed during or after the exchange (its commit, on a killed connection).
+      // The exchange started and the hand-off still failed (a channel's own hand-off may wrap it).
       // The SMTP server's answer, not the database, says whether the message left.
       deps.log.warn({ err, runId: ctx.run.id }, 'hand-off transaction failed; the SMTP answer decides');
       handed = { allowed: true, value: await exchange };

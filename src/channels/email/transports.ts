@@ -44,6 +44,8 @@ const defaultTimeouts = smtpTimeouts(60);
 export function createTransportPool(
   deps: TransportDeps,
   timeouts: SmtpTimeouts = defaultTimeouts,
+  /** SMTP sessions one mailbox keeps open at most (nodemailer's `maxConnections`). */
+  sessionsPerMailbox = 3,
 ): TransportPool {
   const { secrets, targets } = deps;
   const cache = new Map<string, { version: number; transport: SmtpTransport }>();
@@ -72,7 +74,7 @@ export function createTransportPool(
         : user
           ? { user, pass }
           : undefined,
-      maxConnections: 3,
+      maxConnections: sessionsPerMailbox,
       maxMessages: 100,
       connectionTimeout: timeouts.connectionMs,
       greetingTimeout: timeouts.greetingMs,

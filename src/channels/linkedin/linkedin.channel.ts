@@ -95,8 +95,8 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
     const run = await runtime.withDriver(account, async (driver) => {
       const blocked = await gate(deps, account, action.kind, new Date());
       if (blocked) return blocked;
-      // The action runs inside the engine's hand-off: a reply committed since the claim stops it,
-      // and one arriving during the action waits until it is done.
+      // The action runs after the engine's hand-off check: a reply committed since the claim stops
+      // it; one committed during the action finds the run in flight and does not wait for it.
       const handed = await ctx.handOff(() =>
         performAction(
           {

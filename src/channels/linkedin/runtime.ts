@@ -1,5 +1,6 @@
 import type { Deps } from '../../context';
 import { resolveTimezone } from '../../core/schedule';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { AccountQueue, withAccountAdvisoryLock } from './account-lock';
 import { BrowserPool } from './browser-pool';
 import type { LinkedInDriver } from './driver';
@@ -50,6 +51,12 @@ export class LinkedInRuntime {
   readonly options: LinkedInRuntimeOptions;
   private readonly browsers: BrowserPool;
   private readonly queue = new AccountQueue();
+  /**
+   * Accounts driven at once in this process. Each holds a pool connection for its advisory lock
+   * through the whole browser action and needs another for the hand-off check: capped at the pool
+   * less 10, so account locks can never take every connection and leave the checks waiting for ever.
+   */
+  private readonly sessions: LimitFunction;
   private inflight = 0;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -58,6 +65,7 @@ export class LinkedInRuntime {
     options: Partial<LinkedInRuntimeOptions> = {},
   ) {
     this.options = { ...defaults, ...options };
+    this.sessions = pLimit(Math.max(1, (deps.pool.options.max ?? 10) - 10));
     this.browsers = new BrowserPool({
       chromiumPath: deps.config.CHROMIUM_PATH,
       baseUrl: deps.config.LINKEDIN_BASE_URL,
@@ -79,28 +87,33 @@ export class LinkedInRuntime {
   ): Promise<{ kind: 'done'; value: T } | { kind: 'busy' }> {
     this.inflight += 1;
     try {
-      return await this.queue.run(account.id, () =>
-        withAccountAdvisoryLock(this.deps.pool, account.id, this.options.lockWaitMs, async () => {
-          const session = StoredSession.parse(JSON.parse(this.deps.secrets.decrypt(account.sessionEnc)));
-          const page = await this.browsers.page(account.id, session, {
-            locale: account.locale ?? null,
-            timezoneId: timezoneOf(account),
-          });
-          const driver = new PlaywrightLinkedInDriver(page, {
-            baseUrl: this.deps.config.LINKEDIN_BASE_URL,
-            pacing: this.options.pacing,
-            timeoutMs: this.options.timeoutMs,
-          });
-          try {
-            return await fn(driver);
-          } finally {
-            await pause(this.options.pacing);
-          }
-        }),
-      );
+      return await this.queue.run(account.id, () => this.sessions(() => this.driveLocked(account, fn)));
     } finally {
       this.inflight -= 1;
     }
+  }
+
+  private driveLocked<T>(
+    account: AccountRef,
+    fn: (driver: LinkedInDriver) => Promise<T>,
+  ): Promise<{ kind: 'done'; value: T } | { kind: 'busy' }> {
+    return withAccountAdvisoryLock(this.deps.pool, account.id, this.options.lockWaitMs, async () => {
+      const session = StoredSession.parse(JSON.parse(this.deps.secrets.decrypt(account.sessionEnc)));
+      const page = await this.browsers.page(account.id, session, {
+        locale: account.locale ?? null,
+        timezoneId: timezoneOf(account),
+      });
+      const driver = new PlaywrightLinkedInDriver(page, {
+        baseUrl: this.deps.config.LINKEDIN_BASE_URL,
+        pacing: this.options.pacing,
+        timeoutMs: this.options.timeoutMs,
+      });
+      try {
+        return await fn(driver);
+      } finally {
+        await pause(this.options.pacing);
+      }
+    });
   }
 
   /** Forgets the account's browser state (after a challenge or a driver crash). */

@@ -100,6 +100,12 @@ export const outboundEventSchemas: Partial<Record<OutboundEventType, EventSchema
   'enrollment.stopped': entry('a reply, bounce, unsubscribe, manual stop… ended it', {
     status: z.string().describe('`replied`, `bounced`, `unsubscribed`, `stopped`, …'),
     reason: z.string().nullable(),
+    inFlight: z
+      .array(uuid)
+      .optional()
+      .describe(
+        'step runs already handed to their channel (SMTP, LinkedIn) when the stop committed: their message may still arrive; nothing after them runs',
+      ),
   }),
   'message.sent': entry('an email or LinkedIn message went out', {
     ...stepFields,
