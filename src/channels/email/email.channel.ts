@@ -299,7 +299,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         ));
     let handed: HandOff<{ err: unknown } | null>;
     try {
-      handed = await ctx.handOff(exchangeOnce);
+      handed = await transports.session(mailbox.id, () => ctx.handOff(exchangeOnce));
     } catch (err) {
       if (!exchange) {
         // The database failed before SMTP: nothing went out. Release the `sending` row (a retry

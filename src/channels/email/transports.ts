@@ -1,3 +1,4 @@
+import pLimit, { type LimitFunction } from 'p-limit';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { Deps } from '../../context';
@@ -14,6 +15,12 @@ export type TransportPool = {
    * here, before any connection to the SMTP server (see `accessTokenFor` for what it throws).
    */
   get(mailbox: MailboxRow): Promise<SmtpTransport>;
+  /**
+   * Runs `fn` once the mailbox has a free SMTP session (at most `sessionsPerMailbox` at once), so
+   * the engine's hand-off check happens when the exchange can start, not before a wait in
+   * nodemailer's queue: a reply that commits while a send waits for a session still stops it.
+   */
+  session<T>(mailboxId: string, fn: () => Promise<T>): Promise<T>;
   close(): void;
 };
 
@@ -49,6 +56,7 @@ export function createTransportPool(
 ): TransportPool {
   const { secrets, targets } = deps;
   const cache = new Map<string, { version: number; transport: SmtpTransport }>();
+  const sessions = new Map<string, LimitFunction>();
   function transportOf(mailbox: MailboxRow): SmtpTransport {
     const version = mailbox.updatedAt.getTime();
     const hit = cache.get(mailbox.id);
@@ -88,6 +96,19 @@ export function createTransportPool(
     async get(mailbox) {
       if (mailbox.oauth2) await accessTokenFor(deps, mailbox);
       return transportOf(mailbox);
+    },
+    async session(mailboxId, fn) {
+      let limit = sessions.get(mailboxId);
+      if (!limit) {
+        limit = pLimit(sessionsPerMailbox);
+        sessions.set(mailboxId, limit);
+      }
+      try {
+        return await limit(fn);
+      } finally {
+        // Forget an idle mailbox's limiter, so the map does not grow with every mailbox ever used.
+        if (limit.activeCount === 0 && limit.pendingCount === 0) sessions.delete(mailboxId);
+      }
     },
     close() {
       for (const { transport } of cache.values()) transport.close();
