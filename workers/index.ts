@@ -5,6 +5,7 @@ import type { Channels } from '../src/engine/step-runner';
 import type { Loop } from './loop';
 import { startAutomationLoop } from './automations';
 import { startCleanupLoop } from './cleanup';
+import { startInboundQueueLoop } from './inbound-queue';
 import { startJobLoop } from './jobs';
 import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startLinkedInCanaryLoop } from './linkedin-canary';
@@ -29,6 +30,7 @@ export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {
     startCleanupLoop(deps),
     startAutomationLoop(deps),
     startJobLoop(deps),
+    startInboundQueueLoop(deps),
     startLinkedInSyncLoop(deps),
     startLinkedInCanaryLoop(deps),
     startInboxReader(deps),

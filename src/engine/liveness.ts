@@ -3,6 +3,7 @@ import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
 import { inTransaction } from '../db/transaction';
 import { prepared } from '../db/prepared';
+import { inboundPending } from './inbound/fence';
 
 /**
  * The rows `e` (enrollment), `l` (lead) and `s` (sequence) still allow a step: everything active,
@@ -22,7 +23,14 @@ export const stepAllowed = sql`
         or (sp.kind = 'linkedin' and sp.value = l.linkedin_url))
   )`;
 
-export type HandOff<T> = { allowed: true; value: T } | { allowed: false };
+/**
+ * What the hand-off check decided. Not allowed with `retryAt`: nothing stopped the cadence, but the
+ * workspace has acknowledged inbound mail not applied yet, which may stop it; try again then.
+ */
+export type HandOff<T> = { allowed: true; value: T } | { allowed: false; retryAt?: Date };
+
+/** How long a hand-off waits for acknowledged inbound mail to be applied before it looks again. */
+export const INBOUND_PENDING_RETRY_MS = 2_000;
 
 /**
  * Decides the hand-off (the SMTP exchange, the LinkedIn click) in a short transaction of its own:
@@ -32,7 +40,8 @@ export type HandOff<T> = { allowed: true; value: T } | { allowed: false };
  * before the check (and nothing is sent) or after it; in the second case the message was already on
  * its way: the run is `claimed` with `handoff = 'started'`, and the stop lists it as in flight
  * (`cancelScheduledRuns`). Nothing else of the cadence runs after the stop: the advance that follows
- * the send finds the enrollment ended.
+ * the send finds the enrollment ended. While the workspace has acknowledged inbound mail not yet
+ * applied (`inboundPending`), no hand-off starts: the answer says when to look again.
  */
 export async function handOffWhileAllowed<T>(
   deps: Pick<Deps, 'db' | 'log'>,
@@ -40,18 +49,19 @@ export async function handOffWhileAllowed<T>(
   send: () => Promise<T>,
 ): Promise<HandOff<T>> {
   // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
-  const allowed = await inTransaction(deps, async (tx) => {
-    const { rows } = await tx.execute(
+  const check = await inTransaction(deps, async (tx) => {
+    const { rows } = await tx.execute<{ pending: boolean }>(
       prepared(sql`
-      select 1 from enrollments e
+      select ${inboundPending(sql`l.workspace_id`)} as pending from enrollments e
       join leads l on l.id = e.lead_id
       join sequences s on s.id = e.sequence_id
       where e.id = ${enrollmentId} and ${stepAllowed}
       for share of e, l`),
     );
-    return rows.length > 0;
+    return rows[0];
   });
-  if (!allowed) return { allowed: false };
+  if (!check) return { allowed: false };
+  if (check.pending) return { allowed: false, retryAt: new Date(Date.now() + INBOUND_PENDING_RETRY_MS) };
   return { allowed: true, value: await send() };
 }
 

@@ -271,12 +271,18 @@ export const operations: Record<string, OperationSpec> = {
 
   'POST /v1/webhooks/{workspaceId}/email': {
     id: 'receiveInboundEmail',
-    ok: 'What the message was matched to',
+    ok: {
+      200: 'What the message was matched to (or a duplicate webhook id)',
+      202: 'Stored (Prefer: respond-async); applied in the background, before any further hand-off of the workspace',
+    },
     never: [404, 415],
   },
   'POST /v1/webhooks/{workspaceId}/email/raw': {
     id: 'receiveInboundRawEmail',
-    ok: 'What the message was matched to',
+    ok: {
+      200: 'What the message was matched to (or a duplicate webhook id)',
+      202: 'Stored (Prefer: respond-async); applied in the background, before any further hand-off of the workspace',
+    },
     rawBody: {
       mediaType: 'message/rfc822',
       description: 'The message as received (RFC 5322), headers and body; at most 1 MiB',

@@ -7,6 +7,7 @@ import { badRequest, HttpError } from '../http/errors';
 import { wellFormed } from '../http/unicode-text';
 import { emailFromJson, emailFromRaw } from '../../engine/inbound/email';
 import { ingestEmail, ingestLinkedInEvent } from '../../engine/inbound/ingest';
+import { enqueueInbound } from '../../engine/inbound/queue';
 import { StaleWebhookSecret, type WebhookReceipt } from '../../engine/inbound/receipts';
 import { verifySignature } from './signature';
 import { acceptedSecrets, webhookSecrets } from './webhook-secrets';
@@ -25,6 +26,30 @@ const signatureHeaders = z.object({
   'webhook-id': z.string().optional(),
   'webhook-timestamp': z.string().optional(),
   'webhook-signature': z.string().optional(),
+});
+const emailHeaders = signatureHeaders.extend({
+  prefer: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      '`respond-async`: answer 202 once the message is stored, and apply it in the background (see the reply guarantee)',
+    ),
+});
+/** RFC 7240: the client asks for an answer before the work is done. */
+const wantsAsync = (request: FastifyRequest) =>
+  /(^|,)\s*respond-async\s*(,|;|$)/i.test(String(request.headers.prefer ?? ''));
+/** A raw message's header block names a sender or a Message-ID (checked without parsing it). */
+const rawHasIdentity = (raw: Buffer) => {
+  const head = raw.subarray(0, Math.min(raw.length, 256 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  return /(^|\n)(from|message-id)[ \t]*:/i.test(end === -1 ? head : head.slice(0, end));
+};
+const accepted = (status: 'accepted' | 'duplicate'): InboundResult => ({
+  status,
+  classification: null,
+  leadId: null,
+  messageId: null,
 });
 const invalidSignature = (reason: string) =>
   new HttpError(401, 'invalid_signature', `signature rejected: ${reason}`);
@@ -126,19 +151,32 @@ export const webhooksRoutes =
           summary: 'Inbound email as JSON (Standard Webhooks signature)',
           security: [],
           params: WorkspaceParams,
-          headers: signatureHeaders,
+          headers: emailHeaders,
           body: InboundEmailBody,
-          response: { 200: InboundResult },
+          response: { 200: InboundResult, 202: InboundResult },
         },
       },
-      async (request) =>
-        ingest(request, (receipt) =>
+      async (request, reply) => {
+        if (wantsAsync(request)) {
+          const body = Buffer.from(JSON.stringify(request.body));
+          const status = await ingest(request, (receipt) =>
+            enqueueInbound(deps.db, {
+              workspaceId: request.params.workspaceId,
+              kind: 'email_json',
+              body,
+              receipt,
+            }),
+          );
+          return reply.code(status === 'accepted' ? 202 : 200).send(accepted(status));
+        }
+        return ingest(request, (receipt) =>
           ingestEmail(deps, {
             workspaceId: request.params.workspaceId,
             email: emailFromJson(request.body),
             receipt,
           }),
-        ),
+        );
+      },
     );
 
     app.post(
@@ -151,13 +189,26 @@ export const webhooksRoutes =
           summary: 'Inbound email as a raw MIME message (message/rfc822, Standard Webhooks signature)',
           security: [],
           params: WorkspaceParams,
-          headers: signatureHeaders,
-          response: { 200: InboundResult },
+          headers: emailHeaders,
+          response: { 200: InboundResult, 202: InboundResult },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         if (!Buffer.isBuffer(request.body) || request.body.length === 0) {
           throw badRequest('body', 'must be a raw RFC 5322 message');
+        }
+        if (wantsAsync(request)) {
+          const body = request.body;
+          if (!rawHasIdentity(body)) throw badRequest('body', 'has no From or Message-ID header');
+          const status = await ingest(request, (receipt) =>
+            enqueueInbound(deps.db, {
+              workspaceId: request.params.workspaceId,
+              kind: 'email_raw',
+              body,
+              receipt,
+            }),
+          );
+          return reply.code(status === 'accepted' ? 202 : 200).send(accepted(status));
         }
         const email = await emailFromRaw(request.body);
         if (!email.from && !email.messageId) throw badRequest('body', 'has no From or Message-ID header');

@@ -110,9 +110,10 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
           action,
         ),
       );
-      return handed.allowed
-        ? handed.value
-        : ({ kind: 'stopped', reason: 'stopped_before_send' } satisfies ChannelResult);
+      if (handed.allowed) return handed.value;
+      // Acknowledged inbound mail is not applied yet: look again shortly.
+      if (handed.retryAt) return retry(handed.retryAt, 'inbound_pending');
+      return { kind: 'stopped', reason: 'stopped_before_send' } satisfies ChannelResult;
     });
     if (run.kind === 'busy') return retry(later(30_000), 'account_busy');
     const result = run.value;

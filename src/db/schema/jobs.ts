@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
-  customType,
   index,
   integer,
   jsonb,
@@ -10,10 +9,8 @@ import {
   text,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, id, tstz, updatedAt } from './columns';
+import { bytea, createdAt, id, tstz, updatedAt } from './columns';
 import { workspaces } from './workspaces';
-
-const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 
 export const jobTypes = [
   'leads.import',

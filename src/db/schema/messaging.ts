@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, id, tstz } from './columns';
+import { bytea, createdAt, id, tstz } from './columns';
 import { leads } from './leads';
 import { workspaces } from './workspaces';
 
@@ -123,4 +123,24 @@ export const inboundReceipts = pgTable(
     receivedAt: tstz('received_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.webhookId] })],
+);
+
+/**
+ * Inbound webhooks acknowledged with `Prefer: respond-async`: kept here (with their receipt already
+ * claimed) until a worker applies them. A workspace with rows here starts no hand-off meanwhile.
+ */
+export const inboundQueue = pgTable(
+  'inbound_queue',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<'email_json' | 'email_raw'>().notNull(),
+    body: bytea('body').notNull(),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [index('inbound_queue_ws_idx').on(t.workspaceId)],
 );

@@ -33,7 +33,9 @@ export type LinkedInEventBody = z.infer<typeof LinkedInEventBody>;
 export const WorkspaceParams = z.object({ workspaceId: z.string().max(100) });
 
 export const InboundResult = z.object({
-  status: z.enum(['matched', 'unmatched', 'duplicate']),
+  status: z
+    .enum(['matched', 'unmatched', 'duplicate', 'accepted'])
+    .describe('`accepted` (202): stored, to be applied in the background (`Prefer: respond-async`)'),
   classification: z
     .enum(['human', 'auto_reply', 'bounce', 'unsubscribe', 'complaint', 'receipt', 'invite_accepted'])
     .nullable(),

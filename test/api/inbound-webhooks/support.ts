@@ -17,6 +17,8 @@ export type SignOptions = {
   signature?: string;
   /** Changes the body after signing. */
   tamper?: (body: Buffer) => Buffer;
+  /** More request headers (`prefer: respond-async`). */
+  headers?: Record<string, string>;
 };
 
 /** POSTs `body` to an inbound webhook route, signed the Standard Webhooks way with the workspace secret. */
@@ -41,6 +43,7 @@ export async function signedPost(
       'webhook-id': id,
       'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
       'webhook-signature': signature,
+      ...opts.headers,
     },
     payload: opts.tamper ? opts.tamper(raw) : raw,
   });

@@ -1,0 +1,20 @@
+import type { Deps } from '../src/context';
+import { drainInboundQueue } from '../src/engine/inbound/queue';
+import { type Loop, startLoop } from './loop';
+
+/** How often an idle worker looks for acknowledged inbound mail to apply. */
+export const INBOUND_QUEUE_TICK_MS = 100;
+/** Appliers per process: each takes its own row (SKIP LOCKED), one transaction per message. */
+const APPLIERS = 4;
+
+/**
+ * Applies inbound mail acknowledged with `Prefer: respond-async` (`inbound_queue`), oldest first,
+ * as the synchronous route would have. While a workspace has some queued, its hand-offs wait.
+ */
+export function startInboundQueueLoop(deps: Deps, everyMs = INBOUND_QUEUE_TICK_MS): Loop {
+  return startLoop('inbound-queue', deps, everyMs, async () => {
+    const taken = await Promise.all(Array.from({ length: APPLIERS }, () => drainInboundQueue(deps)));
+    const total = taken.reduce((a, b) => a + b, 0);
+    if (total > 0) deps.log.debug({ loop: 'inbound-queue', applied: total }, 'queued inbound mail applied');
+  });
+}
