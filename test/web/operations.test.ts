@@ -1,6 +1,7 @@
 import { and, eq, gt } from 'drizzle-orm';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAction } from '../../src/channels/linkedin/limits';
 import { stepRuns } from '../../src/db/schema/index';
 import { bringRunsDue, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
@@ -78,7 +79,12 @@ describe('web app: sequence results and operations', () => {
     sink = await startSmtpSink();
     rig = await startWebRig({
       workers: true,
-      env: { MAINTENANCE_INTERVAL_SECONDS: '0.3', STEP_CONCURRENCY: '10' },
+      // No LinkedIn account of this rig reaches linkedin.com, whatever a loop tries.
+      env: {
+        MAINTENANCE_INTERVAL_SECONDS: '0.3',
+        STEP_CONCURRENCY: '10',
+        LINKEDIN_BASE_URL: 'http://127.0.0.1:9',
+      },
     });
     await addMailbox(rig.engine, rig.ws, sink, { dailyLimit: 1000 });
     sequenceId = await createActiveSequence(rig.engine.app, rig.ws, { name: 'Launch <outreach>', steps });
@@ -258,6 +264,69 @@ describe('web app: sequence results and operations', () => {
       headers: rig.ws.auth,
     });
     expect(active.json<{ status: string }>().status).toBe('active');
+  });
+
+  it("shows each LinkedIn account's usage against its rolling windows, as the API reports it", async () => {
+    const created = await rig.engine.app.inject({
+      method: 'POST',
+      url: '/v1/linkedin-accounts',
+      headers: rig.ws.auth,
+      payload: {
+        name: 'Sales <LinkedIn>',
+        liAt: `AQED${'x'.repeat(40)}`,
+        limits: { invitesPerWeek: 20, messagesPerDay: 10, visitsPerDay: 15 },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const accountId = created.json<{ id: string }>().id;
+    // Paused: no loop of the engine acts for it while the test writes its history.
+    const paused = await rig.engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/linkedin-accounts/${accountId}`,
+      headers: rig.ws.auth,
+      payload: { status: 'paused' },
+    });
+    expect(paused.statusCode).toBe(200);
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+    const history: [kind: 'invite' | 'visit' | 'message', hoursAgo: number][] = [
+      ['invite', 1],
+      ['invite', 2],
+      ['invite', 72], // inside the 7-day window
+      ['invite', 8 * 24], // outside it
+      ['visit', 3],
+      ['visit', 48], // outside the 24-hour window
+      ['message', 5],
+    ];
+    for (const [kind, hours] of history)
+      await recordAction(rig.engine.deps.db, { accountId, kind, profileUrl: null, at: ago(hours) });
+
+    const api = await rig.engine.app.inject({
+      method: 'GET',
+      url: `/v1/linkedin-accounts/${accountId}`,
+      headers: rig.ws.auth,
+    });
+    const account = api.json<{
+      usage: { invites: number; visits: number; messages: number };
+      limits: { invitesPerWeek: number; visitsPerDay: number; messagesPerDay: number };
+    }>();
+    expect(account.usage).toEqual({ invites: 3, visits: 1, messages: 1 });
+
+    await page.goto('/app');
+    const row = (action: string) =>
+      page.locator(`tr[data-account-id="${accountId}"][data-action="${action}"]`);
+    const shown = async (action: string) => ({
+      used: await row(action).locator('td.used').textContent(),
+      limit: await row(action).locator('td.limit').textContent(),
+    });
+    expect(await shown('invite')).toEqual({ used: '3', limit: String(account.limits.invitesPerWeek) });
+    expect(await shown('visit')).toEqual({ used: '1', limit: String(account.limits.visitsPerDay) });
+    expect(await shown('message')).toEqual({ used: '1', limit: String(account.limits.messagesPerDay) });
+    expect(await row('invite').textContent()).toContain('Sales <LinkedIn> (paused)');
+    expect(await row('invite').textContent()).toContain('last 7 days');
+    expect(await row('visit').textContent()).toContain('last 24 hours');
+    expect(await row('invite').locator('meter').getAttribute('value')).toBe('3');
+    await screenshot(page, 'dashboard-linkedin');
+    await expectAccessible(page);
   });
 
   it('resolves an ambiguous step from the dashboard, and the cadence moves on', async () => {
