@@ -49,10 +49,6 @@ function filterSql(workspaceId: string, filter: BoardFilter): SQL {
   return sql.join(parts, sql` and `);
 }
 
-/** When the lead entered its current stage: its latest stage event into that stage. */
-const enteredAt = sql`coalesce((select max(se.at) from stage_events se
-  where se.lead_id = l.id and se.to_stage = l.stage), l.created_at)`;
-
 const daysSince = (at: SQL) => sql`extract(epoch from now() - ${at}) / 86400`;
 
 type CardRow = {
@@ -113,11 +109,13 @@ export async function boardCards(
   const stageWhere = page.stage ? sql` and l.stage = ${page.stage}` : sql``;
   const rows = await db.execute<CardRow>(sql`
     with ranked as (
-      select l.*, row_number() over (partition by l.stage order by l.last_activity_at desc, l.id desc) as n
+      select l.id, l.first_name, l.last_name, l.email, l.company, l.score, l.stage, l.deal_value,
+        l.deal_currency, l.owner, l.last_activity_at, l.stage_entered_at,
+        row_number() over (partition by l.stage order by l.last_activity_at desc, l.id desc) as n
       from leads l where ${filterSql(workspaceId, filter)}${stageWhere}
     )
     select l.id, l.first_name, l.last_name, l.email, l.company, l.score, l.stage, l.deal_value,
-      l.deal_currency, l.owner, l.last_activity_at, ${daysSince(enteredAt)} as days,
+      l.deal_currency, l.owner, l.last_activity_at, ${daysSince(sql`l.stage_entered_at`)} as days,
       act.sequence, act.step
     from ranked l
     left join lateral (
@@ -139,29 +137,25 @@ export async function boardColumns(
   limit: number,
 ): Promise<BoardColumn[]> {
   const stages = await listStages(db, workspaceId);
-  const where = filterSql(workspaceId, filter);
-  const [summary, totals, wins, cards] = await Promise.all([
-    db.execute<{ stage: string; count: number; median: number | null }>(sql`
-      select l.stage, count(*)::int as count,
-        percentile_cont(0.5) within group (order by ${daysSince(sql`l.stage_entered_at`)}) as median
-      from leads l where ${where} group by l.stage`),
-    db.execute<{ stage: string; currency: string; total: string }>(sql`
-      select l.stage, l.deal_currency as currency, sum(l.deal_value)::text as total
-      from leads l where ${where} and l.deal_value is not null and l.deal_currency is not null
-      group by l.stage, l.deal_currency order by l.deal_currency`),
+  const [figures, wins, cards] = await Promise.all([
+    columnFigures(db, filterSql(workspaceId, filter)),
     winRates(db, workspaceId),
     boardCards(db, workspaceId, filter, { offset: 0, limit }, stages),
   ]);
   return stages.map((stage) => {
-    const row = summary.rows.find((r) => r.stage === stage.key);
+    const rows = figures.filter((r) => r.stage === stage.key);
+    const row = rows.find((r) => r.per_stage);
     const winRate = stage.kind === 'won' ? 1 : stage.kind === 'lost' ? 0 : (wins.get(stage.key) ?? null);
     return {
       ...stage,
       count: row?.count ?? 0,
       medianDaysInStage: row?.median === null || row?.median === undefined ? null : Number(row.median),
       winRate,
-      totals: totals.rows
-        .filter((t) => t.stage === stage.key)
+      totals: rows
+        .filter(
+          (t): t is FigureRow & { currency: string; total: string } =>
+            !t.per_stage && t.currency !== null && t.total !== null,
+        )
         .map((t) => {
           const total = Number(t.total);
           return { currency: t.currency, total, weighted: winRate === null ? null : total * winRate };
@@ -169,6 +163,32 @@ export async function boardColumns(
       cards: cards.filter((c) => c.stage === stage.key),
     };
   });
+}
+
+type FigureRow = {
+  stage: string;
+  currency: string | null;
+  /** The stage's own row (count and median) rather than one currency's total. */
+  per_stage: boolean;
+  count: number;
+  total: string | null;
+  median: number | null;
+};
+
+/**
+ * Every column's figures in one pass over the leads: per stage the count and the median days since
+ * the lead entered it (`stage_entered_at`), and per stage and currency the deal total (a currency's
+ * row carries a median too, unused: Postgres allows no grouping test in an aggregate's filter).
+ */
+async function columnFigures(db: DbOrTx, where: SQL): Promise<FigureRow[]> {
+  const { rows } = await db.execute<FigureRow>(sql`
+    select l.stage, l.deal_currency as currency, grouping(l.deal_currency) = 1 as per_stage,
+      count(*)::int as count, sum(l.deal_value)::text as total,
+      percentile_cont(0.5) within group (order by ${daysSince(sql`l.stage_entered_at`)}) as median
+    from leads l where ${where}
+    group by grouping sets ((l.stage), (l.stage, l.deal_currency))
+    order by l.deal_currency`);
+  return rows;
 }
 
 /**
