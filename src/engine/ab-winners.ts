@@ -49,12 +49,8 @@ export async function abTallies(
 ): Promise<Map<string, VariantTally[]>> {
   const steps = abSteps(definition);
   if (steps.length === 0) return new Map();
-  const versions = await db
-    .select({ version: sequenceVersions.version })
-    .from(sequenceVersions)
-    .where(eq(sequenceVersions.sequenceId, sequenceId));
-  const definitions = await Promise.all(versions.map((v) => loadVersion(db, sequenceId, v.version)));
   const stepIds = sql`${sql.param(steps.map((s) => s.id))}::text[]`;
+  const sameCopy = await sameCopyVersions(db, sequenceId, definition);
   const { rows } = await db.execute<{
     step_id: string;
     version: number;
@@ -74,25 +70,51 @@ export async function abTallies(
     group by 1, 2, 3`);
   const tallies = new Map<string, VariantTally[]>();
   for (const step of steps) {
-    const key = stepCopyKey(step);
-    const sameCopy = new Set(
-      versions
-        .filter((_, i) => {
-          const other = definitions[i]?.steps.find((s) => s.id === step.id);
-          return other?.type === 'email' && (other.variants?.length ?? 0) > 0 && stepCopyKey(other) === key;
-        })
-        .map((v) => v.version),
-    );
+    const versions = sameCopy.get(step.id) ?? new Set<number>();
     const variants = emailVersions(step).map((_, variant) => ({ variant, sent: 0, replies: 0 }));
     for (const row of rows) {
       const tally = variants[row.variant];
-      if (row.step_id !== step.id || !sameCopy.has(row.version) || !tally) continue;
+      if (row.step_id !== step.id || !versions.has(row.version) || !tally) continue;
       tally.sent += row.sent;
       tally.replies += row.replies;
     }
     tallies.set(step.id, variants);
   }
   return tallies;
+}
+
+/**
+ * Per A/B step of `definition` (by id), the versions of the sequence whose copy of that step is the
+ * same as `definition`'s: the versions its A/B test counts.
+ */
+export async function sameCopyVersions(
+  db: DbOrTx,
+  sequenceId: string,
+  definition: SequenceDefinition,
+): Promise<Map<string, Set<number>>> {
+  const steps = abSteps(definition);
+  if (steps.length === 0) return new Map();
+  const versions = await db
+    .select({ version: sequenceVersions.version })
+    .from(sequenceVersions)
+    .where(eq(sequenceVersions.sequenceId, sequenceId));
+  const definitions = await Promise.all(versions.map((v) => loadVersion(db, sequenceId, v.version)));
+  const out = new Map<string, Set<number>>();
+  for (const step of steps) {
+    const key = stepCopyKey(step);
+    out.set(
+      step.id,
+      new Set(
+        versions
+          .filter((_, i) => {
+            const other = definitions[i]?.steps.find((s) => s.id === step.id);
+            return other?.type === 'email' && (other.variants?.length ?? 0) > 0 && stepCopyKey(other) === key;
+          })
+          .map((v) => v.version),
+      ),
+    );
+  }
+  return out;
 }
 
 export type PromotedWinner = { stepId: string; variant: number; promotedAt: Date; pValue: number };

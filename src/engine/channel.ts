@@ -46,7 +46,13 @@ export type ChannelResult =
       >;
     }
   | { kind: 'retry_later'; at: Date; reason: string; countsAsAttempt?: boolean }
-  | { kind: 'failed'; reason: string; stop?: 'bounced' }
+  | {
+      kind: 'failed';
+      reason: string;
+      stop?: 'bounced';
+      /** Kept on the run as its result (`variant` as its variant): a bounce counts against its variant. */
+      data?: Record<string, unknown>;
+    }
   | { kind: 'stopped'; reason: string };
 
 export interface Channel {

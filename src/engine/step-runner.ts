@@ -223,6 +223,7 @@ async function advance(
       } else {
         status = 'failed';
         reason = result.reason;
+        data = result.data ?? {};
       }
       const variant = typeof data.variant === 'number' ? data.variant : null;
       await tx
@@ -245,6 +246,8 @@ async function advance(
           workspaceId: enrollment.workspaceId,
           leadId: enrollment.leadId,
           reason: result.reason,
+          enrollmentId: enrollment.id,
+          stepRunId: ctx.run.id,
         });
         return { outcome: 'failed' as const, next: null };
       }

@@ -166,6 +166,18 @@ export type LeadStopResult =
   | { ok: true; changed: boolean; enrollmentIds: string[] }
   | { ok: false; error: 'lead_not_found' };
 
+/**
+ * The lead to stop, and the enrollment and step run whose message led to it when one did (the send
+ * that bounced, the message a reply or report answers): the event carries them, so a sequence's
+ * figures credit the stop to that step.
+ */
+type LeadStopInput = {
+  workspaceId: string;
+  leadId: string;
+  enrollmentId?: string | null;
+  stepRunId?: string | null;
+};
+
 type LockedLead = { status: LeadStatus; email: string | null; linkedinUrl: string | null };
 
 async function lockLead(tx: Tx, workspaceId: string, leadId: string): Promise<LockedLead | null> {
@@ -190,11 +202,7 @@ type LeadStop = {
  * Locks the lead, moves it to the stop's status, suppresses its targets, stops every live
  * enrollment, and records the event once (only when the status changed). Idempotent.
  */
-async function stopLead(
-  tx: Tx,
-  input: { workspaceId: string; leadId: string },
-  stop: LeadStop,
-): Promise<LeadStopResult> {
+async function stopLead(tx: Tx, input: LeadStopInput, stop: LeadStop): Promise<LeadStopResult> {
   const lead = await lockLead(tx, input.workspaceId, input.leadId);
   if (!lead) return { ok: false, error: 'lead_not_found' };
   const changed = stop.overrides.includes(lead.status);
@@ -213,7 +221,13 @@ async function stopLead(
     reason: stop.status,
   });
   if (changed) {
-    await recordEvent(tx, { workspaceId: input.workspaceId, leadId: input.leadId, ...stop.event });
+    await recordEvent(tx, {
+      workspaceId: input.workspaceId,
+      leadId: input.leadId,
+      enrollmentId: input.enrollmentId ?? null,
+      stepRunId: input.stepRunId ?? null,
+      ...stop.event,
+    });
   }
   return { ok: true, changed, enrollmentIds };
 }
@@ -226,7 +240,7 @@ async function stopLead(
  */
 export function unsubscribeLead(
   tx: Tx,
-  input: { workspaceId: string; leadId: string; source: string; reason?: string },
+  input: LeadStopInput & { source: string; reason?: string },
 ): Promise<LeadStopResult> {
   const reason = input.reason ?? `unsubscribe:${input.source}`;
   return stopLead(tx, input, {
@@ -245,10 +259,7 @@ export function unsubscribeLead(
  * (a `do_not_contact` lead keeps its status), the email suppressed, every live enrollment stopped, and
  * `lead.bounced` recorded once. Idempotent; runs in the caller's transaction.
  */
-export function bounceLead(
-  tx: Tx,
-  input: { workspaceId: string; leadId: string; reason: string },
-): Promise<LeadStopResult> {
+export function bounceLead(tx: Tx, input: LeadStopInput & { reason: string }): Promise<LeadStopResult> {
   const reason = `bounce: ${input.reason}`.slice(0, 500);
   return stopLead(tx, input, {
     status: 'bounced',

@@ -14,14 +14,14 @@ const formatOf = (code: string | null) => {
   return format;
 };
 
-const money = (value: unknown, currency: unknown) => {
+export const money = (value: unknown, currency: unknown) => {
   const amount = Number(value);
   if (!Number.isFinite(amount)) return '';
   const code = typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) ? currency : null;
   return formatOf(code).format(amount);
 };
 
-const date = (value: unknown) => {
+export const date = (value: unknown) => {
   const d = value instanceof Date ? value : new Date(String(value));
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 16).replace('T', ' ');
 };
@@ -31,7 +31,7 @@ const percent = (value: unknown) => {
   return Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : '';
 };
 
-const days = (value: unknown) => {
+export const days = (value: unknown) => {
   const n = Number(value);
   if (!Number.isFinite(n)) return '';
   const d = Math.floor(n);

@@ -82,13 +82,18 @@ describe('web app: board and lead page', () => {
     rows.forEach((row, i) => {
       ids[row.email] = bulk.ids[i] ?? '';
     });
-    // Six and twelve days in "proposal" (stale limit 5): amber at the limit, red at twice it.
+    // Six and twelve days in "proposal" (stale limit 5): amber at the limit, red at twice it. The
+    // lead entered its stage then: its stage event and the lead row's stage_entered_at, which every
+    // stage move writes together, both say so.
     for (const [email, days] of [
       ['amber@board.test', 6],
       ['red@board.test', 12],
     ] as const) {
       await rig.engine.deps.db.execute(
         sql`update stage_events set at = now() - make_interval(days => ${days}) where lead_id = ${ids[email]}`,
+      );
+      await rig.engine.deps.db.execute(
+        sql`update leads set stage_entered_at = now() - make_interval(days => ${days}) where id = ${ids[email]}`,
       );
     }
     const endpoint = await api<{ id: string }>('POST', '/v1/webhook-endpoints', {
@@ -154,6 +159,14 @@ describe('web app: board and lead page', () => {
     expect(await card(ids['amber@board.test'] ?? '').getAttribute('data-stale')).toBe('amber');
     expect(await card(ids['red@board.test'] ?? '').getAttribute('data-stale')).toBe('red');
     expect(await card(ids['q1@board.test'] ?? '').getAttribute('data-stale')).toBe('');
+    // Days in stage, on the cards and as the column's median, count from when the lead entered it.
+    const inStage = (email: string) =>
+      card(ids[email] ?? '')
+        .locator('dt:text("In stage") + dd')
+        .textContent();
+    expect(await inStage('amber@board.test')).toBe('6 days');
+    expect(await inStage('red@board.test')).toBe('12 days');
+    expect(await column('proposal').locator('.column-median').textContent()).toBe('Median 9 days in stage');
     // Tenant text is shown as text, never as markup.
     expect(await column('lead').locator('.card-company b').count()).toBe(0);
     await page.goto('/app/board');

@@ -1,13 +1,14 @@
 import { and, eq, gt } from 'drizzle-orm';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAction } from '../../src/channels/linkedin/limits';
 import { stepRuns } from '../../src/db/schema/index';
-import { waitFor } from '../helpers/engine';
+import { bringRunsDue, waitFor } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
 import { addMailbox } from '../helpers/mailboxes';
 import { createActiveSequence, enrollLeads } from '../helpers/sequences';
 import { type SmtpSink, startSmtpSink } from '../helpers/smtp-sink';
-import { signedPost } from '../api/inbound-webhooks/support';
+import { rawDsn, rawMessage, signedPost } from '../api/inbound-webhooks/support';
 import { expectAccessible, screenshot, signIn, startWebRig, type WebRig } from './support';
 
 /** A reply as the lead's mail client writes it, threaded on the message it answers. */
@@ -25,15 +26,30 @@ const rawReply = (from: string, inReplyTo: string) =>
     '',
   ].join('\r\n');
 
-type StepStats = {
-  stepId: string;
+type Figures = {
   sent: number;
+  delivered: number;
+  replies: number;
+  autoReplies: number;
+  bounces: number;
+  unsubscribes: number;
+  replyRate: number;
+};
+type StepStats = Figures & {
+  stepId: string;
   failed: number;
   ambiguous: number;
-  replies: number;
-  replyRate: number;
-  variants: { label: string; sent: number; replies: number; replyRate: number }[];
+  variants: (Figures & { label: string })[];
 };
+/** The figures cells of a row of the sequence page, by their class. */
+const cells = {
+  sent: 'sent',
+  delivered: 'delivered',
+  replies: 'replies',
+  autoReplies: 'auto-replies',
+  bounces: 'bounces',
+  unsubscribes: 'unsubscribes',
+} as const;
 
 const steps = [
   {
@@ -63,7 +79,12 @@ describe('web app: sequence results and operations', () => {
     sink = await startSmtpSink();
     rig = await startWebRig({
       workers: true,
-      env: { MAINTENANCE_INTERVAL_SECONDS: '0.3', STEP_CONCURRENCY: '10' },
+      // No LinkedIn account of this rig reaches linkedin.com, whatever a loop tries.
+      env: {
+        MAINTENANCE_INTERVAL_SECONDS: '0.3',
+        STEP_CONCURRENCY: '10',
+        LINKEDIN_BASE_URL: 'http://127.0.0.1:9',
+      },
     });
     await addMailbox(rig.engine, rig.ws, sink, { dailyLimit: 1000 });
     sequenceId = await createActiveSequence(rig.engine.app, rig.ws, { name: 'Launch <outreach>', steps });
@@ -97,6 +118,40 @@ describe('web app: sequence results and operations', () => {
       rawReply(first?.email ?? '', mail?.parsed.messageId ?? ''),
     );
     expect(reply.json()).toMatchObject({ status: 'matched', classification: 'human' });
+    // An auto-reply and a bounce report on two more openers; one lead is sent its follow-up and
+    // unsubscribes in answer to it. The human reply, the bounce and the unsubscribe stop their leads.
+    const post = async (raw: string, classification: string) => {
+      const res = await signedPost(rig.engine, rig.ws, 'email/raw', raw);
+      expect(res.json()).toMatchObject({ status: 'matched', classification });
+    };
+    const sentTo = (p: { email: string | null } | undefined, n: number) =>
+      sink.mailTo(p?.email ?? '')[n]?.parsed.messageId ?? '';
+    const [, , away, gone, , later] = people;
+    await post(
+      rawMessage(away?.email ?? '', sentTo(away, 0), 'I am out of the office.', [
+        'Auto-Submitted: auto-replied',
+      ]),
+      'auto_reply',
+    );
+    await post(rawDsn(gone?.email ?? '', sentTo(gone, 0)), 'bounce');
+    await bringRunsDue(
+      rig.engine.deps.db,
+      and(
+        eq(stepRuns.enrollmentId, enrollmentIds.get(later?.id ?? '') ?? ''),
+        eq(stepRuns.stepId, 'follow_up'),
+      ),
+    );
+    await waitFor(
+      async () =>
+        (await runsOf(enrollmentIds.get(later?.id ?? '') ?? '')).some(
+          (r) => r.stepId === 'follow_up' && r.status === 'sent',
+        ),
+      { timeoutMs: 30_000, what: 'the follow-up' },
+    );
+    await post(
+      rawMessage(later?.email ?? '', sentTo(later, 1), 'Please remove me from your list.'),
+      'unsubscribe',
+    );
     ({ page } = await signIn(rig));
   });
   afterAll(async () => {
@@ -116,29 +171,72 @@ describe('web app: sequence results and operations', () => {
 
   it('shows per step and variant the numbers of GET /v1/sequences/:id/stats, with the formula', async () => {
     const stats = await apiStats();
-    expect(stats.steps.find((s) => s.stepId === 'opener')).toMatchObject({ sent: 6, replies: 1 });
+    const pick = (f: Figures) =>
+      Object.fromEntries(Object.keys(cells).map((k) => [k, f[k as keyof Figures]]));
+    const opener = stats.steps.find((s) => s.stepId === 'opener');
+    const followUp = stats.steps.find((s) => s.stepId === 'follow_up');
+    // Exact: each outcome on the step (and the variant) whose message it answers.
+    expect(pick(opener ?? ({} as Figures))).toEqual({
+      sent: 6,
+      delivered: 5,
+      replies: 1,
+      autoReplies: 1,
+      bounces: 1,
+      unsubscribes: 0,
+    });
+    expect(pick(followUp ?? ({} as Figures))).toEqual({
+      sent: 1,
+      delivered: 1,
+      replies: 0,
+      autoReplies: 0,
+      bounces: 0,
+      unsubscribes: 1,
+    });
+    const openers = (
+      await Promise.all(
+        people.map(async (p) =>
+          (await runsOf(enrollmentIds.get(p.id) ?? '')).find((r) => r.stepId === 'opener'),
+        ),
+      )
+    ).map((r) => r?.variant);
+    const [human, , away, gone] = openers;
+    expect(opener?.variants.map(pick)).toEqual(
+      [0, 1].map((variant) => {
+        const on = (v: number | null | undefined) => (v === variant ? 1 : 0);
+        const sent = openers.filter((v) => v === variant).length;
+        return {
+          sent,
+          delivered: sent - on(gone),
+          replies: on(human),
+          autoReplies: on(away),
+          bounces: on(gone),
+          unsubscribes: 0,
+        };
+      }),
+    );
+
     await page.goto('/app/sequences');
     await page.getByRole('link', { name: 'Launch <outreach>' }).click();
     await page.waitForURL(`**/app/sequences/${sequenceId}`);
     expect(await page.locator('data.enrolled').getAttribute('value')).toBe(String(stats.enrolled));
+    const expectRow = async (row: Locator, figures: Figures, what: string) => {
+      for (const [key, name] of Object.entries(cells))
+        expect(await row.locator(`td.${name}`).textContent(), `${what} ${key}`).toBe(
+          String(figures[key as keyof Figures]),
+        );
+      expect(await row.locator('td.reply-rate data').getAttribute('value')).toBe(String(figures.replyRate));
+    };
     for (const step of stats.steps) {
       const row = page.locator(`tr.step[data-step-id="${step.stepId}"]`);
-      const cell = (name: string) => row.locator(`td.${name}`).textContent();
-      expect(await cell('sent'), step.stepId).toBe(String(step.sent));
-      expect(await cell('failed')).toBe(String(step.failed));
-      expect(await cell('ambiguous')).toBe(String(step.ambiguous));
-      expect(await cell('replies')).toBe(String(step.replies));
-      expect(await row.locator('td.reply-rate data').getAttribute('value')).toBe(String(step.replyRate));
+      await expectRow(row, step, step.stepId);
+      expect(await row.locator('td.failed').textContent()).toBe(String(step.failed));
+      expect(await row.locator('td.ambiguous').textContent()).toBe(String(step.ambiguous));
       for (const variant of step.variants) {
         const v = page.locator(`tr.variant[data-step-id="${step.stepId}"][data-variant="${variant.label}"]`);
-        expect(await v.locator('td.sent').textContent()).toBe(String(variant.sent));
-        expect(await v.locator('td.replies').textContent()).toBe(String(variant.replies));
-        expect(await v.locator('td.reply-rate data').getAttribute('value')).toBe(String(variant.replyRate));
+        await expectRow(v, variant, `${step.stepId} ${variant.label}`);
       }
     }
-    expect(await page.locator('p.help').first().textContent()).toContain(
-      'Reply rate = replies credited to the step',
-    );
+    expect(await page.locator('p.help').first().textContent()).toContain('Reply rate = human replies ÷ sent');
     await screenshot(page, 'sequence', 'docs/sequence.png');
     await expectAccessible(page);
     await page.goto('/app/sequences');
@@ -166,6 +264,69 @@ describe('web app: sequence results and operations', () => {
       headers: rig.ws.auth,
     });
     expect(active.json<{ status: string }>().status).toBe('active');
+  });
+
+  it("shows each LinkedIn account's usage against its rolling windows, as the API reports it", async () => {
+    const created = await rig.engine.app.inject({
+      method: 'POST',
+      url: '/v1/linkedin-accounts',
+      headers: rig.ws.auth,
+      payload: {
+        name: 'Sales <LinkedIn>',
+        liAt: `AQED${'x'.repeat(40)}`,
+        limits: { invitesPerWeek: 20, messagesPerDay: 10, visitsPerDay: 15 },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const accountId = created.json<{ id: string }>().id;
+    // Paused: no loop of the engine acts for it while the test writes its history.
+    const paused = await rig.engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/linkedin-accounts/${accountId}`,
+      headers: rig.ws.auth,
+      payload: { status: 'paused' },
+    });
+    expect(paused.statusCode).toBe(200);
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+    const history: [kind: 'invite' | 'visit' | 'message', hoursAgo: number][] = [
+      ['invite', 1],
+      ['invite', 2],
+      ['invite', 72], // inside the 7-day window
+      ['invite', 8 * 24], // outside it
+      ['visit', 3],
+      ['visit', 48], // outside the 24-hour window
+      ['message', 5],
+    ];
+    for (const [kind, hours] of history)
+      await recordAction(rig.engine.deps.db, { accountId, kind, profileUrl: null, at: ago(hours) });
+
+    const api = await rig.engine.app.inject({
+      method: 'GET',
+      url: `/v1/linkedin-accounts/${accountId}`,
+      headers: rig.ws.auth,
+    });
+    const account = api.json<{
+      usage: { invites: number; visits: number; messages: number };
+      limits: { invitesPerWeek: number; visitsPerDay: number; messagesPerDay: number };
+    }>();
+    expect(account.usage).toEqual({ invites: 3, visits: 1, messages: 1 });
+
+    await page.goto('/app');
+    const row = (action: string) =>
+      page.locator(`tr[data-account-id="${accountId}"][data-action="${action}"]`);
+    const shown = async (action: string) => ({
+      used: await row(action).locator('td.used').textContent(),
+      limit: await row(action).locator('td.limit').textContent(),
+    });
+    expect(await shown('invite')).toEqual({ used: '3', limit: String(account.limits.invitesPerWeek) });
+    expect(await shown('visit')).toEqual({ used: '1', limit: String(account.limits.visitsPerDay) });
+    expect(await shown('message')).toEqual({ used: '1', limit: String(account.limits.messagesPerDay) });
+    expect(await row('invite').textContent()).toContain('Sales <LinkedIn> (paused)');
+    expect(await row('invite').textContent()).toContain('last 7 days');
+    expect(await row('visit').textContent()).toContain('last 24 hours');
+    expect(await row('invite').locator('meter').getAttribute('value')).toBe('3');
+    await screenshot(page, 'dashboard-linkedin');
+    await expectAccessible(page);
   });
 
   it('resolves an ambiguous step from the dashboard, and the cadence moves on', async () => {

@@ -127,7 +127,8 @@ export const operations: Record<string, OperationSpec> = {
   },
   'GET /v1/sequences/{id}/stats': {
     id: 'getSequenceStats',
-    summary: 'Per step: runs by status, replies, opens and clicks',
+    summary:
+      'Per step and A/B variant: runs by status, sent, delivered, human replies, automatic replies, bounces, unsubscribes and the reply rate',
     ok: 'The statistics',
   },
 

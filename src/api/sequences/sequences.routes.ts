@@ -20,7 +20,7 @@ import {
   setSequenceStatus,
   updateSequence,
 } from './sequences.service';
-import { sequenceStats } from './stats';
+import { SequenceStatsOut, sequenceStats } from './stats';
 import {
   cloneSequence,
   deleteDraft,
@@ -314,9 +314,13 @@ export const sequencesRoutes =
       },
     );
 
-    app.get('/sequences/:id/stats', { schema: { tags, params: IdParams } }, async (request) => {
-      const seq = await getSequence(deps, request.workspaceId, request.params.id);
-      if (!seq) throw notFound('sequence');
-      return sequenceStats(deps.db, seq.id, seq.definition);
-    });
+    app.get(
+      '/sequences/:id/stats',
+      { schema: { tags, params: IdParams, response: { 200: SequenceStatsOut } } },
+      async (request) => {
+        const seq = await getSequence(deps, request.workspaceId, request.params.id);
+        if (!seq) throw notFound('sequence');
+        return sequenceStats(deps.db, seq.id, seq.definition);
+      },
+    );
   };

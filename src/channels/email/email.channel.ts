@@ -323,7 +323,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       if (handed.retryAt) return { kind: 'retry_later', reason: 'inbound_pending', at: handed.retryAt };
       return { kind: 'stopped', reason: 'stopped_before_send' };
     }
-    if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err);
+    if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err, composed.variant);
     await recordStatus(messageRowId, 'sent');
     return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant);
   }
@@ -332,6 +332,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     ctx: StepContext,
     messageRowId: string,
     err: unknown,
+    variant: number | null,
   ): Promise<ChannelResult> {
     const failure = classifySmtpError(err);
     deps.log.warn({ runId: ctx.run.id, kind: failure.kind, reason: failure.reason }, 'smtp send failed');
@@ -339,7 +340,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     // and still threads a reply), and the engine records the run as ambiguous, never to be resent.
     if (failure.kind === 'ambiguous') throw new AmbiguousSendError(failure.reason);
     await recordStatus(messageRowId, 'failed');
-    if (failure.kind === 'bounce') return { kind: 'failed', reason: failure.reason, stop: 'bounced' };
+    if (failure.kind === 'bounce')
+      return { kind: 'failed', reason: failure.reason, stop: 'bounced', data: { variant } };
     // A private address stays private: retrying would only hold a worker slot again.
     if (failure.kind === 'blocked') return { kind: 'failed', reason: failure.reason };
     // The claim counted this attempt already, so `attempts` is 1 on the first try.

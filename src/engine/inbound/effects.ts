@@ -59,6 +59,8 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
       const result = await bounceLead(tx, {
         workspaceId: target.workspaceId,
         leadId: target.leadId,
+        enrollmentId: target.enrollmentId,
+        stepRunId: target.stepRunId,
         reason: `dsn${cls.recipient ? `: ${cls.recipient}` : ''}`,
       });
       return { kind: 'bounced', stopped: result.ok ? result.enrollmentIds : [] };
@@ -67,6 +69,8 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
       const result = await unsubscribeLead(tx, {
         workspaceId: target.workspaceId,
         leadId: target.leadId,
+        enrollmentId: target.enrollmentId,
+        stepRunId: target.stepRunId,
         source: 'reply',
       });
       await moveByClass(tx, target, 'unsubscribe');
@@ -80,6 +84,8 @@ export async function applyReplyEffects(tx: Tx, target: ReplyTarget, cls: ReplyC
       const result = await unsubscribeLead(tx, {
         workspaceId: target.workspaceId,
         leadId: target.leadId,
+        enrollmentId: target.enrollmentId,
+        stepRunId: target.stepRunId,
         source: 'complaint',
         reason: 'complaint',
       });

@@ -7,6 +7,7 @@ import { listStages } from '../../timeline/stage-moves';
 import { csrfToken, page, render, requireSession } from '../page-kit';
 import { type BoardFilter, boardCards, boardColumns } from './board.service';
 import { boardChoices } from './board-choices';
+import { cardsHtml, stageOptions } from './board-card';
 
 const PAGE = 20;
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -53,11 +54,13 @@ export function registerBoardRoutes(app: FastifyInstance, deps: Deps): void {
       boardColumns(deps.db, workspaceId, filterOf(query), query.limit),
       boardChoices(deps.db, workspaceId),
     ]);
+    const csrf = csrfToken(deps, request, reply);
+    const cards = { csrf, filter: filterOf(query), stageOptions: stageOptions(columns) };
     return render(reply, 'board', {
       nav: 'board',
       session: request.webSession,
-      csrf: csrfToken(deps, request, reply),
-      columns,
+      csrf,
+      columns: columns.map((c) => ({ ...c, cardsHtml: cardsHtml(c.cards, cards) })),
       stages: columns.map((c) => ({ key: c.key, name: c.name })),
       query,
       filters: filterParams(query),
@@ -90,10 +93,9 @@ export function registerBoardRoutes(app: FastifyInstance, deps: Deps): void {
         { offset: query.offset, limit: PAGE, stage: stage.data },
         stages,
       );
+      const csrf = csrfToken(deps, request, reply);
       return render(reply, 'board-cards', {
-        csrf: csrfToken(deps, request, reply),
-        cards,
-        stages,
+        cardsHtml: cardsHtml(cards, { csrf, filter: filterOf(query), stageOptions: stageOptions(stages) }),
         stage: stage.data,
         filters: filterParams(query),
         query,

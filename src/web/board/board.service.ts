@@ -49,10 +49,6 @@ function filterSql(workspaceId: string, filter: BoardFilter): SQL {
   return sql.join(parts, sql` and `);
 }
 
-/** When the lead entered its current stage: its latest stage event into that stage. */
-const enteredAt = sql`coalesce((select max(se.at) from stage_events se
-  where se.lead_id = l.id and se.to_stage = l.stage), l.created_at)`;
-
 const daysSince = (at: SQL) => sql`extract(epoch from now() - ${at}) / 86400`;
 
 type CardRow = {
@@ -110,23 +106,29 @@ export async function boardCards(
   page: { offset: number; limit: number; stage?: string },
   stages: StageView[],
 ): Promise<BoardCard[]> {
-  const stageWhere = page.stage ? sql` and l.stage = ${page.stage}` : sql``;
+  const stageWhere = page.stage ? sql` and st.key = ${page.stage}` : sql``;
+  // Per stage, its page of leads straight off `leads_stage_activity_idx` (workspace, stage, last
+  // activity, id): a column's 20 cards read 20 index entries, not every lead of the workspace sorted.
   const rows = await db.execute<CardRow>(sql`
-    with ranked as (
-      select l.*, row_number() over (partition by l.stage order by l.last_activity_at desc, l.id desc) as n
-      from leads l where ${filterSql(workspaceId, filter)}${stageWhere}
-    )
-    select l.id, l.first_name, l.last_name, l.email, l.company, l.score, l.stage, l.deal_value,
-      l.deal_currency, l.owner, l.last_activity_at, ${daysSince(enteredAt)} as days,
+    select c.id, c.first_name, c.last_name, c.email, c.company, c.score, c.stage, c.deal_value,
+      c.deal_currency, c.owner, c.last_activity_at, ${daysSince(sql`c.stage_entered_at`)} as days,
       act.sequence, act.step
-    from ranked l
+    from stages st
+    cross join lateral (
+      select l.id, l.first_name, l.last_name, l.email, l.company, l.score, l.stage, l.deal_value,
+        l.deal_currency, l.owner, l.last_activity_at, l.stage_entered_at
+      from leads l
+      where ${filterSql(workspaceId, filter)} and l.stage = st.key
+      order by l.last_activity_at desc, l.id desc
+      offset ${page.offset} limit ${page.limit}
+    ) c
     left join lateral (
       select s.name as sequence, e.current_step_id as step from enrollments e
       join sequences s on s.id = e.sequence_id
-      where e.lead_id = l.id and e.status = 'active' order by e.created_at desc limit 1
+      where e.lead_id = c.id and e.status = 'active' order by e.created_at desc limit 1
     ) act on true
-    where l.n > ${page.offset} and l.n <= ${page.offset + page.limit}
-    order by l.last_activity_at desc, l.id desc`);
+    where st.workspace_id = ${workspaceId}${stageWhere}
+    order by c.last_activity_at desc, c.id desc`);
   const limits = new Map(stages.map((s) => [s.key, s.staleDays]));
   return rows.rows.map((r) => toCard(r, limits.get(r.stage) ?? null));
 }
@@ -139,29 +141,25 @@ export async function boardColumns(
   limit: number,
 ): Promise<BoardColumn[]> {
   const stages = await listStages(db, workspaceId);
-  const where = filterSql(workspaceId, filter);
-  const [summary, totals, wins, cards] = await Promise.all([
-    db.execute<{ stage: string; count: number; median: number | null }>(sql`
-      select l.stage, count(*)::int as count,
-        percentile_cont(0.5) within group (order by ${daysSince(sql`l.stage_entered_at`)}) as median
-      from leads l where ${where} group by l.stage`),
-    db.execute<{ stage: string; currency: string; total: string }>(sql`
-      select l.stage, l.deal_currency as currency, sum(l.deal_value)::text as total
-      from leads l where ${where} and l.deal_value is not null and l.deal_currency is not null
-      group by l.stage, l.deal_currency order by l.deal_currency`),
+  const [figures, wins, cards] = await Promise.all([
+    columnFigures(db, filterSql(workspaceId, filter)),
     winRates(db, workspaceId),
     boardCards(db, workspaceId, filter, { offset: 0, limit }, stages),
   ]);
   return stages.map((stage) => {
-    const row = summary.rows.find((r) => r.stage === stage.key);
+    const rows = figures.filter((r) => r.stage === stage.key);
+    const row = rows.find((r) => r.per_stage);
     const winRate = stage.kind === 'won' ? 1 : stage.kind === 'lost' ? 0 : (wins.get(stage.key) ?? null);
     return {
       ...stage,
       count: row?.count ?? 0,
       medianDaysInStage: row?.median === null || row?.median === undefined ? null : Number(row.median),
       winRate,
-      totals: totals.rows
-        .filter((t) => t.stage === stage.key)
+      totals: rows
+        .filter(
+          (t): t is FigureRow & { currency: string; total: string } =>
+            !t.per_stage && t.currency !== null && t.total !== null,
+        )
         .map((t) => {
           const total = Number(t.total);
           return { currency: t.currency, total, weighted: winRate === null ? null : total * winRate };
@@ -171,20 +169,49 @@ export async function boardColumns(
   });
 }
 
+type FigureRow = {
+  stage: string;
+  currency: string | null;
+  /** The stage's own row (count and median) rather than one currency's total. */
+  per_stage: boolean;
+  count: number;
+  total: string | null;
+  median: number | null;
+};
+
+/**
+ * Every column's figures in one pass over the leads: per stage the count and the median days since
+ * the lead entered it (`stage_entered_at`), and per stage and currency the deal total (a currency's
+ * row carries a median too, unused: Postgres allows no grouping test in an aggregate's filter).
+ */
+async function columnFigures(db: DbOrTx, where: SQL): Promise<FigureRow[]> {
+  const { rows } = await db.execute<FigureRow>(sql`
+    select l.stage, l.deal_currency as currency, grouping(l.deal_currency) = 1 as per_stage,
+      count(*)::int as count, sum(l.deal_value)::text as total,
+      percentile_cont(0.5) within group (order by ${daysSince(sql`l.stage_entered_at`)}) as median
+    from leads l where ${where}
+    group by grouping sets ((l.stage), (l.stage, l.deal_currency))
+    order by l.deal_currency`);
+  return rows;
+}
+
 /**
  * Per open stage: of the leads that ever entered it and now sit in a closed stage, the share in a
  * won one. A stage none of whose leads has closed yet has no rate (its weighted value is unknown).
  * Only the closed leads' events are read: the others count in neither figure.
  */
 async function winRates(db: DbOrTx, workspaceId: string): Promise<Map<string, number>> {
+  // From the closed leads (by the stage index) to their own stage events (by the lead index): the
+  // open leads' events are never read. Each (stage, lead) once, however often it entered the stage.
   const rows = await db.execute<{ stage: string; won: number; closed: number }>(sql`
-    select se.to_stage as stage,
-      count(distinct se.lead_id) filter (where st.kind = 'won')::int as won,
-      count(distinct se.lead_id)::int as closed
-    from stage_events se
-    join leads l on l.id = se.lead_id and l.erased_at is null
-    join stages st on st.workspace_id = l.workspace_id and st.key = l.stage and st.kind in ('won', 'lost')
-    where se.workspace_id = ${workspaceId}
-    group by se.to_stage`);
+    select stage, count(*) filter (where won)::int as won, count(*)::int as closed
+    from (
+      select distinct se.to_stage as stage, l.id, st.kind = 'won' as won
+      from stages st
+      join leads l on l.workspace_id = st.workspace_id and l.stage = st.key and l.erased_at is null
+      join stage_events se on se.lead_id = l.id
+      where st.workspace_id = ${workspaceId} and st.kind in ('won', 'lost')
+    ) closed
+    group by stage`);
   return new Map(rows.rows.filter((r) => r.closed > 0).map((r) => [r.stage, r.won / r.closed]));
 }

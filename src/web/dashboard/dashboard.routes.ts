@@ -3,9 +3,10 @@ import { z } from 'zod';
 import type { Deps } from '../../context';
 import { funnel } from '../../api/analytics/funnel.service';
 import { listStepRuns } from '../../api/enrollments/enrollments.service';
+import { listAccounts } from '../../api/linkedin-accounts/linkedin-accounts.service';
 import { resolveAmbiguousRun } from '../../engine/resolve';
 import { csrfToken, page, render, requireSession } from '../page-kit';
-import { barChart, mailboxUsage, repliesPerDay } from './dashboard.service';
+import { barChart, linkedinWindows, mailboxUsage, repliesPerDay } from './dashboard.service';
 
 const PERIODS = [7, 30, 90] as const;
 const DashboardQuery = z.object({
@@ -14,9 +15,14 @@ const DashboardQuery = z.object({
     .pipe(z.union(PERIODS.map((p) => z.literal(p))))
     .catch(30),
 });
+/** Accounts on the dashboard; a workspace runs a handful, the API lists them all. */
+const LINKEDIN_ACCOUNTS_SHOWN = 100;
 const ResolveBody = z.object({ outcome: z.enum(['sent', 'skipped']) });
 
-/** The dashboard (`/app`): funnel, replies per day, mailboxes against their caps, ambiguous steps. */
+/**
+ * The dashboard (`/app`): funnel, replies per day, mailboxes against their caps, LinkedIn accounts
+ * against their windows, inbox sync, ambiguous steps.
+ */
 export function registerDashboardRoutes(app: FastifyInstance, deps: Deps): void {
   const session = (request: FastifyRequest, reply: FastifyReply) => requireSession(deps, request, reply);
 
@@ -24,11 +30,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: Deps): void 
     const workspaceId = request.webSession.workspaceId;
     const { days } = DashboardQuery.parse(request.query ?? {});
     const now = new Date();
-    const [conversion, replies, boxes, ambiguous] = await Promise.all([
+    const [conversion, replies, boxes, ambiguous, linkedin] = await Promise.all([
       funnel(deps.db, workspaceId, { from: new Date(now.getTime() - days * 86_400_000), to: now }),
       repliesPerDay(deps.db, workspaceId, 14, now),
       mailboxUsage(deps.db, workspaceId, now),
       listStepRuns(deps, workspaceId, { status: 'ambiguous', limit: 100 }),
+      // The API's own view of the accounts: their effective limits and the usage of each window.
+      listAccounts(deps, workspaceId, { limit: LINKEDIN_ACCOUNTS_SHOWN }),
     ]);
     return render(reply, 'dashboard', {
       nav: 'dashboard',
@@ -42,6 +50,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: Deps): void 
       repliesTotal: replies.reduce((a, r) => a + r.count, 0),
       mailboxes: boxes,
       inboxes: boxes.filter((b) => b.readsInbox),
+      linkedin: linkedin.data.map((a) => ({
+        id: a.id,
+        name: a.name,
+        status: a.status,
+        windows: linkedinWindows(a),
+      })),
+      linkedinMore: linkedin.nextCursor !== null,
       ambiguous: ambiguous.map((r) => ({
         id: r.id,
         stepId: r.stepId,

@@ -2,6 +2,8 @@ import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { mailboxes } from '../../db/schema/index';
 import { effectiveDailyLimit } from '../../channels/email/capacity';
+import { type ActionKind, actionWindows } from '../../channels/linkedin/limits';
+import type { LinkedInAccount } from '../../api/linkedin-accounts/linkedin-accounts.schemas';
 
 const DAY_MS = 86_400_000;
 
@@ -73,4 +75,28 @@ export async function mailboxUsage(db: DbOrTx, workspaceId: string, now = new Da
     inboxLastSyncAt: m.inboxLastSyncAt,
     inboxLastError: m.inboxLastError,
   }));
+}
+
+const LINKEDIN_ACTIONS: { kind: ActionKind; label: string; usage: keyof LinkedInAccount['usage'] }[] = [
+  { kind: 'invite', label: 'Invitations', usage: 'invites' },
+  { kind: 'visit', label: 'Profile visits', usage: 'visits' },
+  { kind: 'message', label: 'Messages', usage: 'messages' },
+];
+
+/**
+ * An account's actions in each current rolling window against the limit that caps it, from the
+ * API's view of the account (`usage` and the effective `limits`); the windows are the channel's own.
+ */
+export function linkedinWindows(account: Pick<LinkedInAccount, 'usage' | 'limits'>) {
+  return LINKEDIN_ACTIONS.map(({ kind, label, usage }) => {
+    const { windowMs, limit } = actionWindows[kind];
+    const days = windowMs / DAY_MS;
+    return {
+      kind,
+      label,
+      used: account.usage[usage],
+      limit: limit(account.limits),
+      window: days === 1 ? 'last 24 hours' : `last ${days} days`,
+    };
+  });
 }

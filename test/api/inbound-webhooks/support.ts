@@ -50,6 +50,53 @@ export async function signedPost(
   return Object.assign(res, { webhookId: id });
 }
 
+/** A message from the lead's address, threaded on the one it answers. */
+export const rawMessage = (from: string, inReplyTo: string, body: string, headers: string[] = []) =>
+  [
+    `From: <${from}>`,
+    'To: sales@sender.test',
+    'Subject: Re: Hello',
+    `Message-ID: <in-${Math.random().toString(36).slice(2)}@lead.test>`,
+    `In-Reply-To: ${inReplyTo}`,
+    `References: ${inReplyTo}`,
+    ...headers,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+    '',
+  ].join('\r\n');
+
+/** A delivery status notification for `messageId`, as a receiving server returns it. */
+export const rawDsn = (recipient: string, messageId: string) =>
+  [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+    'To: sales@sender.test',
+    'Subject: Undelivered Mail Returned to Sender',
+    `Message-ID: <dsn-${Math.random().toString(36).slice(2)}@mx.example.net>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+    '',
+    '--B',
+    'Content-Type: text/plain',
+    '',
+    'Your message could not be delivered.',
+    '--B',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.example.net',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    'Action: failed',
+    'Status: 5.1.1',
+    '--B',
+    'Content-Type: text/rfc822-headers',
+    '',
+    'From: sales@sender.test',
+    `Message-ID: ${messageId}`,
+    '--B--',
+    '',
+  ].join('\r\n');
+
 export type Enrolled = { sequenceId: string; leads: { id: string; email: string; messageId: string }[] };
 
 /**
