@@ -16,6 +16,7 @@ import { repliesRoutes } from './replies/replies.routes';
 import { webhookEndpointsRoutes } from './webhook-endpoints/webhook-endpoints.routes';
 import { tasksRoutes } from './tasks/tasks.routes';
 import { automationsRoutes } from './automations/automations.routes';
+import { listCheckRoutes } from './list-check/list-check.routes';
 
 /** Every `/v1` resource module; each registers its own routes under the prefix. */
 export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promise<void> {
@@ -33,6 +34,7 @@ export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promis
   await app.register(webhookEndpointsRoutes(deps), { prefix: '/v1' });
   await app.register(tasksRoutes(deps), { prefix: '/v1' });
   await app.register(automationsRoutes(deps), { prefix: '/v1' });
+  await app.register(listCheckRoutes(deps), { prefix: '/v1' });
 }
 
 /** Routes outside `/v1` (unsubscribe pages, tracking): each declares its own auth in `config.auth`. */
