@@ -131,6 +131,7 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'The step rendered for the lead as it would be sent: headers, subject, text, HTML, variant, missing variables',
     errors: {
       404: 'not_found: no such sequence, version, step (details: body.stepId) or lead (details: body.leadId)',
+      422: 'template_error: the step’s template does not render for this lead',
     },
   },
   'POST /v1/sequences/{id}/test-send': {
@@ -138,8 +139,8 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'Sent to the given address, marked as a test; nothing is recorded for the lead',
     errors: {
       404: 'not_found: no such sequence, step, lead or mailbox (details name the field)',
-      409: 'no_mailbox: no active mailbox to send from; not_email_step: only email steps can be test-sent',
-      422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message)',
+      409: 'no_mailbox: no active mailbox to send from',
+      422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message); template_error',
     },
   },
   'GET /v1/sequences/{id}/stats': {
