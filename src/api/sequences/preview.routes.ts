@@ -9,18 +9,14 @@ import { IdParams } from '../http/schemas';
 
 const StepId = z.string().min(1).max(64);
 
-const PreviewBody = z
-  .object({
-    leadId: z.uuid(),
-    stepId: StepId,
-    version: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe("Default: the version the lead's enrollment is pinned to, else the current one"),
-  })
-  .strict();
+const Version = z
+  .number()
+  .int()
+  .min(1)
+  .optional()
+  .describe("Default: the version the lead's enrollment is pinned to, else the current one");
+
+const PreviewBody = z.object({ leadId: z.uuid(), stepId: StepId, version: Version }).strict();
 
 const TestSendBody = z
   .object({
@@ -28,6 +24,7 @@ const TestSendBody = z
     stepId: StepId,
     to: Email.describe('One address (yours) to send the test to; no list, no display name'),
     mailboxId: z.uuid().optional().describe('Default: the mailbox the step would send from'),
+    version: Version,
   })
   .strict();
 
