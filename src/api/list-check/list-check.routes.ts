@@ -22,10 +22,9 @@ export const listCheckRoutes =
         const { emails = [], leadIds = [] } = request.body;
         const found = await leadEntries(deps.db, request.workspaceId, leadIds);
         if (found.missing.length > 0) {
+          const missing = new Set(found.missing);
           const details = leadIds.flatMap((id, i) =>
-            found.missing.includes(id)
-              ? [{ path: `body.leadIds.${i}`, message: 'no such lead in this workspace' }]
-              : [],
+            missing.has(id) ? [{ path: `body.leadIds.${i}`, message: 'no such lead in this workspace' }] : [],
           );
           throw new HttpError(
             404,
