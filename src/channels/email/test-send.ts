@@ -36,8 +36,9 @@ export function createTestSender(deps: TestSendDeps) {
   async function allowed(workspaceId: string): Promise<number | null> {
     const hour = Math.floor(Date.now() / 3_600_000);
     const key = `${deps.config.QUEUE_PREFIX}:test-send:${workspaceId}:${hour}`;
-    const count = await deps.redis.incr(key);
-    if (count === 1) await deps.redis.expire(key, 3600);
+    // One transaction, so a key never outlives its hour (it names its hour, so the TTL may restart).
+    const replies = await deps.redis.multi().incr(key).expire(key, 3600).exec();
+    const count = Number(replies?.[0]?.[1] ?? Number.POSITIVE_INFINITY);
     return count <= TEST_SENDS_PER_HOUR ? null : 3600 - Math.floor((Date.now() / 1000) % 3600);
   }
 
