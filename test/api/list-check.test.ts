@@ -61,6 +61,8 @@ describe('POST /v1/leads/check', () => {
       'good.test': { mx: [{ preference: 10, exchange: 'mx.good.test' }] },
       'nullmx.test': { mx: [{ preference: 0, exchange: '.' }] },
       'implicit.test': { a: ['192.0.2.1'] },
+      'implicit6.test': { aaaa: ['2001:db8::1'] },
+      'broken.test': { servfail: true },
       'nomail.test': {},
       'slow.test': { silent: true },
       'mailinator.com': { mx: [{ preference: 10, exchange: 'mx.mailinator.com' }] },
@@ -84,6 +86,8 @@ describe('POST /v1/leads/check', () => {
       'ada@implicit.test',
       'ada@nomail.test',
       'ada@slow.test',
+      'ada@implicit6.test',
+      'ada@broken.test',
       'not an address',
       'info@good.test',
       'throwaway@mailinator.com',
@@ -108,10 +112,12 @@ describe('POST /v1/leads/check', () => {
       verdict: 'risky',
       reasons: ['dns_unknown'],
     });
+    expect(by('ada@implicit6.test')).toMatchObject({ domain: 'ok', verdict: 'ok' });
+    expect(by('ada@broken.test')).toMatchObject({ domain: 'unknown', verdict: 'risky' });
     expect(by('not an address')).toMatchObject({ syntax: 'invalid', domain: null, verdict: 'bounce' });
     expect(by('info@good.test')).toMatchObject({ role: true, verdict: 'risky', reasons: ['role'] });
     expect(by('throwaway@mailinator.com')).toMatchObject({ disposable: true, verdict: 'risky' });
-    expect(summary).toEqual({ checked: 10, bouncing: 4, risky: 3, bounceSharePercent: 40 });
+    expect(summary).toEqual({ checked: 12, bouncing: 4, risky: 4, bounceSharePercent: 33.33 });
     // One lookup per domain within a call, however many addresses share it.
     expect(dns.queries.filter((q) => q === 'MX good.test')).toHaveLength(1);
   });

@@ -9,6 +9,8 @@ export type Zone = {
   aaaa?: string[];
   /** Never answer queries for this name: the resolver times out. */
   silent?: true;
+  /** Answer SERVFAIL: the name server failed, which says nothing about the name. */
+  servfail?: true;
 };
 
 export type DnsServer = {
@@ -19,6 +21,7 @@ export type DnsServer = {
   close(): Promise<void>;
 };
 
+const SERVFAIL = 2;
 const NXDOMAIN = 3;
 
 /** A tiny authoritative name server on loopback UDP, answering from `zones` (dns-packet). */
@@ -47,7 +50,7 @@ export async function startDnsServer(zones: Record<string, Zone>): Promise<DnsSe
     const response = dnsPacket.encode({
       type: 'response',
       id: query.id,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (zone ? 0 : NXDOMAIN),
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | (zone ? (zone.servfail ? SERVFAIL : 0) : NXDOMAIN),
       questions: [question],
       answers,
     });
