@@ -3,7 +3,7 @@ import type { Deps } from '../../context';
 import type { DbOrTx } from '../../db/client';
 import { mailboxes } from '../../db/schema/index';
 import type { SequenceDefinition } from '../../core/sequences';
-import type { EmailStep } from '../../core/steps';
+import { type EmailStep, variantLabel } from '../../core/steps';
 import {
   firstMissing,
   leadVariables,
@@ -11,11 +11,9 @@ import {
   senderVariables,
   type TemplateVars,
 } from '../../core/templates';
-import { variantLabel } from '../../core/steps';
 import { promotedVariantFor } from '../../engine/ab-winners';
 import type { EnrollmentRow, LeadRow, StepRunRow } from '../../engine/channel';
-import { headerSafe } from './compose';
-import { chooseVariant, type ComposedEmail, composeEmail } from './compose';
+import { chooseVariant, type ComposedEmail, composeEmail, headerSafe } from './compose';
 import { listUnsubscribeHeaders, mailOptions, runMessageId, wireHeaders } from './headers';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
 
@@ -34,7 +32,7 @@ export type EmailPreview = {
   headers: Record<string, string>;
   composed: ComposedEmail;
   variant: { index: number; label: string } | null;
-  /** `run`: the variant the lead's run picks; `preview`: no run yet, so a stand-in pick (see below). */
+  /** `run`: the variant the lead's run picks; `preview`: no run yet, so a stand-in pick (see `previewEmail`). */
   variantSource: 'run' | 'preview';
   missingVariables: string[];
 };
