@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AllowedPrivateTargets } from './lib/allowed-targets';
 
@@ -85,11 +86,41 @@ export const Config = z.object({
    * with an optional `:port`, comma-separated. Unset: none (docs/decisions.md, "Outbound targets").
    */
   ALLOWED_PRIVATE_TARGETS: AllowedPrivateTargets,
+  /**
+   * Name servers the list check (`POST /v1/leads/check`) asks for MX records: addresses with an
+   * optional port (`1.1.1.1`, `127.0.0.1:5353`, `[::1]:53`), comma-separated. Unset: the system's.
+   */
+  DNS_SERVERS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every(isDnsServer),
+      'must be IP addresses with optional :port, comma-separated',
+    )
+    .optional(),
+  /** Milliseconds one DNS query of the list check may take before its answer counts as unknown. */
+  DNS_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(3000),
 });
 /** The parsed environment; `PUBLIC_URL` is always set once `loadConfig` has filled its default. */
 export type Config = z.infer<typeof Config> & { PUBLIC_URL: string };
 
 export class ConfigError extends Error {}
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`: what `dns.Resolver#setServers` takes. */
+function isDnsServer(value: string): boolean {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(value);
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(value);
+  const port = bracketed?.[2] ?? v4?.[2];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return false;
+  if (bracketed) return isIP(bracketed[1] ?? '') === 6;
+  if (v4) return isIP(v4[1] ?? '') === 4;
+  return isIP(value) === 6;
+}
 
 /** Parses the environment; the error names the first failing variable in one line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

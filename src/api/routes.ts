@@ -17,6 +17,8 @@ import { webhookEndpointsRoutes } from './webhook-endpoints/webhook-endpoints.ro
 import { tasksRoutes } from './tasks/tasks.routes';
 import { automationsRoutes } from './automations/automations.routes';
 import { jobsRoutes } from './jobs/jobs.routes';
+import { listCheckRoutes } from './list-check/list-check.routes';
+import { sequencePreviewRoutes } from './sequences/preview.routes';
 
 /** Every `/v1` resource module; each registers its own routes under the prefix. */
 export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promise<void> {
@@ -35,6 +37,8 @@ export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promis
   await app.register(tasksRoutes(deps), { prefix: '/v1' });
   await app.register(automationsRoutes(deps), { prefix: '/v1' });
   await app.register(jobsRoutes(deps), { prefix: '/v1' });
+  await app.register(listCheckRoutes(deps), { prefix: '/v1' });
+  await app.register(sequencePreviewRoutes(deps), { prefix: '/v1' });
 }
 
 /** Routes outside `/v1` (unsubscribe pages, tracking): each declares its own auth in `config.auth`. */

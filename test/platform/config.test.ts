@@ -33,6 +33,10 @@ const badValues: [name: string, value: string][] = [
   ['ALLOWED_PRIVATE_TARGETS', '127.0.0.1:99999'],
   ['INBOX_POLL_SECONDS', '0'],
   ['SENT_LOOKUP_GRACE_SECONDS', '1.5'],
+  ['DNS_SERVERS', 'dns.example.com'],
+  ['DNS_SERVERS', '127.0.0.1:70000'],
+  ['DNS_SERVERS', '1.1.1.1,,;'],
+  ['DNS_TIMEOUT_MS', '10'],
 ];
 
 /** Free-form strings: any non-empty value is valid, so there is no bad value to try. */
@@ -65,6 +69,16 @@ describe('configuration', () => {
     const base64 = Buffer.alloc(32, 7).toString('base64');
     expect(loadConfig({ ENCRYPTION_KEY: hex }).ENCRYPTION_KEY).toBe(hex);
     expect(loadConfig({ ENCRYPTION_KEY: base64 }).ENCRYPTION_KEY).toBe(base64);
+  });
+
+  it('reads DNS_SERVERS as a list of addresses with optional ports', () => {
+    expect(loadConfig({ DNS_SERVERS: '1.1.1.1, 127.0.0.1:5353,[::1]:53,::1' }).DNS_SERVERS).toEqual([
+      '1.1.1.1',
+      '127.0.0.1:5353',
+      '[::1]:53',
+      '::1',
+    ]);
+    expect(loadConfig({}).DNS_SERVERS).toBeUndefined();
   });
 
   it.each(badValues)('rejects %s=%j with one line naming it', (name, value) => {

@@ -32,6 +32,14 @@ const validBodies: Record<string, (own: Tenant) => object> = {
   'POST /v1/sequences/{id}/migrate': () => ({ fromVersion: 1, toVersion: 2 }),
   'PATCH /v1/webhook-endpoints/{id}': () => ({ description: 'b was here' }),
   'POST /v1/webhook-endpoints/{id}/rotate-secret': () => ({ overlapHours: 1 }),
+  // Version 1: the PUT above made `s1` a task in version 2, and the migrate moved the lead there.
+  'POST /v1/sequences/{id}/preview': (own) => ({ leadId: own.ids.leads, stepId: 's1', version: 1 }),
+  'POST /v1/sequences/{id}/test-send': (own) => ({
+    leadId: own.ids.leads,
+    stepId: 's1',
+    to: 'me@example.test',
+    version: 1,
+  }),
 };
 
 const isResourceRoute = (r: ApiRoute) =>

@@ -61,6 +61,12 @@ const errorResponses: Record<ErrorStatus, [name: string, response: Response]> = 
   409: ['Conflict', jsonError('The request conflicts with the current state; the code says how')],
   413: ['PayloadTooLarge', jsonError('payload_too_large: the body is above this route’s limit')],
   415: ['UnsupportedMediaType', jsonError('unsupported_media_type: the Content-Type is not accepted')],
+  422: [
+    'Unprocessable',
+    jsonError(
+      'The request is well formed but refused on its content; the code says why, details which items',
+    ),
+  ],
   429: [
     'RateLimited',
     {

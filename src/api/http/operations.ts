@@ -7,7 +7,7 @@
  */
 
 /** The error statuses the document declares; 503 only on /health, which answers it with a body. */
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 429 | 500;
+export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
 
 export type RawBody = { mediaType: string; description: string; example?: string };
 
@@ -123,7 +123,27 @@ export const operations: Record<string, OperationSpec> = {
     id: 'enrollLeads',
     summary: 'Enroll leads in a sequence; leads already enrolled or suppressed are skipped',
     ok: 'How many were enrolled, and which were skipped and why',
-    errors: { 409: 'sequence_archived' },
+    errors: {
+      409: 'sequence_archived',
+      422: 'bounce_threshold_exceeded: with the check on, the share of leads expected to bounce is above the workspace threshold; details list each offending lead (leadId, email, reasons)',
+    },
+  },
+  'POST /v1/sequences/{id}/preview': {
+    id: 'previewSequenceStep',
+    ok: 'The step rendered for the lead as it would be sent: headers, subject, text, HTML, variant, missing variables',
+    errors: {
+      404: 'not_found: no such sequence, version, step (details: body.stepId) or lead (details: body.leadId)',
+      422: 'template_error: the step’s template does not render for this lead',
+    },
+  },
+  'POST /v1/sequences/{id}/test-send': {
+    id: 'testSendSequenceStep',
+    ok: 'Sent to the given address, marked as a test; nothing is recorded for the lead',
+    errors: {
+      404: 'not_found: no such sequence, step, lead or mailbox (details name the field)',
+      409: 'no_mailbox: no active mailbox to send from',
+      422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message); template_error',
+    },
   },
   'GET /v1/sequences/{id}/stats': {
     id: 'getSequenceStats',
@@ -231,6 +251,11 @@ export const operations: Record<string, OperationSpec> = {
     id: 'getJobFailures',
     ok: 'Every failure as CSV: line (imports), lead_id (bulk jobs), error',
     produces: 'text/csv',
+  },
+  'POST /v1/leads/check': {
+    id: 'checkLeadAddresses',
+    ok: 'Per address (emails first, then leadIds, in order): the checks and a verdict; a summary with the projected bounce share',
+    errors: { 404: 'not_found: a lead id is not a lead of this workspace (details name each)' },
   },
   'GET /v1/leads/{id}': { id: 'getLead', summary: 'Read a lead', ok: 'The lead' },
   'PATCH /v1/leads/{id}': {

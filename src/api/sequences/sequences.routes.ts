@@ -21,6 +21,8 @@ import {
   updateSequence,
 } from './sequences.service';
 import { SequenceStatsOut, sequenceStats } from './stats';
+import { checkBeforeEnrolling } from '../list-check/enroll-check';
+import { MAX_CHECKED_ADDRESSES } from '../../engine/list-check';
 import {
   cloneSequence,
   deleteDraft,
@@ -46,7 +48,15 @@ const UpdateSequenceBody = z.intersection(
   SequenceDefinitionInput,
 );
 
-const EnrollBody = z.object({ leadIds: z.array(z.uuid()).min(1).max(10_000) });
+const EnrollBody = z.object({
+  leadIds: z.array(z.uuid()).min(1).max(10_000),
+  check: z
+    .boolean()
+    .optional()
+    .describe(
+      `Check the leads' addresses first (as POST /v1/leads/check; at most ${MAX_CHECKED_ADDRESSES} leads) and refuse the batch with a 422 when the share expected to bounce is above the workspace's bounceThresholdPercent. Default: the workspace's checkOnEnroll`,
+    ),
+});
 const EnrollOut = z.object({
   enrolled: z.array(z.object({ leadId: z.string(), enrollmentId: z.string() })),
   skipped: z.array(z.object({ leadId: z.string(), reason: z.string() })),
@@ -222,6 +232,7 @@ export const sequencesRoutes =
       '/sequences/:id/enrollments',
       { schema: { tags, params: IdParams, body: EnrollBody, response: { 200: EnrollOut } } },
       async (request) => {
+        await checkBeforeEnrolling(deps, request.workspaceId, request.params.id, request.body);
         const result = await enrollLeads(deps, request.workspaceId, request.params.id, request.body.leadIds);
         if (result.ok) return { enrolled: result.enrolled, skipped: result.skipped };
         return unwrap(result);

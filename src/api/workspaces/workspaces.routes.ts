@@ -99,7 +99,8 @@ export const workspacesRoutes =
       {
         schema: {
           tags: ['workspaces'],
-          summary: "Change the caller's workspace (its default holiday country)",
+          summary:
+            "Change the caller's workspace (its default holiday country, the list check's bounce threshold)",
           body: WorkspacePatch,
           response: { 200: Workspace },
         },
@@ -146,12 +147,16 @@ const workspaceView = (ws: {
   name: string;
   timezone: string;
   country: string | null;
+  bounceThresholdPercent: number;
+  checkOnEnroll: boolean;
   createdAt: Date;
 }) => ({
   id: ws.id,
   name: ws.name,
   timezone: ws.timezone,
   country: ws.country,
+  bounceThresholdPercent: ws.bounceThresholdPercent,
+  checkOnEnroll: ws.checkOnEnroll,
   createdAt: ws.createdAt.toISOString(),
 });
 

@@ -21,10 +21,21 @@ export const Workspace = z.object({
   name: z.string(),
   timezone: z.string(),
   country: z.string().nullable(),
+  bounceThresholdPercent: z
+    .number()
+    .describe('A checked enrollment whose projected bounce share is above this (percent) is refused'),
+  checkOnEnroll: z.boolean().describe('Every enrollment is checked, as if it asked for `check: true`'),
   createdAt: z.string(),
 });
 /** What the workspace itself may change; null clears the default country. */
-export const WorkspacePatch = z.object({ country: Country.nullable() }).partial().strict();
+export const WorkspacePatch = z
+  .object({
+    country: Country.nullable(),
+    bounceThresholdPercent: z.number().min(0).max(100),
+    checkOnEnroll: z.boolean(),
+  })
+  .partial()
+  .strict();
 export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100).default('default') });
 export const ApiKey = z.object({ id: z.uuid(), name: z.string(), prefix: z.string(), createdAt: z.string() });
 export const CreatedApiKey = ApiKey.extend({ apiKey: z.string() });

@@ -44,7 +44,7 @@ export async function createWorkspace(
 export async function updateWorkspace(
   deps: WorkspaceDeps,
   workspaceId: string,
-  patch: { country?: string | null },
+  patch: { country?: string | null; bounceThresholdPercent?: number; checkOnEnroll?: boolean },
 ) {
   const [ws] = await deps.db
     .update(workspaces)

@@ -3,11 +3,11 @@ import type { Deps } from '../../context';
 import type { Channel, ChannelResult, StepContext } from '../../engine/channel';
 import type { HandOff } from '../../engine/liveness';
 import { retryingLostConnections } from '../../db/transaction';
-import { emailDomain } from '../../lib/identity';
 import type { EmailStep } from '../../core/steps';
 import { type SenderVars, senderVariables, usesSender } from '../../core/templates';
 import { applyTracking } from './tracking';
-import { unsubscribeMailto, unsubscribeUrl } from './unsubscribe-tokens';
+import { unsubscribeUrl } from './unsubscribe-tokens';
+import { listUnsubscribeHeaders, mailOptions, runMessageId } from './headers';
 import { dayBounds, judge } from './capacity';
 import { promotedVariantFor } from '../../engine/ab-winners';
 import { type ComposedEmail, chooseVariant, composeEmail, headerSafe } from './compose';
@@ -243,13 +243,9 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
 
   function senderFields(ctx: StepContext, mailbox: MailboxRow, unsubscribe: string): SenderFields {
     return {
-      // Our own id, known before the hand-off: replies and DSNs find the lead through it.
-      messageId: `<${ctx.run.id}@${emailDomain(mailbox.fromEmail) || 'localhost'}>`,
+      messageId: runMessageId(ctx.run.id, mailbox.fromEmail),
       fromAddress: mailbox.fromEmail,
-      headers: {
-        'List-Unsubscribe': `<${unsubscribe}>, <${unsubscribeMailto(mailbox.fromEmail)}>`,
-        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-      },
+      headers: listUnsubscribeHeaders(unsubscribe, mailbox.fromEmail),
     };
   }
 
@@ -281,17 +277,18 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       (exchange ??= transports
         .get(mailbox)
         .then((transport) =>
-          transport.sendMail({
-            messageId,
-            from: { name: headerSafe(mailbox.fromName ?? ''), address: mailbox.fromEmail },
-            to: { name: leadName, address: draft.toAddress ?? '' },
-            subject: composed.subject,
-            text: composed.text,
-            html,
-            inReplyTo: draft.inReplyTo ?? undefined,
-            references: draft.references ?? undefined,
-            headers: draft.headers ?? {},
-          }),
+          transport.sendMail(
+            mailOptions({
+              messageId,
+              from: { name: mailbox.fromName, email: mailbox.fromEmail },
+              to: { name: leadName, address: draft.toAddress ?? '' },
+              subject: composed.subject,
+              text: composed.text,
+              html,
+              thread: draft.inReplyTo ?? null,
+              headers: draft.headers ?? {},
+            }),
+          ),
         )
         .then(
           () => null,

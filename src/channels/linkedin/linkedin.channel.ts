@@ -14,8 +14,13 @@ type ChannelDeps = Pick<Deps, 'config' | 'db' | 'pool' | 'secrets' | 'log'>;
 
 const retry = (at: Date, reason: string): ChannelResult => ({ kind: 'retry_later', at, reason });
 
-/** The step's action with its templates rendered over the lead; a template error is a value. */
-async function buildAction(ctx: StepContext): Promise<LinkedInAction | { error: string }> {
+/**
+ * The step's action with its templates rendered over the lead; a template error is a value. The
+ * step preview (`POST /v1/sequences/:id/preview`) renders LinkedIn steps through it too.
+ */
+export async function buildAction(
+  ctx: Pick<StepContext, 'lead' | 'step'>,
+): Promise<LinkedInAction | { error: string }> {
   const vars = leadVariables(ctx.lead);
   const rendered = async (source: string) => {
     const [outcome] = await renderTemplates([{ source, vars }]);

@@ -1,4 +1,13 @@
-import { index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  doublePrecision,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, id, tstz, updatedAt } from './columns';
 
 /** Workspace-level settings that are not worth their own table. */
@@ -25,6 +34,10 @@ export const workspaces = pgTable('workspaces', {
   previousWebhookSecretEnc: text('previous_webhook_secret_enc'),
   previousWebhookSecretExpiresAt: tstz('previous_webhook_secret_expires_at'),
   settings: jsonb('settings').$type<WorkspaceSettings>().notNull().default({}),
+  /** Above this projected bounce share (percent), a checked enrollment is refused (issue 19). */
+  bounceThresholdPercent: doublePrecision('bounce_threshold_percent').notNull().default(4),
+  /** Check every enrollment's list, as if each request said `check: true`. */
+  checkOnEnroll: boolean('check_on_enroll').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
