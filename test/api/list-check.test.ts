@@ -67,7 +67,7 @@ describe('POST /v1/leads/check', () => {
       'slow.test': { silent: true },
       'mailinator.com': { mx: [{ preference: 10, exchange: 'mx.mailinator.com' }] },
     });
-    engine = await startTestEngine({ env: { DNS_SERVERS: dns.address, DNS_TIMEOUT_MS: '300' } });
+    engine = await startTestEngine({ env: { DNS_SERVERS: dns.address, DNS_TIMEOUT_MS: '2000' } });
     ws = await createTestWorkspace(engine.app);
     other = await createTestWorkspace(engine.app, 'Other');
   }, 60_000);

@@ -28,6 +28,8 @@ const badValues: [name: string, value: string][] = [
   ['MAINTENANCE_INTERVAL_SECONDS', '0'],
   ['STEP_CONCURRENCY', '1.5'],
   ['SMTP_TIMEOUT_SECONDS', '0'],
+  ['DATABASE_POOL_SIZE', '5'],
+  ['SMTP_SESSIONS_PER_MAILBOX', '0'],
   ['RATE_LIMIT_PER_MINUTE', '0'],
   ['AUTH_FAILURES_PER_MINUTE', '0'],
   ['ALLOWED_PRIVATE_TARGETS', '127.0.0.1:99999'],

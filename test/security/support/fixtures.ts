@@ -19,6 +19,8 @@ export const resourceKinds = [
   'tasks',
   'notes',
   'automations',
+  'jobs',
+  'imports',
 ] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
 
@@ -110,6 +112,18 @@ export async function createTenant(app: FastifyInstance, tag: string, db?: Db): 
     trigger: { type: 'stage_entered', stage: 'qualified' },
     action: { type: 'enroll', sequenceId },
   });
+  const job = await call('POST', '/v1/jobs', {
+    type: 'enrollments.pause',
+    sequenceId,
+    leadIds: [idOf(lead, 'lead')],
+  });
+  const upload = await app.inject({
+    method: 'POST',
+    url: '/v1/imports',
+    headers: { ...ws.auth, 'content-type': 'text/csv' },
+    payload: `email,first_name\nimported.${tag}@tenant-${tag}.test,Imported\n`,
+  });
+  if (upload.statusCode !== 202) throw new Error(`fixture import: ${upload.statusCode} ${upload.body}`);
   const [task] = db
     ? await db
         .insert(tasks)
@@ -133,6 +147,8 @@ export async function createTenant(app: FastifyInstance, tag: string, db?: Db): 
       tasks: task?.id ?? randomUUID(),
       notes: idOf(note, 'note'),
       automations: idOf(automation, 'automation'),
+      jobs: idOf(job, 'job'),
+      imports: idOf(upload.json<Record<string, unknown>>(), 'import'),
     },
   };
 }
