@@ -1,5 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
+import { waitFor } from '../helpers/engine';
 import { enrollments, events, stepRuns } from '../../src/db/schema/index';
 import { signedPost } from '../api/inbound-webhooks/support';
 import { account, runIdOf, settle } from './support/ledger';
@@ -38,10 +39,17 @@ describe('fault 7: a reply and a due step at the same moment', () => {
     const cadence = await startCadence(w, LEADS, { waitSeconds: 4 + Math.ceil(verdictDelayMs / 1000) });
     const db = w.engine.deps.db;
     const firstIdOf = await firstMessageIds(w, cadence);
-    const seconds = await db
-      .select({ id: stepRuns.id, enrollmentId: stepRuns.enrollmentId, runAt: stepRuns.runAt })
-      .from(stepRuns)
-      .where(and(inArray(stepRuns.enrollmentId, cadence.enrollmentIds), eq(stepRuns.stepId, 'second')));
+    // Every lead's second run scheduled (its first email recorded sent), so each reply aims at a due time.
+    const seconds = await waitFor(
+      async () => {
+        const rows = await db
+          .select({ id: stepRuns.id, enrollmentId: stepRuns.enrollmentId, runAt: stepRuns.runAt })
+          .from(stepRuns)
+          .where(and(inArray(stepRuns.enrollmentId, cadence.enrollmentIds), eq(stepRuns.stepId, 'second')));
+        return rows.length === LEADS ? rows : null;
+      },
+      { timeoutMs: 60_000, what: 'every second run scheduled' },
+    );
     const secondOf = new Map(seconds.map((r) => [r.enrollmentId, r]));
 
     const races: Race[] = await Promise.all(
