@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulateOutcome } from '../../src/api/sequences/simulate.service';
@@ -5,6 +8,7 @@ import { createEmailChannel, type EmailChannel } from '../../src/channels/email/
 import { enrollments, messages, stepRuns, workspaces } from '../../src/db/schema/index';
 import type { Channel } from '../../src/engine/channel';
 import { channelMap } from '../helpers/channels';
+import { runCli } from '../helpers/cli';
 import {
   bringRunsDue,
   createTestWorkspace,
@@ -347,5 +351,42 @@ describe('POST /v1/sequences/:id/simulate', () => {
     const sampled = await simulate(ws, sequenceId, { sample: 50 });
     expect(sampled.statusCode, sampled.body).toBe(200);
     expect(sampled.json<SimulateOutcome>().leads).toHaveLength(50);
+  });
+
+  it('runs from the CLI: the same plan as JSON on stdout, refusals on stderr', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    await addMailbox(engine, ws, sink, { dailyLimit: 2 });
+    const people = await insertLeads(engine.deps.db, ws.id, 4);
+    const sequenceId = await createActiveSequence(engine.app, ws, {
+      steps: [
+        { type: 'email', subject: 'Hi', body: 'Hello' },
+        { type: 'wait', days: 1, businessDays: true },
+        { type: 'email', subject: 'Again', body: 'Hello again' },
+      ],
+    });
+    const ids = people.map((p) => p.id);
+    const file = join(tmpdir(), `simulate-${sequenceId}.csv`);
+    await writeFile(file, `id\n${ids.join('\n')}\n`);
+    const start = '2027-06-04T08:00:00.000Z';
+    const cli = await runCli(engine.config.DATABASE_URL, [
+      'sequences:simulate',
+      sequenceId,
+      '--leads',
+      file,
+      '--start',
+      start,
+    ]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const api = await simulate(ws, sequenceId, { leadIds: ids, start });
+    expect(JSON.parse(cli.stdout)).toEqual(api.json());
+    const inline = await runCli(engine.config.DATABASE_URL, [
+      'sequences:simulate',
+      sequenceId,
+      '--leads',
+      `${ids[0]},00000000-0000-4000-8000-000000000000`,
+    ]);
+    expect(inline.code).toBe(1);
+    expect(inline.stdout).toBe('');
+    expect(inline.stderr).toContain('leads_not_found');
   });
 });
