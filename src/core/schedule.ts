@@ -2,6 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { hashFraction } from './deterministic';
 import { isPublicHoliday } from './holidays';
 import type { Schedule } from './sequences';
+import { zoneOf } from './time-zone';
 
 /** The first valid IANA zone among the candidates (lead, sequence, workspace), else UTC. */
 export function resolveTimezone(...candidates: (string | null | undefined)[]): string {
@@ -33,7 +34,7 @@ export type Window = Pick<Schedule, 'days' | 'start' | 'end' | 'timezone' | 'ski
  */
 export function addWait(from: Date, wait: Wait, tz: string, country?: string | null): Date {
   if (!wait.businessDays) return new Date(from.getTime() + wait.seconds * 1000);
-  let local = DateTime.fromJSDate(from, { zone: tz });
+  let local = DateTime.fromJSDate(from, { zone: zoneOf(tz) });
   let remaining = Math.round(wait.days);
   while (remaining > 0) {
     local = local.plus({ days: 1 });
@@ -79,19 +80,19 @@ export function nextWindowTime(
   const start = parseHHMM(schedule.start);
   const end = parseHHMM(schedule.end);
   const crossesMidnight = end.hour * 60 + end.minute <= start.hour * 60 + start.minute;
-  const local = DateTime.fromJSDate(at, { zone: tz });
+  const local = DateTime.fromJSDate(at, { zone: zoneOf(tz) });
   // Yesterday's window may still be open (cross-midnight).
   for (let offset = -1; offset <= MAX_DAYS_AHEAD; offset++) {
     const day = local.startOf('day').plus({ days: offset });
     if (!days.has(day.weekday) || isPublicHoliday(country, day)) continue;
     const opens = DateTime.fromObject(
       { year: day.year, month: day.month, day: day.day, ...start },
-      { zone: tz },
+      { zone: zoneOf(tz) },
     );
     const closeDay = crossesMidnight ? day.plus({ days: 1 }) : day;
     const closes = DateTime.fromObject(
       { year: closeDay.year, month: closeDay.month, day: closeDay.day, ...end },
-      { zone: tz },
+      { zone: zoneOf(tz) },
     );
     if (closes <= opens) continue;
     if (local < opens) {

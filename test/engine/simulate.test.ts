@@ -5,7 +5,14 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulateOutcome } from '../../src/api/sequences/simulate.service';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
-import { enrollments, messages, stepRuns, workspaces } from '../../src/db/schema/index';
+import {
+  enrollments,
+  linkedinAccounts,
+  linkedinActions,
+  messages,
+  stepRuns,
+  workspaces,
+} from '../../src/db/schema/index';
 import type { Channel } from '../../src/engine/channel';
 import { channelMap } from '../helpers/channels';
 import { runCli } from '../helpers/cli';
@@ -388,5 +395,78 @@ describe('POST /v1/sequences/:id/simulate', () => {
     expect(inline.code).toBe(1);
     expect(inline.stdout).toBe('');
     expect(inline.stderr).toContain('leads_not_found');
+  });
+
+  it('holds LinkedIn invitations to the rolling week, counting the account’s earlier ones', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const start = new Date('2027-05-03T08:00:00.000Z'); // a Monday
+    const [account] = await engine.deps.db
+      .insert(linkedinAccounts)
+      .values({
+        workspaceId: ws.id,
+        name: 'Sam',
+        sessionEnc: 'sealed',
+        limits: { invitesPerWeek: 3, messagesPerDay: 50, visitsPerDay: 80 },
+      })
+      .returning();
+    if (!account) throw new Error('no account');
+    const earlier = new Date(start.getTime() - 2 * 86_400_000);
+    await engine.deps.db
+      .insert(linkedinActions)
+      .values({ accountId: account.id, kind: 'invite', profileUrl: null, at: earlier });
+    const people = await insertLeads(engine.deps.db, ws.id, 6, (i) => ({
+      email: null,
+      emailKey: null,
+      linkedinUrl: `https://www.linkedin.com/in/sim-${i}-${ws.id.slice(0, 8)}`,
+    }));
+    const sequenceId = await createActiveSequence(engine.app, ws, {
+      steps: [
+        { id: 'invite', type: 'linkedin_invite' },
+        { type: 'wait', days: 1 },
+        { id: 'message', type: 'linkedin_message', body: 'Thanks for connecting' },
+      ],
+    });
+    const res = await simulate(ws, sequenceId, {
+      leadIds: people.map((p) => p.id),
+      start: start.toISOString(),
+      assume: { connectRate: 0.5 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const plan = res.json<SimulateOutcome>();
+    const invites = plan.leads
+      .flatMap((l) => l.steps.filter((s) => s.stepId === 'invite').map((s) => Date.parse(s.at)))
+      .sort((a, b) => a - b);
+    expect(invites).toHaveLength(6);
+    // Never more than 3 in any 7 days, the earlier invitation included.
+    const all = [earlier.getTime(), ...invites];
+    for (const t of all)
+      expect(all.filter((u) => u > t - 7 * 86_400_000 && u <= t).length).toBeLessThanOrEqual(3);
+    // Two fit at once; the third waits for the earlier invitation to leave the window.
+    expect(invites.slice(0, 2)).toEqual([start.getTime(), start.getTime()]);
+    expect(invites[2]).toBe(earlier.getTime() + 7 * 86_400_000);
+    expect(plan.bottlenecks[0]).toMatchObject({
+      date: '2027-05-03',
+      accountId: account.id,
+      limit: 'linkedin_invitations',
+      cut: 4,
+    });
+    expect(plan.days[0]?.accounts).toEqual([{ accountId: account.id, visits: 0, invites: 2, messages: 0 }]);
+    // A message to a lead that did not accept fails, as the driver reports it.
+    const outcomes = async (connectRate: number) => {
+      const again = await simulate(ws, sequenceId, {
+        leadIds: people.map((p) => p.id),
+        start: start.toISOString(),
+        assume: { connectRate },
+      });
+      return again
+        .json<SimulateOutcome>()
+        .leads.map((l) => l.steps.find((s) => s.stepId === 'message'))
+        .map((s) => `${s?.outcome}:${s?.reason ?? ''}`);
+    };
+    expect(new Set(await outcomes(1))).toEqual(new Set(['sent:']));
+    expect(new Set(await outcomes(0))).toEqual(new Set(['failed:not_connected']));
+    expect(plan.leads.every((l) => l.steps.every((s) => !s.accountId || s.accountId === account.id))).toBe(
+      true,
+    );
   });
 });

@@ -11,6 +11,7 @@ import { hashFraction } from '../../core/deterministic';
 import { nextWindowTime, resolveTimezone, spreadSeed } from '../../core/schedule';
 import type { SequenceDefinition } from '../../core/sequences';
 import type { ResolvedStep } from '../../core/steps';
+import { zoneOf } from '../../core/time-zone';
 import { leadTimezone, planNextRun, windowed } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
 import { internalStepTypes } from '../../engine/internal-steps';
@@ -198,7 +199,7 @@ export function simulate(input: SimInput): SimResult {
   const accounts = input.accounts.map((a) => ({ account: a, actions: [...a.actions] }));
   const accountDays = new Map<string, { visits: number; invites: number; messages: number }>();
   const cuts = new Map<string, Bottleneck>();
-  const dateOf = (t: Date) => DateTime.fromJSDate(t, { zone: wsTz }).toISODate() ?? '';
+  const dateOf = (t: Date) => DateTime.fromJSDate(t, { zone: zoneOf(wsTz) }).toISODate() ?? '';
 
   const cut = (date: string, who: { mailboxId?: string; accountId?: string }, limit: Bottleneck['limit']) => {
     const key = `${date}|${who.mailboxId ?? who.accountId}|${limit}`;
@@ -292,7 +293,7 @@ export function simulate(input: SimInput): SimResult {
       type: step.type,
       index: ev.index,
       at: at.toISOString(),
-      localAt: DateTime.fromJSDate(at, { zone: s.result.timezone }).toISO() ?? '',
+      localAt: DateTime.fromJSDate(at, { zone: zoneOf(s.result.timezone) }).toISO() ?? '',
       outcome: 'sent',
       ...(ev.deferrals > 0 ? { deferrals: ev.deferrals } : {}),
       ...extra,
@@ -495,7 +496,7 @@ function summarise(
     const mine = tally.planned.get(key) ?? 0;
     if (!mailbox || total === 0) continue;
     const start = new Date(dayStart);
-    const date = DateTime.fromJSDate(start, { zone: wsTz }).toISODate() ?? '';
+    const date = DateTime.fromJSDate(start, { zone: zoneOf(wsTz) }).toISODate() ?? '';
     const day = dayOf(date);
     day.planned += mine;
     day.mailboxes.push({
