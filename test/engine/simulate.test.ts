@@ -14,6 +14,7 @@ import {
   workspaces,
 } from '../../src/db/schema/index';
 import type { Channel } from '../../src/engine/channel';
+import { renderChart } from '../../src/api/sequences/simulate.cli';
 import { channelMap } from '../helpers/channels';
 import { runCli } from '../helpers/cli';
 import {
@@ -386,6 +387,12 @@ describe('POST /v1/sequences/:id/simulate', () => {
     expect(cli.code, cli.stderr).toBe(0);
     const api = await simulate(ws, sequenceId, { leadIds: ids, start });
     expect(JSON.parse(cli.stdout)).toEqual(api.json());
+    // Not a terminal: no chart on stderr. The chart a terminal gets: a line per day, then the summary.
+    expect(cli.stderr).not.toContain('planned');
+    const chart = renderChart(api.json<SimulateOutcome>()).split('\n');
+    expect(chart[0]).toMatch(/^date +planned$/);
+    expect(chart[1]).toMatch(/^2027-06-04 +█+ +2 cap 2 {2}\(2 put off\)$/);
+    expect(chart).toContain(api.json<SimulateOutcome>().summary);
     const inline = await runCli(engine.config.DATABASE_URL, [
       'sequences:simulate',
       sequenceId,
