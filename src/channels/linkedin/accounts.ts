@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
-import { linkedinAccounts, linkedinActions } from '../../db/schema/index';
+import { linkedinAccounts } from '../../db/schema/index';
 import { recordEvent } from '../../timeline/events';
 
 export type LinkedInAccountRow = typeof linkedinAccounts.$inferSelect;
@@ -36,7 +36,9 @@ export function leastBusyFirst(
 
 /** The active account of the workspace that acted least over the last day, for a new enrollment. */
 export async function pickActiveAccount(db: DbOrTx, workspaceId: string): Promise<LinkedInAccountRow | null> {
-  const recent = sql<number>`(select count(*)::int from ${linkedinActions} where ${linkedinActions.accountId} = ${linkedinAccounts.id} and ${linkedinActions.at} > now() - interval '1 day')`;
+  // Written out: in a select list drizzle leaves columns unqualified, and `id` would be the action's.
+  const recent = sql<number>`(select count(*)::int from linkedin_actions la
+    where la.account_id = linkedin_accounts.id and la.at > now() - interval '1 day')`;
   const rows = await db
     .select({ account: linkedinAccounts, recent })
     .from(linkedinAccounts)
