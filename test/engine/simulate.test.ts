@@ -148,14 +148,19 @@ describe('POST /v1/sequences/:id/simulate', () => {
       ]),
     );
 
-  it('predicts every run to the millisecond: zones, DST, Easter holidays, business days, a daily cap and a warm-up ramp', async () => {
+  it('predicts every run to the millisecond: zones, DST, Easter holidays, business days, a daily cap with spacing and a warm-up ramp', async () => {
     const ws = await createTestWorkspace(engine.app);
     await engine.deps.db
       .update(workspaces)
       .set({ timezone: 'Europe/Berlin', country: 'DE' })
       .where(eq(workspaces.id, ws.id));
-    // Two mailboxes: one capped at 3 a day, one on a warm-up ramp (2, then 3, 4… a day up to 10).
-    const capped = await addMailbox(engine, ws, sink, { dailyLimit: 3, fromEmail: 'capped@sender.test' });
+    // Two mailboxes: one capped at 3 a day with 15 minutes (and its jitter) between sends, one on a
+    // warm-up ramp (2, then 3, 4… a day up to 10).
+    const capped = await addMailbox(engine, ws, sink, {
+      dailyLimit: 3,
+      minIntervalSeconds: 900,
+      fromEmail: 'capped@sender.test',
+    });
     const ramped = await addMailbox(engine, ws, sink, {
       dailyLimit: 10,
       fromEmail: 'ramp@sender.test',
