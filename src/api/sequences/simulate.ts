@@ -116,7 +116,15 @@ export type SimResult = {
 export const HORIZON_DAYS = 366;
 const NO_ACCOUNT = 'no_linkedin_account';
 
-type Event = { at: number; order: number; lead: LeadState | null; index: number; deferrals: number };
+type Event = {
+  at: number;
+  order: number;
+  lead: LeadState | null;
+  index: number;
+  deferrals: number;
+  /** Another enrollment's email: the mailbox its thread is pinned to. */
+  pin?: string | null;
+};
 
 type LeadState = {
   lead: SimLead;
@@ -229,10 +237,16 @@ export function simulate(input: SimInput): SimResult {
       connected: null,
       runs: 0,
     }));
+  // An overdue run goes as soon as the clock starts.
   for (const b of input.booked)
-    agenda.push({ at: b.at.getTime(), order: 0, lead: null, index: -1, deferrals: 0 });
-  const bookedPins = input.booked.map((b) => b.mailboxId);
-  let bookedSeen = 0;
+    agenda.push({
+      at: Math.max(b.at.getTime(), input.start.getTime()),
+      order: 0,
+      lead: null,
+      index: -1,
+      deferrals: 0,
+      pin: b.mailboxId,
+    });
 
   const calendar = { definition, workspaceTimezone: wsTz, workspaceCountry: input.workspaceCountry };
   const schedule = (s: LeadState, fromIndex: number, base: Date) => {
@@ -314,9 +328,8 @@ export function simulate(input: SimInput): SimResult {
     const s = ev.lead;
     if (!s) {
       // Another enrollment's email: it takes a slot (or waits for one) and is not reported.
-      const pin = bookedPins[bookedSeen++] ?? null;
       if (ev.at > horizon) continue;
-      const taken = takeEmailSlot(now, { enrollmentMailboxId: pin, stepMailboxId: undefined });
+      const taken = takeEmailSlot(now, { enrollmentMailboxId: ev.pin ?? null, stepMailboxId: undefined });
       if (!taken.ok && 'at' in taken) agenda.push({ ...ev, at: taken.at.getTime() });
       continue;
     }
