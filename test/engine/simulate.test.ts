@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { simulate as simulatePlan } from '../../src/api/sequences/simulate';
 import type { SimulateOutcome } from '../../src/api/sequences/simulate.service';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import {
@@ -364,6 +365,51 @@ describe('POST /v1/sequences/:id/simulate', () => {
     const sampled = await simulate(ws, sequenceId, { sample: 50 });
     expect(sampled.statusCode, sampled.body).toBe(200);
     expect(sampled.json<SimulateOutcome>().leads).toHaveLength(50);
+    // Without a mailbox a lead cannot go on, and says why.
+    expect(sampled.json<SimulateOutcome>().leads[0]).toMatchObject({
+      status: 'blocked',
+      reason: 'no_mailbox',
+    });
+    // The bound itself goes through, answer and all: 10,000 leads.
+    const mailbox = await addMailbox(engine, ws, sink, { dailyLimit: 20_000 });
+    const t0 = performance.now();
+    const most = await simulate(ws, sequenceId, { sample: 10_000, start: '2027-01-05T10:00:00Z' });
+    expect(most.statusCode).toBe(200);
+    const plan = most.json<SimulateOutcome>();
+    expect(plan.leads).toHaveLength(10_000);
+    expect(plan.leads.every((l) => l.status === 'completed')).toBe(true);
+    expect(plan.days).toEqual([
+      {
+        date: '2027-01-05',
+        planned: 10_000,
+        mailboxes: [{ mailboxId: mailbox.id, planned: 10_000, booked: 0, cap: 20_000 }],
+        accounts: [],
+      },
+    ]);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('stops a lead whose step would run twice: a cycle cannot be saved, and is reported if met', () => {
+    const result = simulatePlan({
+      definition: {
+        steps: [
+          { id: 'a', type: 'task', title: 'Call', kind: 'call' },
+          { id: 'b', type: 'goto', to: 'a' },
+        ],
+        settings: { stopOnReply: true } as never,
+      },
+      leads: [{ id: 'lead-1', timezone: null, country: null, email: null, linkedinUrl: null, stage: 'lead' }],
+      start: new Date('2027-01-04T09:00:00Z'),
+      seed: 's',
+      assume: { replyRate: 0, connectRate: 1, bounceRate: 0, openRate: 0 },
+      workspaceTimezone: 'UTC',
+      workspaceCountry: null,
+      mailboxes: [],
+      accounts: [],
+      booked: [],
+    });
+    expect(result.leads[0]).toMatchObject({ status: 'blocked', reason: 'cycle' });
+    expect(result.leads[0]?.steps.map((s) => s.stepId)).toEqual(['a', 'b']);
   });
 
   it('runs from the CLI: the same plan as JSON on stdout, refusals on stderr', async () => {
