@@ -134,7 +134,6 @@ type LeadState = {
   accountId: string | null;
   stage: string;
   opened: boolean;
-  invited: boolean;
   connected: boolean | null;
   runs: number;
 };
@@ -233,7 +232,6 @@ export function simulate(input: SimInput): SimResult {
       accountId: null,
       stage: lead.stage,
       opened: false,
-      invited: false,
       connected: null,
       runs: 0,
     }));
@@ -464,7 +462,6 @@ export function simulate(input: SimInput): SimResult {
     usage[`${kind}s`] += 1;
     accountDays.set(dayKey, usage);
     if (kind === 'invite') {
-      s.invited = true;
       s.connected = chance('connect', s.lead.id, step.id) < assume.connectRate;
     }
     record(s, ev, now, step, { accountId: account.account.id });
