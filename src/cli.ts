@@ -17,6 +17,7 @@ import {
 import { postReplyCommand, REPLIES_POST_USAGE } from './api/inbound-webhooks/inbound-webhooks.cli';
 import { getSequence, setSequenceStatus } from './api/sequences/sequences.service';
 import { workspaceArg } from './lib/cli-args';
+import { SIMULATE_USAGE, simulateCommand } from './api/sequences/simulate.cli';
 import {
   applySequenceFiles,
   loadSequenceFile,
@@ -83,6 +84,12 @@ export const commands: Record<string, Command> = {
       // A draft sends nothing: say so where a person reads it, not in the JSON.
       if (results.some((r) => r.status === 'draft'))
         process.stderr.write('some sequences are drafts and send nothing: apply with --activate\n');
+    },
+  },
+  'sequences:simulate': {
+    usage: SIMULATE_USAGE,
+    async run(deps, args) {
+      print(await simulateCommand(deps, args));
     },
   },
   'replies:post': {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../context';
 import { workspacesRoutes } from './workspaces/workspaces.routes';
 import { sequencesRoutes } from './sequences/sequences.routes';
+import { simulateRoutes } from './sequences/simulate.routes';
 import { enrollmentsRoutes } from './enrollments/enrollments.routes';
 import { linkedinRoutes } from './linkedin-accounts/linkedin-accounts.routes';
 import { mailboxesRoutes } from './mailboxes/mailboxes.routes';
@@ -26,6 +27,7 @@ export async function registerV1Routes(app: FastifyInstance, deps: Deps): Promis
   await app.register(mailboxesRoutes(deps), { prefix: '/v1' });
   await app.register(suppressionsRoutes(deps), { prefix: '/v1' });
   await app.register(sequencesRoutes(deps), { prefix: '/v1' });
+  await app.register(simulateRoutes(deps), { prefix: '/v1' });
   await app.register(enrollmentsRoutes(deps), { prefix: '/v1' });
   await app.register(linkedinRoutes(deps), { prefix: '/v1' });
   await app.register(leadsRoutes(deps), { prefix: '/v1' });

@@ -2,6 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { hashFraction } from './deterministic';
 import { isPublicHoliday } from './holidays';
 import type { Schedule } from './sequences';
+import { zoneOf } from './time-zone';
 
 /** The first valid IANA zone among the candidates (lead, sequence, workspace), else UTC. */
 export function resolveTimezone(...candidates: (string | null | undefined)[]): string {
@@ -33,7 +34,7 @@ export type Window = Pick<Schedule, 'days' | 'start' | 'end' | 'timezone' | 'ski
  */
 export function addWait(from: Date, wait: Wait, tz: string, country?: string | null): Date {
   if (!wait.businessDays) return new Date(from.getTime() + wait.seconds * 1000);
-  let local = DateTime.fromJSDate(from, { zone: tz });
+  let local = DateTime.fromJSDate(from, { zone: zoneOf(tz) });
   let remaining = Math.round(wait.days);
   while (remaining > 0) {
     local = local.plus({ days: 1 });
@@ -74,34 +75,71 @@ export function nextWindowTime(
   options: { country?: string | null; seed?: string } = {},
 ): Date {
   if (!schedule) return at;
-  const days = new Set(schedule.days);
   const country = schedule.skipHolidays === false ? null : options.country;
+  const atMs = at.getTime();
+  // The local calendar date of `at` (as luxon would read it), then day after day from yesterday.
+  const local = new Date(atMs + zoneOf(tz).offset(atMs) * 60_000);
+  const year = local.getUTCFullYear();
+  const month = local.getUTCMonth();
+  const date = local.getUTCDate();
+  // Yesterday's window may still be open (cross-midnight).
+  for (let offset = -1; offset <= MAX_DAYS_AHEAD; offset++) {
+    const day = new Date(Date.UTC(year, month, date + offset));
+    const window = dayWindow(schedule, tz, country, day);
+    if (!window) continue;
+    if (atMs < window.opens) {
+      const span = options.seed ? spreadSpan(schedule.spread, window.closes - window.opens) : 0;
+      const into = span > 0 ? Math.floor(hashFraction(`spread:${options.seed}`) * span) : 0;
+      return new Date(window.opens + into);
+    }
+    if (atMs < window.closes) return at;
+  }
+  return at;
+}
+
+type DayWindow = { opens: number; closes: number } | null;
+/** Each day's window, once computed: every step of every lead of a window asks for the same days. */
+const dayWindows = new Map<string, DayWindow>();
+
+/**
+ * When the window of the local date `day` (its UTC fields) opens and closes, or null when it does
+ * not open that day (not one of its weekdays, a public holiday of `country`, or no time between).
+ */
+function dayWindow(schedule: Window, tz: string, country: string | null | undefined, day: Date): DayWindow {
+  const key = `${tz}|${country ?? ''}|${schedule.days.join(',')}|${schedule.start}|${schedule.end}|${day.getTime()}`;
+  const known = dayWindows.get(key);
+  if (known !== undefined) return known;
+  const found = computeDayWindow(schedule, tz, country, {
+    year: day.getUTCFullYear(),
+    month: day.getUTCMonth() + 1,
+    day: day.getUTCDate(),
+    weekday: day.getUTCDay() === 0 ? 7 : day.getUTCDay(),
+  });
+  if (dayWindows.size >= 100_000) dayWindows.clear();
+  dayWindows.set(key, found);
+  return found;
+}
+
+function computeDayWindow(
+  schedule: Window,
+  tz: string,
+  country: string | null | undefined,
+  day: { year: number; month: number; day: number; weekday: number },
+): DayWindow {
+  if (!schedule.days.includes(day.weekday) || isPublicHoliday(country, day)) return null;
   const start = parseHHMM(schedule.start);
   const end = parseHHMM(schedule.end);
   const crossesMidnight = end.hour * 60 + end.minute <= start.hour * 60 + start.minute;
-  const local = DateTime.fromJSDate(at, { zone: tz });
-  // Yesterday's window may still be open (cross-midnight).
-  for (let offset = -1; offset <= MAX_DAYS_AHEAD; offset++) {
-    const day = local.startOf('day').plus({ days: offset });
-    if (!days.has(day.weekday) || isPublicHoliday(country, day)) continue;
-    const opens = DateTime.fromObject(
-      { year: day.year, month: day.month, day: day.day, ...start },
-      { zone: tz },
-    );
-    const closeDay = crossesMidnight ? day.plus({ days: 1 }) : day;
-    const closes = DateTime.fromObject(
-      { year: closeDay.year, month: closeDay.month, day: closeDay.day, ...end },
-      { zone: tz },
-    );
-    if (closes <= opens) continue;
-    if (local < opens) {
-      const span = options.seed ? spreadSpan(schedule.spread, closes.toMillis() - opens.toMillis()) : 0;
-      const into = span > 0 ? Math.floor(hashFraction(`spread:${options.seed}`) * span) : 0;
-      return new Date(opens.toMillis() + into);
-    }
-    if (local < closes) return at;
-  }
-  return at;
+  const zone = zoneOf(tz);
+  const date = { year: day.year, month: day.month, day: day.day };
+  const opens = DateTime.fromObject({ ...date, ...start }, { zone });
+  const closeDay = crossesMidnight ? DateTime.fromObject(date, { zone }).plus({ days: 1 }) : date;
+  const closes = DateTime.fromObject(
+    { year: closeDay.year, month: closeDay.month, day: closeDay.day, ...end },
+    { zone },
+  );
+  if (closes <= opens) return null;
+  return { opens: opens.toMillis(), closes: closes.toMillis() };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { channelStepTypes } from '../core/step-types';
 import { and, eq, sql } from 'drizzle-orm';
-import type { Tx } from '../db/client';
+import type { DbOrTx, Tx } from '../db/client';
 import { enrollments, stepRuns, workspaces } from '../db/schema/index';
 import { recordEvent } from '../timeline/events';
 import { changeStage } from '../timeline/stages';
@@ -24,7 +24,7 @@ export type ScheduleInput = {
 
 /** The workspace's fallbacks for its leads' time: zone and holiday country. */
 export async function workspaceCalendar(
-  tx: Tx,
+  tx: DbOrTx,
   workspaceId: string,
 ): Promise<{ workspaceTimezone: string; workspaceCountry: string | null }> {
   const [ws] = await tx

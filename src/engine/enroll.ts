@@ -33,7 +33,7 @@ type Requirements = { email: boolean; linkedinUrl: boolean; variables: readonly 
  * email and a LinkedIn URL, so a batch of thousands computes them (and reads the templates) at most
  * four times.
  */
-function requirementsFor(def: SequenceDefinition) {
+export function requirementsFor(def: SequenceDefinition) {
   const known = new Map<string, Requirements>();
   return (lead: LeadRow): Requirements => {
     const key = `${Boolean(lead.email)}:${Boolean(lead.linkedinUrl)}`;
@@ -52,7 +52,7 @@ function requirementsFor(def: SequenceDefinition) {
 }
 
 /** Why a lead cannot enter the sequence, or null when it can. Order matters: the first reason wins. */
-function skipReason(lead: LeadRow, needs: Requirements, suppressed: Set<string>): string | null {
+export function skipReason(lead: LeadRow, needs: Requirements, suppressed: Set<string>): string | null {
   if (lead.status !== 'active') return lead.status;
   if (suppressed.has(lead.id)) return 'suppressed';
   if (!lead.email && needs.email) return 'missing_email';

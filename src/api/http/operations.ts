@@ -145,6 +145,16 @@ export const operations: Record<string, OperationSpec> = {
       422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message); template_error',
     },
   },
+  'POST /v1/sequences/{id}/simulate': {
+    id: 'simulateSequence',
+    summary:
+      'Run a version of the sequence for some leads on a virtual clock, with the scheduler, capacity and limits the workers use; writes and sends nothing',
+    ok: 'Per lead its steps and their times, per day the planned volume against each cap, when the last lead finishes, and the bottlenecks',
+    errors: {
+      400: 'too_many_leads: the filter matches more than 10,000 leads; validation_failed on body.version for an unknown version',
+      404: 'not_found (the sequence), leads_not_found (lead ids not in this workspace)',
+    },
+  },
   'GET /v1/sequences/{id}/stats': {
     id: 'getSequenceStats',
     summary:

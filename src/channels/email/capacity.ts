@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import type { WarmupRamp } from '../../db/schema/index';
 import { hashFraction } from '../../core/deterministic';
+import { zoneOf } from '../../core/time-zone';
 
 /** Spacing is `minIntervalSeconds` stretched by up to this fraction, so sends do not tick like a clock. */
 export const SPACING_JITTER = 0.5;
@@ -12,7 +13,7 @@ const knownDays = new Map<string, { start: Date; end: Date }>();
 export function dayBounds(now: Date, timeZone: string): { start: Date; end: Date } {
   const known = knownDays.get(timeZone);
   if (known && now >= known.start && now < known.end) return { ...known };
-  const start = DateTime.fromJSDate(now, { zone: timeZone }).startOf('day');
+  const start = DateTime.fromJSDate(now, { zone: zoneOf(timeZone) }).startOf('day');
   const day = { start: start.toJSDate(), end: start.plus({ days: 1 }).toJSDate() };
   if (knownDays.size >= 1000) knownDays.clear();
   knownDays.set(timeZone, day);
@@ -31,9 +32,9 @@ export function effectiveDailyLimit(
   const ramp = mailbox.warmup;
   if (!ramp) return mailbox.dailyLimit;
   const started = ramp.startedAt
-    ? DateTime.fromISO(ramp.startedAt, { zone: timeZone })
-    : DateTime.fromJSDate(mailbox.createdAt, { zone: timeZone });
-  const today = DateTime.fromJSDate(now, { zone: timeZone }).startOf('day');
+    ? DateTime.fromISO(ramp.startedAt, { zone: zoneOf(timeZone) })
+    : DateTime.fromJSDate(mailbox.createdAt, { zone: zoneOf(timeZone) });
+  const today = DateTime.fromJSDate(now, { zone: zoneOf(timeZone) }).startOf('day');
   const days = Math.max(0, Math.round(today.diff(started.startOf('day'), 'days').days));
   return Math.min(mailbox.dailyLimit, ramp.startLimit + Math.floor(ramp.increasePerDay * days));
 }

@@ -1,8 +1,8 @@
-import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client';
 import { mailboxes, messages } from '../../db/schema/index';
 import { handOffStarted } from '../../engine/liveness';
-import type { MailboxRow } from './mailbox-choice';
+import { leastRecentlyUsedFirst, type MailboxRow } from './mailbox-choice';
 import { prepared } from '../../db/prepared';
 
 type MessageValues = typeof messages.$inferInsert;
@@ -79,11 +79,10 @@ export async function readSendState(
           ? or(eq(mailboxes.status, 'active'), inArray(mailboxes.id, input.pinned))
           : eq(mailboxes.status, 'active'),
       ),
-    )
-    .orderBy(sql`${mailboxes.lastSlotAt} asc nulls first`, asc(mailboxes.id));
+    );
   if (rows.length > 0)
     return {
-      rows: rows.map(({ mailbox, recount }) => ({ mailbox, recount })),
+      rows: rows.map(({ mailbox, recount }) => ({ mailbox, recount })).sort(leastRecentlyUsedFirst),
       prior: rows[0]?.prior ?? null,
     };
   // No mailbox at all: the run's earlier message still decides whether it was sent.

@@ -1,6 +1,6 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
-import { linkedinAccounts, linkedinActions } from '../../db/schema/index';
+import { linkedinAccounts } from '../../db/schema/index';
 import { recordEvent } from '../../timeline/events';
 
 export type LinkedInAccountRow = typeof linkedinAccounts.$inferSelect;
@@ -22,16 +22,28 @@ export async function findAccount(
   return row ?? null;
 }
 
+/**
+ * The order a new enrollment picks its account in: the one that acted least over the last day
+ * first, then the oldest. The worker and the simulation both order by this.
+ */
+export function leastBusyFirst(
+  a: { recent: number; account: Pick<LinkedInAccountRow, 'createdAt'> },
+  b: { recent: number; account: Pick<LinkedInAccountRow, 'createdAt'> },
+): number {
+  if (a.recent !== b.recent) return a.recent - b.recent;
+  return a.account.createdAt.getTime() - b.account.createdAt.getTime();
+}
+
 /** The active account of the workspace that acted least over the last day, for a new enrollment. */
 export async function pickActiveAccount(db: DbOrTx, workspaceId: string): Promise<LinkedInAccountRow | null> {
-  const recent = sql<number>`(select count(*) from ${linkedinActions} where ${linkedinActions.accountId} = ${linkedinAccounts.id} and ${linkedinActions.at} > now() - interval '1 day')`;
-  const [row] = await db
-    .select()
+  // Written out: in a select list drizzle leaves columns unqualified, and `id` would be the action's.
+  const recent = sql<number>`(select count(*)::int from linkedin_actions la
+    where la.account_id = linkedin_accounts.id and la.at > now() - interval '1 day')`;
+  const rows = await db
+    .select({ account: linkedinAccounts, recent })
     .from(linkedinAccounts)
-    .where(and(live(workspaceId), eq(linkedinAccounts.status, 'active')))
-    .orderBy(recent, asc(linkedinAccounts.createdAt))
-    .limit(1);
-  return row ?? null;
+    .where(and(live(workspaceId), eq(linkedinAccounts.status, 'active')));
+  return rows.map((r) => ({ ...r, recent: Number(r.recent) })).sort(leastBusyFirst)[0]?.account ?? null;
 }
 
 /**
