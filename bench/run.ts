@@ -25,6 +25,7 @@ import { inboxScenario } from './scenarios/inbox';
 import { loadScenario } from './scenarios/load';
 import { repliesScenario } from './scenarios/replies';
 import { scaleScenario } from './scenarios/scale';
+import { slowSmtpScenario } from './scenarios/slow-smtp';
 
 // Bulk before scale: scale reads the raw-insert ceiling that bulk measures.
 const scenarios: Scenario[] = [
@@ -36,6 +37,7 @@ const scenarios: Scenario[] = [
   scaleScenario,
   inboxScenario,
   boardScenario,
+  slowSmtpScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {
