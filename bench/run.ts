@@ -25,6 +25,7 @@ import { inboxScenario } from './scenarios/inbox';
 import { loadScenario } from './scenarios/load';
 import { repliesScenario } from './scenarios/replies';
 import { scaleScenario } from './scenarios/scale';
+import { replySlowSendsScenario } from './scenarios/reply-slow-sends';
 import { slowSmtpScenario } from './scenarios/slow-smtp';
 
 // Bulk before scale: scale reads the raw-insert ceiling that bulk measures.
@@ -38,6 +39,7 @@ const scenarios: Scenario[] = [
   inboxScenario,
   boardScenario,
   slowSmtpScenario,
+  replySlowSendsScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {

@@ -4,9 +4,9 @@
  * every message and only counts, like smtp-sink. Written on `net` rather than smtp-server because
  * smtp-server has no hook before its 354 or its EHLO answer, and every answer must wait.
  *
- * Requests from the parent: `count`, `reset` (answers the counts it clears), `hang <ms>`: from now
- * on each message's end of DATA waits `ms` instead (an overloaded or greylisting server holding the
- * session), `hang 0` ends that for later messages.
+ * Requests from the parent: `count`, `reset` (answers the counts it clears), `hang <ms> <n>`: the
+ * next `n` messages' end of DATA waits `ms` instead (an overloaded or greylisting server holding the
+ * session); `held` counts them as they arrive, `heldAt` says when the first and last did.
  */
 import net from 'node:net';
 import { serveParent } from '../child';
@@ -19,6 +19,10 @@ const option = (name: string, fallback: number) => {
 const commandMs = option('command-ms', 50);
 const dataMs = option('data-ms', 300);
 let hangMs = 0;
+let hangLeft = 0;
+let held = 0;
+let firstHeldAt: number | null = null;
+let lastHeldAt: number | null = null;
 
 let received = 0;
 let firstAt: number | null = null;
@@ -105,7 +109,14 @@ const server = net.createServer((socket) => {
         recordMessage(head);
         head = '';
         headDone = false;
-        const wait = hangMs > 0 ? hangMs : dataMs;
+        const hang = hangLeft > 0;
+        if (hang) {
+          hangLeft -= 1;
+          held += 1;
+          lastHeldAt = Date.now();
+          firstHeldAt ??= lastHeldAt;
+        }
+        const wait = hang ? hangMs : dataMs;
         awaitingAnswer += 1;
         send('250 queued\r\n', wait, () => {
           awaitingAnswer -= 1;
@@ -124,8 +135,14 @@ server.listen(0, '127.0.0.1', () => {
   serveParent(
     typeof address === 'object' && address ? address.port : 0,
     async (cmd) => {
-      const [verb, arg] = cmd.split(' ');
-      if (verb === 'hang') hangMs = Math.max(0, Number(arg) || 0);
+      const [verb, arg, count] = cmd.split(' ');
+      if (verb === 'hang') {
+        hangMs = Math.max(0, Number(arg) || 0);
+        hangLeft = Math.max(0, Number(count) || 0);
+        held = 0;
+        firstHeldAt = null;
+        lastHeldAt = null;
+      }
       const duplicates = [...messageIds.values()].filter((n) => n > 1).length;
       const counts = {
         received,
@@ -136,7 +153,8 @@ server.listen(0, '127.0.0.1', () => {
         awaitingAnswer,
         sessions,
         peakSessions,
-        hangMs,
+        held,
+        heldAt: { first: firstHeldAt, last: lastHeldAt },
       };
       if (verb === 'reset') {
         received = 0;
