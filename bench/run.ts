@@ -25,6 +25,7 @@ import { inboxScenario } from './scenarios/inbox';
 import { loadScenario } from './scenarios/load';
 import { repliesScenario } from './scenarios/replies';
 import { scaleScenario } from './scenarios/scale';
+import { replyBurstScenario } from './scenarios/reply-burst';
 import { replySlowSendsScenario } from './scenarios/reply-slow-sends';
 import { slowSmtpScenario } from './scenarios/slow-smtp';
 
@@ -40,6 +41,7 @@ const scenarios: Scenario[] = [
   boardScenario,
   slowSmtpScenario,
   replySlowSendsScenario,
+  replyBurstScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {
