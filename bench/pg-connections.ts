@@ -14,7 +14,8 @@ export type ConnectionPeaks = {
 /**
  * Watches how many Postgres connections the engine uses while a phase runs: its pool's own count,
  * and the server's view of every backend on the stage's database (which also sees connections
- * opened outside the pool). The server-side sampler connects to `postgres`, so it never counts itself.
+ * opened outside the pool). The server-side sampler connects to `postgres`, so it never counts
+ * itself; a bench connection to the stage's database named `bench-observer` is not counted either.
  */
 export async function watchConnections(
   pool: pg.Pool,
@@ -40,7 +41,7 @@ export async function watchConnections(
   const loop = (async () => {
     while (!stopped) {
       const { rows } = await client.query<{ n: number }>(
-        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        "select count(*)::int as n from pg_stat_activity where datname = $1 and application_name <> 'bench-observer'",
         [name],
       );
       backendsPeak = Math.max(backendsPeak, rows[0]?.n ?? 0);

@@ -32,6 +32,12 @@ let awaitingAnswer = 0;
 let sessions = 0;
 let peakSessions = 0;
 const messageIds = new Map<string, number>();
+/**
+ * Sessions between MAIL FROM and the answer to their message, by sender (one sender a mailbox):
+ * whether the sessions a client may open are used, and spread over its mailboxes.
+ */
+const busyBySender = new Map<string, number>();
+let busy = 0;
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -89,6 +95,14 @@ const server = net.createServer((socket) => {
   };
   send('220 sink.test ESMTP\r\n', commandMs);
   let buffer = '';
+  let sender: string | null = null;
+  const idle = () => {
+    if (sender === null) return;
+    busy -= 1;
+    busyBySender.set(sender, (busyBySender.get(sender) ?? 1) - 1);
+    sender = null;
+  };
+  socket.on('close', idle);
   let inData = false;
   let head = '';
   let headDone = false;
@@ -120,9 +134,16 @@ const server = net.createServer((socket) => {
         awaitingAnswer += 1;
         send('250 queued\r\n', wait, () => {
           awaitingAnswer -= 1;
+          idle();
         });
         continue;
       }
+      if (/^MAIL FROM:/i.test(line) && sender === null) {
+        sender = line.slice(10).trim().toLowerCase();
+        busy += 1;
+        busyBySender.set(sender, (busyBySender.get(sender) ?? 0) + 1);
+      }
+      if (/^RSET/i.test(line)) idle();
       const reply = answer(line);
       if (reply.data) inData = true;
       send(reply.text, commandMs, reply.quit ? () => socket.end() : undefined);
@@ -155,6 +176,9 @@ server.listen(0, '127.0.0.1', () => {
         peakSessions,
         held,
         heldAt: { first: firstHeldAt, last: lastHeldAt },
+        busy,
+        sendersBusy: [...busyBySender.values()].filter((n) => n > 0).length,
+        busiestSender: Math.max(0, ...busyBySender.values()),
       };
       if (verb === 'reset') {
         received = 0;

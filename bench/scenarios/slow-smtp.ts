@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { cpuBudgetMs } from '../budget';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
 import { nodemailerCeiling } from '../ceilings/nodemailer';
@@ -5,6 +6,7 @@ import { type Child, startChild } from '../child';
 import { startBenchEngine } from '../engine';
 import { sinkMailboxes } from '../mailboxes';
 import { watchConnections } from '../pg-connections';
+import { sampleSessions } from '../sink-sampler';
 import { type Row, throughputRow } from '../report';
 import { perSecond, round, roundThroughput, type Scenario, type ScenarioContext } from '../scenario';
 import { activeSequence, benchWorkspace, lateness } from '../seed';
@@ -70,6 +72,7 @@ async function measure(ctx: ScenarioContext, sink: Child, count: number, session
   const stepConcurrency = Math.ceil(sessions * STEPS_PER_SESSION);
   ctx.log(`ceiling: raw nodemailer, ${count} messages, ${MAILBOXES} pools × ${sessionsPerMailbox} sessions`);
   const rawUsage = await startUsage(null, null);
+  const rawSessions = sampleSessions(sink);
   const raw = await ctx.phase(`ceiling-${sessions}`, () =>
     nodemailerCeiling({
       port: sink.port,
@@ -79,6 +82,7 @@ async function measure(ctx: ScenarioContext, sink: Child, count: number, session
       sessionsPerMailbox,
     }),
   );
+  const ceilingSessionUse = await rawSessions.stop();
   raw.cost = await rawUsage.stop(count);
   const afterCeiling = await sink.request('reset');
   if (afterCeiling.received !== count) throw new Error(`the sink got ${afterCeiling.received} of ${count}`);
@@ -98,6 +102,24 @@ async function measure(ctx: ScenarioContext, sink: Child, count: number, session
     const { dueAt, stepIndex } = await dueAtOnce(engine, ws.id, count);
     const usage = await startUsage(null, stage.databaseUrl);
     const connections = await watchConnections(engine.deps.pool, stage.databaseUrl);
+    // Steps handed to the channel and not yet answered by the server, read on a connection of the
+    // bench's own (not counted as the engine's): against the sink's busy sessions, they show sends
+    // waiting in a mailbox's nodemailer queue while other mailboxes' sessions sit idle.
+    const observer = new pg.Client({
+      connectionString: stage.databaseUrl,
+      application_name: 'bench-observer',
+    });
+    await observer.connect();
+    const sessionUse = sampleSessions(sink, {
+      handedOff: async () =>
+        Number(
+          (
+            await observer.query<{ n: number }>(
+              "select count(*)::int as n from step_runs where status = 'claimed' and handoff = 'started'",
+            )
+          ).rows[0]?.n ?? 0,
+        ),
+    });
     await engine.startWorkers();
     ctx.log(`${count} emails due at ${dueAt.toISOString()}; STEP_CONCURRENCY ${stepConcurrency}`);
     // Progress from the sink, not from Postgres, so the bench takes none of the pool it measures.
@@ -116,6 +138,8 @@ async function measure(ctx: ScenarioContext, sink: Child, count: number, session
         what: `${count} step runs to be recorded sent`,
       },
     );
+    const engineSessionUse = await sessionUse.stop();
+    await observer.end();
     const peaks = await connections.stop();
     const perEmail = await usage.stop(count);
     const late = await lateness(engine.deps, { workspaceId: ws.id, stepIndex });
@@ -171,6 +195,7 @@ async function measure(ctx: ScenarioContext, sink: Child, count: number, session
         ratio: round(rate / raw.perSecond),
         connections: peaks,
         smtpSessionsOpened: { engine: got.peakSessions, ceiling: afterCeiling.peakSessions },
+        smtpSessionsInUse: { engine: engineSessionUse, ceiling: ceilingSessionUse },
         perEmail,
         cpuPerEmail: cpu,
         latenessMs: { p50: round(late.p50Ms), p99: round(late.p99Ms) },
