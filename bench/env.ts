@@ -16,11 +16,16 @@ export type BenchOptions = {
 
 /**
  * What the bench changes in the engine's defaults on request: `BENCH_STEP_CONCURRENCY` runs the
- * engine and the ceilings at another step concurrency, to measure that tuning.
+ * engine and the ceilings at another step concurrency, `BENCH_DATABASE_POOL_SIZE` the engine with
+ * another pool, to measure that tuning.
  */
 export function engineOverrides(): Record<string, string> {
   const concurrency = process.env.BENCH_STEP_CONCURRENCY;
-  return concurrency ? { STEP_CONCURRENCY: concurrency } : {};
+  const pool = process.env.BENCH_DATABASE_POOL_SIZE;
+  return {
+    ...(concurrency ? { STEP_CONCURRENCY: concurrency } : {}),
+    ...(pool ? { DATABASE_POOL_SIZE: pool } : {}),
+  };
 }
 
 /** One scenario's isolated resources: a database copied from the migrated template and a queue prefix. */

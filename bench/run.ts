@@ -26,6 +26,9 @@ import { loadScenario } from './scenarios/load';
 import { repliesScenario } from './scenarios/replies';
 import { scaleScenario } from './scenarios/scale';
 import { simulateScenario } from './scenarios/simulate';
+import { replyBurstScenario } from './scenarios/reply-burst';
+import { replySlowSendsScenario } from './scenarios/reply-slow-sends';
+import { slowSmtpScenario } from './scenarios/slow-smtp';
 
 // Bulk before scale: scale reads the raw-insert ceiling that bulk measures.
 const scenarios: Scenario[] = [
@@ -38,6 +41,9 @@ const scenarios: Scenario[] = [
   inboxScenario,
   boardScenario,
   simulateScenario,
+  slowSmtpScenario,
+  replySlowSendsScenario,
+  replyBurstScenario,
 ];
 
 function parseOptions(argv: string[]): BenchOptions {

@@ -19,6 +19,8 @@ export async function nodemailerCeiling(opts: {
   count: number;
   mailboxes: number;
   concurrency: number;
+  /** SMTP sessions per mailbox (nodemailer's `maxConnections`), as `SMTP_SESSIONS_PER_MAILBOX`. */
+  sessionsPerMailbox?: number;
 }): Promise<Throughput> {
   const transports = Array.from({ length: opts.mailboxes }, () =>
     nodemailer.createTransport({
@@ -26,7 +28,7 @@ export async function nodemailerCeiling(opts: {
       host: '127.0.0.1',
       port: opts.port,
       secure: false,
-      maxConnections: 3,
+      maxConnections: opts.sessionsPerMailbox ?? 3,
       maxMessages: 100,
     }),
   );

@@ -157,7 +157,7 @@ function cpuPerReply(
 }
 
 /** Gives every enrolled lead the first email as if sent, so each reply matches by its thread. */
-async function sentFirstEmails(db: Db, workspaceId: string) {
+export async function sentFirstEmails(db: Db, workspaceId: string) {
   const { rows } = await db.execute<{ id: string; email: string }>(
     sql`select id, email from leads where workspace_id = ${workspaceId} order by email`,
   );
