@@ -303,10 +303,12 @@ describe('POST /v1/sequences/:id/simulate', () => {
     const b = (await simulate(ws, sequenceId, body)).json<SimulateOutcome>();
     expect(a).toEqual(b);
     const count = (status: string) => a.leads.filter((l) => l.status === status).length;
-    expect(count('replied')).toBeGreaterThan(20);
-    expect(count('replied')).toBeLessThan(80);
+    // Lead ids are random, so the draws are too: about 66 replies and 18 bounces are expected
+    // (each email bounces 5%, else is answered 20%); the bounds sit 4–5 standard deviations out.
+    expect(count('replied')).toBeGreaterThan(35);
+    expect(count('replied')).toBeLessThan(100);
     expect(count('bounced')).toBeGreaterThan(2);
-    expect(count('bounced')).toBeLessThan(25);
+    expect(count('bounced')).toBeLessThan(40);
     expect(count('completed') + count('replied') + count('bounced')).toBe(people.length);
     const other = (await simulate(ws, sequenceId, { ...body, seed: 'q3' })).json<SimulateOutcome>();
     expect(other.leads.map((l) => l.status)).not.toEqual(a.leads.map((l) => l.status));

@@ -33,6 +33,7 @@ const validBodies: Record<string, (own: Tenant) => object> = {
   'PATCH /v1/webhook-endpoints/{id}': () => ({ description: 'b was here' }),
   'POST /v1/webhook-endpoints/{id}/rotate-secret': () => ({ overlapHours: 1 }),
   // Version 1: the PUT above made `s1` a task in version 2, and the migrate moved the lead there.
+  'POST /v1/sequences/{id}/simulate': (own) => ({ leadIds: [own.ids.leads] }),
   'POST /v1/sequences/{id}/preview': (own) => ({ leadId: own.ids.leads, stepId: 's1', version: 1 }),
   'POST /v1/sequences/{id}/test-send': (own) => ({
     leadId: own.ids.leads,
