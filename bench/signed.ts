@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
  * Builds signed inbound-email requests the way a provider would (Standard Webhooks, with the
  * `standardwebhooks` library the README recommends), for autocannon's `setupRequest`.
  */
-export function signedEmailRequest(secret: string) {
+export function signedEmailRequest(secret: string, extraHeaders: Record<string, string> = {}) {
   const webhook = new Webhook(secret);
   let sequence = 0;
   return (body: Record<string, unknown>) => {
@@ -18,6 +18,7 @@ export function signedEmailRequest(secret: string) {
         'webhook-id': id,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
         'webhook-signature': webhook.sign(id, now, raw),
+        ...extraHeaders,
       },
     };
   };

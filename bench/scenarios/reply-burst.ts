@@ -8,6 +8,8 @@ import { perSecond, round, type Scenario } from '../scenario';
 import { activeSequence, benchWorkspace } from '../seed';
 import { signedEmailRequest } from '../signed';
 import { waitUntil } from '../wait';
+import { startInboundQueueLoop } from '../../workers/inbound-queue';
+import type { Loop } from '../../workers/loop';
 import { sentFirstEmails } from './replies';
 
 const CONNECTIONS = 20;
@@ -19,7 +21,8 @@ const steps = [
 
 /**
  * Reply burst (an auto-reply wave, a mailbox's first sync): N signed replies from N enrolled leads
- * as fast as the machine takes them, into the engine's app in its own process; acknowledgements
+ * as fast as the machine takes them, into the engine's app in its own process, posted with
+ * `Prefer: respond-async` (stored, then applied by the appliers running here); acknowledgements
  * against bare Fastify committing one row per request (the least a durable acknowledgement costs),
  * then how long until every reply's effects (enrollment stopped, stage moved, events) are in
  * Postgres, and each reply's time from being sent to its effects.
@@ -38,6 +41,7 @@ export const replyBurstScenario: Scenario = {
     );
     ctx.log(`durable route: ${Math.round(durable.perSecond)}/s, p99 ${durable.p99Ms} ms`);
     const engine = await startBenchEngine(stage);
+    let appliers: Loop | null = null;
     const server = await startServer(ctx.env.options, 'engine', 'reply-burst-engine', stage.env);
     try {
       const ws = await benchWorkspace(engine.deps, 'reply-burst');
@@ -49,7 +53,10 @@ export const replyBurstScenario: Scenario = {
       ctx.log(`enrolling ${count + warmup} leads`);
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count: count + warmup });
       const leads = await sentFirstEmails(engine.deps.db, ws.id);
-      const sign = signedEmailRequest(ws.webhookSecret);
+      // Posted as a provider with a deadline would: acknowledged once stored, applied by the
+      // engine's appliers (here in this process, as a worker would run them) in the background.
+      const sign = signedEmailRequest(ws.webhookSecret, { prefer: 'respond-async' });
+      appliers = startInboundQueueLoop(engine.deps);
       /** When each lead's reply was handed to the load generator's socket, by lead email. */
       const sentAt = new Map<string, number>();
       let next = 0;
@@ -146,6 +153,7 @@ export const replyBurstScenario: Scenario = {
         },
       };
     } finally {
+      await appliers?.stop();
       await server.stop();
       await engine.close();
       await stage.drop();
