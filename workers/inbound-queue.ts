@@ -4,8 +4,11 @@ import { type Loop, startLoop } from './loop';
 
 /** How often an idle worker looks for acknowledged inbound mail to apply. */
 export const INBOUND_QUEUE_TICK_MS = 100;
-/** Appliers per process: each takes its own row (SKIP LOCKED), one transaction per message. */
-const APPLIERS = 4;
+/**
+ * Appliers per process: each takes its own rows (SKIP LOCKED), a batch per transaction. Two keep a
+ * burst draining without taking both cores from the API acknowledging it.
+ */
+const APPLIERS = 2;
 
 /**
  * Applies inbound mail acknowledged with `Prefer: respond-async` (`inbound_queue`), oldest first,
