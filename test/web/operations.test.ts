@@ -266,6 +266,46 @@ describe('web app: sequence results and operations', () => {
     expect(active.json<{ status: string }>().status).toBe('active');
   });
 
+  it('simulates the sequence on its page with the API simulation, and refuses a bad sample in words', async () => {
+    await insertLeads(rig.engine.deps.db, rig.ws.id, 30);
+    await page.goto(`/app/sequences/${sequenceId}`);
+    await page.getByLabel('Leads (a sample)').fill('20');
+    await Promise.all([
+      page.waitForURL(`**/app/sequences/${sequenceId}?sample=20`),
+      page.getByRole('button', { name: 'Simulate' }).click(),
+    ]);
+    const summary = await page.locator('.simulation-summary').textContent();
+    const api = await rig.engine.app.inject({
+      method: 'POST',
+      url: `/v1/sequences/${sequenceId}/simulate`,
+      headers: rig.ws.auth,
+      payload: { sample: 20 },
+    });
+    expect(api.statusCode).toBe(200);
+    const plan = api.json<{
+      summary: string;
+      leads: unknown[];
+      days: { date: string; planned: number }[];
+    }>();
+    // Both start from their own "now", a moment apart: the instants in the sentence may differ.
+    const sentence = (text: string) => text.trim().replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<instant>');
+    expect(sentence(summary ?? '')).toBe(sentence(plan.summary));
+    // The bars are the API's planned sends per day.
+    const bars = await page.locator('svg.chart g title').allTextContents();
+    const shown: Record<string, number> = Object.fromEntries(
+      bars.map((t) => t.split(': ')).map(([day, n]) => [day, Number(n)]),
+    );
+    const planned = Object.fromEntries(plan.days.slice(0, 45).map((d) => [d.date, d.planned]));
+    expect(shown).toEqual(planned);
+    expect(Object.values(shown).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    await screenshot(page, 'sequence-simulation');
+    await expectAccessible(page);
+
+    const bad = await page.goto(`/app/sequences/${sequenceId}?sample=0`);
+    expect(bad?.status()).toBe(200);
+    expect(await page.getByRole('alert').textContent()).toMatch(/sample/);
+  });
+
   it("shows each LinkedIn account's usage against its rolling windows, as the API reports it", async () => {
     const created = await rig.engine.app.inject({
       method: 'POST',

@@ -5,8 +5,21 @@ import { getSequence, setSequenceStatus } from '../../api/sequences/sequences.se
 import { sequenceStats } from '../../api/sequences/stats';
 import { csrfToken, page, render, requireSession } from '../page-kit';
 import { sequencesWithCounts } from './sequence-pages.service';
+import { simulateSequence } from '../../api/sequences/simulate.service';
+import { HttpError } from '../../api/http/errors';
+import { barChart } from '../dashboard/dashboard.service';
+
+/** The most leads the page simulates at once (the API takes up to 10,000). */
+const MAX_PAGE_SAMPLE = 2_000;
 
 const Id = z.object({ id: z.uuid() });
+/** `?sample=N` (or `?stage=key`) runs the simulation on the page; without it the page stays cheap. */
+const SimulateQuery = z.object({
+  sample: z.coerce.number().int().min(1).max(MAX_PAGE_SAMPLE).optional(),
+  stage: z.string().trim().min(1).max(64).optional(),
+});
+/** Days of the plan the page charts (the API answers all of them). */
+const CHART_DAYS = 45;
 const Action = z.enum(['activate', 'pause']);
 const statusOf = { activate: 'active', pause: 'paused' } as const;
 
@@ -26,11 +39,50 @@ export function registerSequenceRoutes(app: FastifyInstance, deps: Deps): void {
       }),
   );
 
+  /**
+   * The simulation the page shows: the same `simulateSequence` as POST /v1/sequences/:id/simulate,
+   * for a sample of the workspace's leads or the leads of one stage. Its refusals (too many leads,
+   * an unknown stage) are shown as text, never a 500.
+   */
+  const simulation = async (workspaceId: string, sequenceId: string, query: unknown) => {
+    const parsed = SimulateQuery.safeParse(query);
+    if (!parsed.success) return { error: 'sample: a whole number from 1 to 2,000' };
+    const { sample, stage } = parsed.data;
+    if (sample === undefined && stage === undefined) return null;
+    try {
+      const result = await simulateSequence(
+        deps,
+        workspaceId,
+        sequenceId,
+        stage ? { filter: { stage } } : { sample: sample ?? 100 },
+      );
+      if (!result) return null;
+      const days = result.days.slice(0, CHART_DAYS);
+      return {
+        leads: result.leads.length,
+        skipped: result.skipped.length,
+        finishesAt: result.finishesAt,
+        summary: result.summary,
+        bottlenecks: result.bottlenecks.slice(0, 20),
+        chart: barChart(days.map((d) => ({ day: d.date, count: d.planned }))),
+        sample: sample ?? null,
+        stage: stage ?? null,
+      };
+    } catch (err) {
+      if (err instanceof HttpError) return { error: err.message };
+      throw err;
+    }
+  };
+
   const sequencePage = async (request: FastifyRequest, reply: FastifyReply, id: string, notice?: string) => {
     const seq = await getSequence(deps, request.webSession.workspaceId, id);
     if (!seq) return reply.code(404).type('text/plain').send('No such sequence');
     // The same function as GET /v1/sequences/:id/stats, so the page and the API never disagree.
     const stats = await sequenceStats(deps.db, seq.id, seq.definition);
+    const simulated =
+      request.method === 'GET'
+        ? await simulation(request.webSession.workspaceId, seq.id, request.query)
+        : null;
     return render(reply, 'sequence', {
       nav: 'sequences',
       title: seq.name,
@@ -40,6 +92,8 @@ export function registerSequenceRoutes(app: FastifyInstance, deps: Deps): void {
       steps: seq.definition.steps.map((s) => ({ id: s.id, type: s.type })),
       stats,
       notice,
+      simulated,
+      maxSample: MAX_PAGE_SAMPLE,
     });
   };
 
