@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   // Loaded only by a process that serves HTTP: a worker never loads the API layer.
   const app = config.ROLE === 'worker' ? null : await (await import('./api/app')).buildApp(deps);
   const workers = config.ROLE === 'api' ? null : await startWorkers(deps);
+  // Jobs asked for over HTTP (imports, bulk enrollment) run beside the app that took them.
+  const jobs = app ? (await import('./api/jobs/jobs.loop')).startJobLoop(deps) : null;
   if (app) await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ role: config.ROLE, port: app ? config.PORT : undefined }, 'engine started');
 
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs + 10_000).unref();
     // HTTP and workers stop taking work together; both drain what is running.
-    await Promise.all([app?.close(), workers?.close(graceMs)]);
+    await Promise.all([app?.close(), workers?.close(graceMs), jobs?.stop()]);
     await deps.close();
     log.info('stopped');
     process.exit(0);

@@ -6,7 +6,6 @@ import type { Loop } from './loop';
 import { startAutomationLoop } from './automations';
 import { startCleanupLoop } from './cleanup';
 import { startInboundQueueLoop } from './inbound-queue';
-import { startJobLoop } from './jobs';
 import { startLinkedInSyncLoop } from './linkedin-sync';
 import { startLinkedInCanaryLoop } from './linkedin-canary';
 import { startMaintenanceLoop } from './maintenance';
@@ -29,7 +28,6 @@ export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {
     startMaintenanceLoop(deps),
     startCleanupLoop(deps),
     startAutomationLoop(deps),
-    startJobLoop(deps),
     startInboundQueueLoop(deps),
     startLinkedInSyncLoop(deps),
     startLinkedInCanaryLoop(deps),

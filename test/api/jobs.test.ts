@@ -3,8 +3,8 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimJob, runJob } from '../../src/api/jobs/jobs.runner';
 import { jobs } from '../../src/db/schema/index';
-import { startJobLoop } from '../../workers/jobs';
-import type { Loop } from '../../workers/loop';
+import { startJobLoop } from '../../src/api/jobs/jobs.loop';
+import type { Loop } from '../../src/lib/loop';
 import {
   createTestWorkspace,
   startTestEngine,

@@ -1,14 +1,16 @@
-import type { Deps } from '../src/context';
-import { claimJob, runJob } from '../src/api/jobs/jobs.runner';
-import { dropStaleUploads } from '../src/api/jobs/jobs.service';
-import { type Loop, startLoop } from './loop';
+import type { Deps } from '../../context';
+import { claimJob, runJob } from './jobs.runner';
+import { dropStaleUploads } from './jobs.service';
+import { type Loop, startLoop } from '../../lib/loop';
 
 /** How often an idle worker looks for a job (a job waits about this long before it starts). */
 export const JOB_TICK_MS = 1_000;
 
 /**
- * Jobs asked for over HTTP (`POST /v1/imports`, `POST /v1/jobs`): one at a time per process, the
- * oldest first with workspaces that have nothing running ahead; uploads abandoned mid-way are dropped.
+ * Jobs asked for over HTTP (`POST /v1/imports`, `POST /v1/jobs`), run by the processes that serve
+ * HTTP (`src/server.ts` starts this loop beside the app), so a worker process never loads the API
+ * layer: one job at a time per process, the oldest first with workspaces that have nothing running
+ * ahead; uploads abandoned mid-way are dropped.
  */
 export function startJobLoop(deps: Deps, everyMs = JOB_TICK_MS): Loop {
   let ticks = 0;
