@@ -80,11 +80,11 @@ describe('holidays, spreading and resumes through the API', () => {
     expect(csv.statusCode, csv.body).toBe(200);
     const imported = csv.json<{
       created: number;
-      failed: { index: number; error: string }[];
+      failed: { index: number; line: number; error: string }[];
       ids: string[];
     }>();
     expect(imported.created).toBe(1);
-    expect(imported.failed).toEqual([{ index: 0, error: expect.stringMatching(/^country: /) }]);
+    expect(imported.failed).toEqual([{ index: 0, line: 2, error: expect.stringMatching(/^country: /) }]);
     expect((await api(ws, 'GET', `/v1/leads/${imported.ids[1]}`)).json()).toMatchObject({ country: 'DE' });
 
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -98,8 +98,8 @@ describe('the engine process', () => {
   it('warns at start when its pool may not fit in the connections Postgres has free', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
-    // 1,000 steps in flight: a pool of 1,010, more than Postgres' default 100 allow.
-    const server = start({ ROLE: 'worker', STEP_CONCURRENCY: '1000', QUEUE_PREFIX: prefix });
+    // A pool of 1,000 (DATABASE_POOL_SIZE), more than Postgres' default 100 allow.
+    const server = start({ ROLE: 'worker', DATABASE_POOL_SIZE: '1000', QUEUE_PREFIX: prefix });
     await waitFor(async () => server.stdout().includes('engine started'), {
       timeoutMs: 60_000,
       what: 'the worker to start',
@@ -109,7 +109,7 @@ describe('the engine process', () => {
       .split('\n')
       .find((line) => line.includes('more Postgres connections than are free'));
     expect(warning).toBeDefined();
-    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, poolSize: 1010 });
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({ level: 40, poolSize: 1000 });
     await stopGracefully(server);
   });
 

@@ -253,7 +253,9 @@ export const operations: Record<string, OperationSpec> = {
   'POST /v1/jobs': {
     id: 'createBulkJob',
     ok: 'The job, queued: poll its Location (GET /v1/jobs/{id}) for progress',
-    errors: { 400: 'too_many_leads: the filter matches more leads than one job takes (200,000)' },
+    errors: {
+      400: 'too_many_leads: the filter matches more leads than one job takes (200,000); checked_enrollment: the workspace checks every enrollment (checkOnEnroll), so enroll through the enrollments route',
+    },
   },
   'GET /v1/jobs': { id: 'listJobs', ok: 'A page of jobs, newest first' },
   'GET /v1/jobs/{id}': { id: 'getJob', ok: 'The job: status, progress, counts, first failures' },

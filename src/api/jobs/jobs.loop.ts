@@ -14,12 +14,24 @@ export const JOB_TICK_MS = 1_000;
  */
 export function startJobLoop(deps: Deps, everyMs = JOB_TICK_MS): Loop {
   let ticks = 0;
-  return startLoop('jobs', deps, everyMs, async () => {
+  // Set at shutdown: the job running finishes, no other is taken.
+  let stopping = false;
+  const loop = startLoop('jobs', deps, everyMs, async () => {
     if (ticks++ % 600 === 0) await dropStaleUploads(deps.db);
-    for (let job = await claimJob(deps.db); job; job = await claimJob(deps.db)) {
+    for (
+      let job = stopping ? undefined : await claimJob(deps.db);
+      job;
+      job = stopping ? undefined : await claimJob(deps.db)
+    ) {
       deps.log.info({ jobId: job.id, type: job.type, attempt: job.attempts }, 'job started');
       await runJob(deps, job);
       deps.log.info({ jobId: job.id }, 'job ended');
     }
   });
+  return {
+    async stop() {
+      stopping = true;
+      await loop.stop();
+    },
+  };
 }

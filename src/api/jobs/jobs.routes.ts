@@ -121,6 +121,13 @@ export const jobsRoutes =
       async (request, reply) => {
         const created = await createBulkJob(deps.db, request.workspaceId, request.body);
         if (!created.ok && created.error === 'sequence_not_found') throw notFound('sequence');
+        if (!created.ok && created.error === 'checked_enrollment') {
+          const message =
+            'this workspace checks the list of every enrollment (checkOnEnroll): enroll through POST /v1/sequences/{id}/enrollments, 1,000 leads per call';
+          throw new HttpError(400, 'checked_enrollment', `body.type: ${message}`, [
+            { path: 'body.type', message },
+          ]);
+        }
         if (!created.ok) {
           const message = `the filter matches more than ${MAX_JOB_LEADS} leads: narrow it`;
           throw new HttpError(400, 'too_many_leads', `body.filter: ${message}`, [

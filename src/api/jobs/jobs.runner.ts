@@ -122,6 +122,7 @@ async function runImport(deps: JobDeps, job: JobRow) {
   const read = { bytes: 0 };
   const outcome = await importLeadsCsv(deps.db, job.workspaceId, chunksOf(deps, job, read), {
     maxBytes: Number.POSITIVE_INFINITY,
+    keepIds: false,
     onProgress: (rows) => renew(deps.db, job, { done: rows, bytesDone: read.bytes }),
     finish: async (tx, result) => {
       await appendFailures(
@@ -131,9 +132,9 @@ async function runImport(deps: JobDeps, job: JobRow) {
       );
       await settle(tx, job, {
         status: 'succeeded',
-        done: result.ids.length,
+        done: result.rows,
         result: {
-          rows: result.ids.length,
+          rows: result.rows,
           created: result.created,
           updated: result.updated,
           merged: result.merged,

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client';
 import { decodeCursor, keyset, type PageRequest, toPage } from '../../db/keyset';
-import { jobChunks, jobFailures, jobs, leads, sequences } from '../../db/schema/index';
+import { jobChunks, jobFailures, jobs, leads, sequences, workspaces } from '../../db/schema/index';
 import { INLINE_FAILURES, type BulkJobBody, type Job, MAX_JOB_LEADS } from './jobs.schemas';
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -41,6 +41,7 @@ export async function dropUpload(db: Db, jobId: string): Promise<void> {
 export type CreateBulkOutcome =
   | { ok: true; job: JobRow }
   | { ok: false; error: 'sequence_not_found' }
+  | { ok: false; error: 'checked_enrollment' }
   | { ok: false; error: 'too_many'; matched: number };
 
 /**
@@ -57,6 +58,15 @@ export async function createBulkJob(
     .from(sequences)
     .where(and(eq(sequences.id, body.sequenceId), eq(sequences.workspaceId, workspaceId)));
   if (!sequence) return { ok: false, error: 'sequence_not_found' };
+  // A workspace that checks every enrollment's list does it per call of at most 1,000 leads; a
+  // bulk job would enroll past that check, so it is refused rather than let through.
+  if (body.type === 'enrollments.enroll') {
+    const [ws] = await db
+      .select({ checked: workspaces.checkOnEnroll })
+      .from(workspaces)
+      .where(eq(workspaces.id, workspaceId));
+    if (ws?.checked) return { ok: false, error: 'checked_enrollment' };
+  }
   let leadIds = body.leadIds ? [...new Set(body.leadIds)] : [];
   if (body.filter) {
     const rows = await db

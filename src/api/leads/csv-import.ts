@@ -12,7 +12,11 @@ const BATCH = 1_000;
 
 /** A row that failed, with the line of the file it starts on (the header is line 1). */
 export type ImportFailure = BulkResult['failed'][number] & { line: number };
-export type ImportResult = Omit<BulkResult, 'failed'> & { failed: ImportFailure[] };
+export type ImportResult = Omit<BulkResult, 'failed'> & {
+  failed: ImportFailure[];
+  /** Data rows read (the length `ids` has when kept). */
+  rows: number;
+};
 
 export type ImportOutcome =
   | { ok: true; result: ImportResult }
@@ -34,6 +38,8 @@ export async function importLeadsCsv(
     onProgress?: (rowsDone: number) => void | Promise<void>;
     /** Runs in the import's transaction after the last row, so its writes commit with the leads. */
     finish?: (tx: Tx, result: ImportResult) => Promise<void>;
+    /** False: count the rows, keep no lead id per row (a job of millions of rows). */
+    keepIds?: boolean;
   } = {},
 ): Promise<ImportOutcome> {
   const maxBytes = opts.maxBytes ?? CSV_MAX_BYTES;
@@ -52,7 +58,7 @@ export async function importLeadsCsv(
       Readable.from(prepend(head, rest))
         .on('error', (err) => parser.destroy(err))
         .pipe(parser);
-      const total: ImportResult = { created: 0, updated: 0, merged: 0, failed: [], ids: [] };
+      const total: ImportResult = { created: 0, updated: 0, merged: 0, failed: [], ids: [], rows: 0 };
       let columns: (ColumnTarget | null)[] | null = null;
       let batch: unknown[] = [];
       /** The file line each row of the batch starts on. */
@@ -62,17 +68,18 @@ export async function importLeadsCsv(
           workspaceId,
           rows: batch,
           source: 'import',
-          indexOffset: total.ids.length,
+          indexOffset: total.rows,
         });
         total.created += result.created;
         total.updated += result.updated;
         total.merged += result.merged;
-        const offset = total.ids.length;
+        const offset = total.rows;
         total.failed.push(...result.failed.map((f) => ({ ...f, line: lines[f.index - offset] ?? 0 })));
-        total.ids.push(...result.ids);
+        if (opts.keepIds !== false) total.ids.push(...result.ids);
+        total.rows += result.ids.length;
         batch = [];
         lines = [];
-        await opts.onProgress?.(total.ids.length);
+        await opts.onProgress?.(total.rows);
       };
       for await (const { record, info } of parser as AsyncIterable<CsvRecord>) {
         if (!columns) {

@@ -10,7 +10,7 @@ import { requirementsFor, skipReason } from '../../engine/enroll';
 import { suppressedLeadIds } from '../../engine/suppressions';
 import { loadVersion } from '../../engine/versions';
 import { HttpError } from '../http/errors';
-import { type Assume, type SimResult, simulate } from './simulate';
+import { type Assume, MAX_SIMULATED_EVENTS, type SimResult, SimulationTooLarge, simulate } from './simulate';
 
 /** The most leads one simulation takes (the same bound as one enrollment call). */
 export const MAX_SIMULATED_LEADS = 10_000;
@@ -127,23 +127,33 @@ export async function simulateSequence(
       and e.status = 'active'
     order by sr.run_at limit ${MAX_BOOKED_RUNS}`);
 
-  const result = simulate({
-    definition,
-    leads: accepted,
-    start,
-    seed,
-    assume,
-    workspaceTimezone,
-    workspaceCountry,
-    mailboxes: boxes.map((m) => ({ ...m, bookedToday: counted.get(m.id) ?? 0 })),
-    accounts: accountRows.map((a) => ({
-      ...a,
-      actions: actions
-        .filter((x) => x.accountId === a.id)
-        .map((x) => ({ kind: x.kind as ActionKind, at: x.at })),
-    })),
-    booked: booked.rows.map((r) => ({ at: new Date(r.run_at), mailboxId: r.mailbox_id })),
-  });
+  let result: SimResult;
+  try {
+    result = await simulate({
+      definition,
+      leads: accepted,
+      start,
+      seed,
+      assume,
+      workspaceTimezone,
+      workspaceCountry,
+      mailboxes: boxes.map((m) => ({ ...m, bookedToday: counted.get(m.id) ?? 0 })),
+      accounts: accountRows.map((a) => ({
+        ...a,
+        actions: actions
+          .filter((x) => x.accountId === a.id)
+          .map((x) => ({ kind: x.kind as ActionKind, at: x.at })),
+      })),
+      booked: booked.rows.map((r) => ({ at: new Date(r.run_at), mailboxId: r.mailbox_id })),
+    });
+  } catch (err) {
+    if (!(err instanceof SimulationTooLarge)) throw err;
+    throw new HttpError(
+      400,
+      'simulation_too_large',
+      `the simulation needs more than ${MAX_SIMULATED_EVENTS.toLocaleString('en')} events (leads, their steps, and the workspace's scheduled emails put off day after day): simulate fewer leads`,
+    );
+  }
   return {
     sequenceId,
     version,

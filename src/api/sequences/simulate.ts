@@ -191,7 +191,15 @@ const limitNames: Record<ActionKind, Bottleneck['limit']> = {
   message: 'linkedin_messages',
 };
 
-export function simulate(input: SimInput): SimResult {
+/** Events one simulation may process: past it the request is refused rather than run for minutes. */
+export const MAX_SIMULATED_EVENTS = 2_000_000;
+/** Events between two yields to the event loop, so a long simulation never stalls the process. */
+const EVENTS_PER_SLICE = 5_000;
+
+/** The simulation needed more than MAX_SIMULATED_EVENTS: fewer leads, or fewer booked runs, fit. */
+export class SimulationTooLarge extends Error {}
+
+export async function simulate(input: SimInput): Promise<SimResult> {
   const { definition, assume, seed, workspaceTimezone: wsTz } = input;
   const horizon = input.start.getTime() + HORIZON_DAYS * 86_400_000;
   const chance = (what: string, leadId: string, stepId: string) =>
@@ -321,7 +329,11 @@ export function simulate(input: SimInput): SimResult {
     agenda.push({ ...ev, at: runAt.getTime(), deferrals: ev.deferrals + 1 });
   };
 
+  let events = 0;
   for (let ev = agenda.pop(); ev; ev = agenda.pop()) {
+    events += 1;
+    if (events > MAX_SIMULATED_EVENTS) throw new SimulationTooLarge();
+    if (events % EVENTS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const now = new Date(ev.at);
     const s = ev.lead;
     if (!s) {

@@ -317,7 +317,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     if (!handed.allowed) {
       await recordStatus(messageRowId, 'canceled');
       // Acknowledged inbound mail is not applied yet: look again shortly, reusing this row.
-      if (handed.retryAt) return { kind: 'retry_later', reason: 'inbound_pending', at: handed.retryAt };
+      if (handed.retryAt)
+        return { kind: 'retry_later', reason: 'inbound_pending', at: handed.retryAt, countsAsAttempt: false };
       return { kind: 'stopped', reason: 'stopped_before_send' };
     }
     if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err, composed.variant);

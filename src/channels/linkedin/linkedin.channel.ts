@@ -117,7 +117,13 @@ async function sendStep(deps: ChannelDeps, ctx: StepContext): Promise<ChannelRes
       );
       if (handed.allowed) return handed.value;
       // Acknowledged inbound mail is not applied yet: look again shortly.
-      if (handed.retryAt) return retry(handed.retryAt, 'inbound_pending');
+      if (handed.retryAt)
+        return {
+          kind: 'retry_later',
+          at: handed.retryAt,
+          reason: 'inbound_pending',
+          countsAsAttempt: false,
+        } satisfies ChannelResult;
       return { kind: 'stopped', reason: 'stopped_before_send' } satisfies ChannelResult;
     });
     if (run.kind === 'busy') return retry(later(30_000), 'account_busy');

@@ -13,10 +13,9 @@ import { barChart } from '../dashboard/dashboard.service';
 const MAX_PAGE_SAMPLE = 2_000;
 
 const Id = z.object({ id: z.uuid() });
-/** `?sample=N` (or `?stage=key`) runs the simulation on the page; without it the page stays cheap. */
+/** `?sample=N` runs the simulation on the page; without it the page stays cheap. */
 const SimulateQuery = z.object({
   sample: z.coerce.number().int().min(1).max(MAX_PAGE_SAMPLE).optional(),
-  stage: z.string().trim().min(1).max(64).optional(),
 });
 /** Days of the plan the page charts (the API answers all of them). */
 const CHART_DAYS = 45;
@@ -47,15 +46,10 @@ export function registerSequenceRoutes(app: FastifyInstance, deps: Deps): void {
   const simulation = async (workspaceId: string, sequenceId: string, query: unknown) => {
     const parsed = SimulateQuery.safeParse(query);
     if (!parsed.success) return { error: 'sample: a whole number from 1 to 2,000' };
-    const { sample, stage } = parsed.data;
-    if (sample === undefined && stage === undefined) return null;
+    const { sample } = parsed.data;
+    if (sample === undefined) return null;
     try {
-      const result = await simulateSequence(
-        deps,
-        workspaceId,
-        sequenceId,
-        stage ? { filter: { stage } } : { sample: sample ?? 100 },
-      );
+      const result = await simulateSequence(deps, workspaceId, sequenceId, { sample });
       if (!result) return null;
       const days = result.days.slice(0, CHART_DAYS);
       return {
@@ -65,8 +59,7 @@ export function registerSequenceRoutes(app: FastifyInstance, deps: Deps): void {
         summary: result.summary,
         bottlenecks: result.bottlenecks.slice(0, 20),
         chart: barChart(days.map((d) => ({ day: d.date, count: d.planned }))),
-        sample: sample ?? null,
-        stage: stage ?? null,
+        sample,
       };
     } catch (err) {
       if (err instanceof HttpError) return { error: err.message };
