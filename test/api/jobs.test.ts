@@ -268,6 +268,26 @@ describe('import and bulk jobs', () => {
     expect(both.json().error.details[0].path).toBe('body.leadIds');
     const badType = await post({ type: 'leads.erase', sequenceId: sequence, leadIds: [sequence] });
     expect(badType.statusCode).toBe(400);
+    // A workspace that checks every enrollment's list enrolls through the route that checks it.
+    const checked = await createTestWorkspace(engine.app, 'Checked');
+    const turnedOn = await engine.app.inject({
+      method: 'PATCH',
+      url: '/v1/workspace',
+      headers: checked.auth,
+      payload: { checkOnEnroll: true },
+    });
+    expect(turnedOn.statusCode).toBe(200);
+    const checkedSequence = await createSequence(engine.app, checked, {
+      steps: [{ type: 'email', subject: 'Hi', body: 'Hello' }],
+    });
+    const refused = await engine.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: checked.auth,
+      payload: { type: 'enrollments.enroll', sequenceId: checkedSequence, filter: { stage: 'lead' } },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatchObject({ code: 'checked_enrollment' });
     const other = await createTestWorkspace(engine.app, 'Elsewhere');
     const foreign = await engine.app.inject({
       method: 'POST',
