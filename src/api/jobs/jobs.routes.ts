@@ -197,8 +197,13 @@ export const jobsRoutes =
               for (let after = 0; ; ) {
                 const rows = await failurePage(deps.db, job.id, after, 5_000);
                 for (const f of rows) {
+                  if (csv.destroyed) return;
                   if (!csv.write([f.line ?? '', f.leadId ?? '', asText(f.error)])) {
-                    await new Promise((resolve) => csv.once('drain', resolve));
+                    // A client gone mid-download closes the stream: stop waiting for it then.
+                    await new Promise((resolve) => {
+                      csv.once('drain', resolve);
+                      csv.once('close', resolve);
+                    });
                   }
                 }
                 const last = rows.at(-1);
