@@ -197,6 +197,11 @@ describe('web app: board and lead page', () => {
     await page.mouse.down();
     await page.mouse.move(from.x + 40, from.y + 40, { steps: 5 });
     await page.mouse.move(to.x + to.width / 2, to.y + to.height - 5, { steps: 20 });
+    // SortableJS's fallback drag reads the pointer on a 50 ms tick: let it see the final spot (a
+    // release right after the last move drops on the column the previous tick saw).
+    await page.waitForTimeout(150);
+    await page.mouse.move(to.x + to.width / 2 + 1, to.y + to.height - 6);
+    await page.waitForTimeout(150);
     await page.mouse.up();
     await moved;
     await column('won').locator(`li.card[data-lead-id="${leadId}"]`).waitFor();
