@@ -13,7 +13,7 @@ import { waitUntil } from '../wait';
 const MAILBOXES = 10;
 
 /** The same message the ceiling sends, as Liquid templates over the seeded leads' fields. */
-const steps = [
+export const emailSteps = [
   { type: 'wait', days: 1 },
   {
     type: 'email',
@@ -67,7 +67,7 @@ export const emailScenario: Scenario = {
           },
         });
       }
-      const sequenceId = await activeSequence(engine.app, ws.apiKey, { name: 'email', steps });
+      const sequenceId = await activeSequence(engine.app, ws.apiKey, { name: 'email', steps: emailSteps });
       ctx.log(`enrolling ${count} leads`);
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count });
       const { dueAt, stepIndex } = await dueAtOnce(engine, ws.id, count);

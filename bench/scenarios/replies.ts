@@ -20,7 +20,8 @@ import { activeSequence, benchWorkspace } from '../seed';
 import { signedEmailRequest } from '../signed';
 
 const CONNECTIONS = 20;
-const steps = [
+/** A two-email cadence whose first email the replies answer (also the reply-burst scenario's). */
+export const replySteps = [
   { type: 'email', subject: 'Quick question for {{ company }}', body: 'Hi {{ firstName }}' },
   { type: 'wait', days: 3 },
   { type: 'email', subject: 'Following up', body: 'Hi again {{ firstName }}', thread: 'reply' },
@@ -52,7 +53,7 @@ export const repliesScenario: Scenario = {
       const ws = await benchWorkspace(engine.deps, 'replies');
       const sequenceId = await activeSequence(engine.app, ws.apiKey, {
         name: 'replies',
-        steps,
+        steps: replySteps,
         settings: { onReply: { stage: 'proposal' } },
       });
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count: count + warmup });

@@ -10,14 +10,9 @@ import { signedEmailRequest } from '../signed';
 import { waitUntil } from '../wait';
 import { startInboundQueueLoop } from '../../workers/inbound-queue';
 import type { Loop } from '../../workers/loop';
-import { sentFirstEmails } from './replies';
+import { replySteps as steps, sentFirstEmails } from './replies';
 
 const CONNECTIONS = 20;
-const steps = [
-  { type: 'email', subject: 'Quick question for {{ company }}', body: 'Hi {{ firstName }}' },
-  { type: 'wait', days: 3 },
-  { type: 'email', subject: 'Following up', body: 'Hi again {{ firstName }}', thread: 'reply' },
-];
 
 /**
  * Reply burst (an auto-reply wave, a mailbox's first sync): N signed replies from N enrolled leads

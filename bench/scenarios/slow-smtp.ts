@@ -1,3 +1,4 @@
+import { emailSteps as steps } from './email';
 import pg from 'pg';
 import { cpuBudgetMs } from '../budget';
 import { dueAtOnce, enrollFresh } from '../burst-setup';
@@ -23,19 +24,6 @@ const MAX_CONNECTIONS = 20;
  * rendering and recording (no session in use), and mailboxes are picked per send, not evenly.
  */
 const STEPS_PER_SESSION = 1.5;
-
-const steps = [
-  { type: 'wait', days: 1 },
-  {
-    type: 'email',
-    subject: 'Quick question for {{ company }}',
-    body:
-      'Hi {{ firstName }},\n\nI noticed {{ company }} is growing its sales team. We help teams like yours ' +
-      'book more meetings without more headcount. Would a 15-minute call next week be useful?\n\nBest,\nAlex',
-  },
-  { type: 'wait', days: 3 },
-  { type: 'email', subject: 'Following up', body: 'Hi again {{ firstName }}', thread: 'reply' },
-];
 
 /**
  * Slow SMTP: N emails due at once over 50 mailboxes into a sink that answers each command after
