@@ -2,7 +2,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { hashFraction } from './deterministic';
 import { isPublicHoliday } from './holidays';
 import type { Schedule } from './sequences';
-import { zoneOf } from './time-zone';
+import { localFields, zoneOf } from './time-zone';
 
 /** The first valid IANA zone among the candidates (lead, sequence, workspace), else UTC. */
 export function resolveTimezone(...candidates: (string | null | undefined)[]): string {
@@ -34,14 +34,28 @@ export type Window = Pick<Schedule, 'days' | 'start' | 'end' | 'timezone' | 'ski
  */
 export function addWait(from: Date, wait: Wait, tz: string, country?: string | null): Date {
   if (!wait.businessDays) return new Date(from.getTime() + wait.seconds * 1000);
-  let local = DateTime.fromJSDate(from, { zone: zoneOf(tz) });
+  // Count the weekdays on the local calendar; the same local time N days on is N × 24 h later
+  // unless the zone's offset changed in between, which luxon then settles (DST moves the hour).
+  const zone = zoneOf(tz);
+  const fromMs = from.getTime();
+  const local = localFields(fromMs, zone);
   let remaining = Math.round(wait.days);
+  let days = 0;
   while (remaining > 0) {
-    local = local.plus({ days: 1 });
-    if (local.weekday <= 5 && !isPublicHoliday(country, local)) remaining -= 1;
+    days += 1;
+    const d = new Date(Date.UTC(local.year, local.month - 1, local.day + days));
+    const weekday = d.getUTCDay();
+    const date = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+    if (weekday >= 1 && weekday <= 5 && !isPublicHoliday(country, date)) remaining -= 1;
   }
-  return local.toJSDate();
+  const same = fromMs + days * DAY_MS;
+  if (zone.offset(same) === local.offset) return new Date(same);
+  let shifted = DateTime.fromJSDate(from, { zone });
+  for (let i = 0; i < days; i++) shifted = shifted.plus({ days: 1 });
+  return shifted.toJSDate();
 }
+
+const DAY_MS = 86_400_000;
 
 const parseHHMM = (v: string) => {
   const [h, m] = v.split(':').map(Number);
@@ -98,16 +112,31 @@ export function nextWindowTime(
 }
 
 type DayWindow = { opens: number; closes: number } | null;
-/** Each day's window, once computed: every step of every lead of a window asks for the same days. */
-const dayWindows = new Map<string, DayWindow>();
+/**
+ * Each day's window, once computed: every step of every lead of a window asks for the same days.
+ * Kept per schedule object, then per zone and country, then per day, so a lookup builds no long key.
+ */
+const dayWindows = new WeakMap<Window, Map<string, Map<number, DayWindow>>>();
+const MAX_KEPT_DAYS = 100_000;
 
 /**
  * When the window of the local date `day` (its UTC fields) opens and closes, or null when it does
  * not open that day (not one of its weekdays, a public holiday of `country`, or no time between).
  */
 function dayWindow(schedule: Window, tz: string, country: string | null | undefined, day: Date): DayWindow {
-  const key = `${tz}|${country ?? ''}|${schedule.days.join(',')}|${schedule.start}|${schedule.end}|${day.getTime()}`;
-  const known = dayWindows.get(key);
+  let places = dayWindows.get(schedule);
+  if (!places) {
+    places = new Map();
+    dayWindows.set(schedule, places);
+  }
+  const place = `${tz}|${country ?? ''}`;
+  let days = places.get(place);
+  if (!days) {
+    if (places.size >= 10_000) places.clear();
+    days = new Map();
+    places.set(place, days);
+  }
+  const known = days.get(day.getTime());
   if (known !== undefined) return known;
   const found = computeDayWindow(schedule, tz, country, {
     year: day.getUTCFullYear(),
@@ -115,8 +144,8 @@ function dayWindow(schedule: Window, tz: string, country: string | null | undefi
     day: day.getUTCDate(),
     weekday: day.getUTCDay() === 0 ? 7 : day.getUTCDay(),
   });
-  if (dayWindows.size >= 100_000) dayWindows.clear();
-  dayWindows.set(key, found);
+  if (days.size >= MAX_KEPT_DAYS) days.clear();
+  days.set(day.getTime(), found);
   return found;
 }
 

@@ -48,3 +48,40 @@ export function zoneOf(name: string): IANAZone {
   }
   return zone;
 }
+
+/** The wall-clock fields of `ms` in `zone`, read from its offset (as luxon reads them). */
+export function localFields(
+  ms: number,
+  zone: IANAZone,
+): { year: number; month: number; day: number; weekday: number; offset: number } {
+  const offset = zone.offset(ms);
+  const local = new Date(ms + offset * 60_000);
+  const weekday = local.getUTCDay();
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    weekday: weekday === 0 ? 7 : weekday,
+    offset,
+  };
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** `YYYY-MM-DD` of `ms` in `zone`: luxon's `toISODate()` without building a DateTime. */
+export function localIsoDate(ms: number, zone: IANAZone): string {
+  return new Date(ms + zone.offset(ms) * 60_000).toISOString().slice(0, 10);
+}
+
+/**
+ * `ms` in `zone` as ISO 8601 with milliseconds and the offset (`2027-03-25T10:00:00.000+01:00`),
+ * the text luxon's `toISO()` gives for the same instant and zone, without building a DateTime.
+ */
+export function localIso(ms: number, zone: IANAZone): string {
+  const offset = zone.offset(ms);
+  const wall = new Date(ms + offset * 60_000).toISOString();
+  if (!wall.endsWith('Z') || wall.length !== 24) return wall; // years outside 0000–9999: luxon's own text differs
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${wall.slice(0, 23)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,8 @@ import {
   spreadSeed,
   type Window,
 } from '../../src/core/schedule';
+import { isPublicHoliday } from '../../src/core/holidays';
+import { localIso, localIsoDate, zoneOf } from '../../src/core/time-zone';
 
 const weekdays = { days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' };
 const utc = (iso: string) => new Date(iso);
@@ -420,6 +423,71 @@ describe('spreading across the window', () => {
       const out = nextWindowTime(utc('2026-03-08T00:00:00Z'), spring, 'America/New_York', { seed });
       const ms = out.getTime() - utc('2026-03-08T06:00:00Z').getTime();
       expect(ms >= 0 && ms < 2 * 3_600_000, String(ms)).toBe(true);
+    }
+  });
+});
+
+describe('addWait and the local-time helpers against luxon', () => {
+  // The reading the workers used before the fast path: luxon, one local day at a time.
+  const luxonAddWait = (from: Date, days: number, tz: string, country: string | null) => {
+    let local = DateTime.fromJSDate(from, { zone: tz });
+    let remaining = days;
+    while (remaining > 0) {
+      local = local.plus({ days: 1 });
+      if (local.weekday <= 5 && !isPublicHoliday(country, local)) remaining -= 1;
+    }
+    return local.toJSDate();
+  };
+  const zones = [
+    'Europe/Paris',
+    'America/New_York',
+    'Australia/Lord_Howe',
+    'Asia/Kathmandu',
+    'UTC',
+    'America/Santiago',
+  ];
+  const instant = fc
+    .integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2030, 0, 1) })
+    .map((ms) => new Date(ms));
+
+  it('a business-day wait lands where luxon puts it, across DST changes and holidays', () => {
+    fc.assert(
+      fc.property(
+        instant,
+        fc.integer({ min: 0, max: 30 }),
+        fc.constantFrom(...zones),
+        fc.constantFrom(null, 'FR', 'US', 'DE'),
+        (from, days, tz, country) => {
+          const got = addWait(from, { businessDays: true, days, seconds: 0 }, tz, country);
+          expect(got.toISOString()).toBe(luxonAddWait(from, days, tz, country).toISOString());
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('localIso and localIsoDate write what luxon writes', () => {
+    fc.assert(
+      fc.property(instant, fc.constantFrom(...zones), (at, tz) => {
+        // The zone the engine computes in (`zoneOf`): for `UTC` luxon then writes +00:00, not Z.
+        const luxon = DateTime.fromJSDate(at, { zone: zoneOf(tz) });
+        expect(localIso(at.getTime(), zoneOf(tz))).toBe(luxon.toISO());
+        expect(localIsoDate(at.getTime(), zoneOf(tz))).toBe(luxon.toISODate());
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('hits the days of a DST change on purpose', () => {
+    // 02:30 local the day before Europe's spring change: the wait lands on a Monday at 02:30, or
+    // where luxon moves a time that does not exist.
+    for (const from of ['2027-03-27T01:30:00Z', '2027-03-26T01:30:00Z', '2027-10-29T23:30:00Z']) {
+      for (const days of [1, 2, 3]) {
+        const at = new Date(from);
+        expect(
+          addWait(at, { businessDays: true, days, seconds: 0 }, 'Europe/Paris', 'FR').toISOString(),
+        ).toBe(luxonAddWait(at, days, 'Europe/Paris', 'FR').toISOString());
+      }
     }
   });
 });

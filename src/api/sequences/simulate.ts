@@ -11,7 +11,7 @@ import { hashFraction } from '../../core/deterministic';
 import { nextWindowTime, resolveTimezone, spreadSeed } from '../../core/schedule';
 import type { SequenceDefinition } from '../../core/sequences';
 import type { ResolvedStep } from '../../core/steps';
-import { zoneOf } from '../../core/time-zone';
+import { localIso, localIsoDate, zoneOf } from '../../core/time-zone';
 import { leadTimezone, planNextRun, windowed } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
 import { internalStepTypes } from '../../engine/internal-steps';
@@ -202,11 +202,27 @@ export class SimulationTooLarge extends Error {}
 export async function simulate(input: SimInput): Promise<SimResult> {
   const { definition, assume, seed, workspaceTimezone: wsTz } = input;
   const horizon = input.start.getTime() + HORIZON_DAYS * 86_400_000;
-  const chance = (what: string, leadId: string, stepId: string) =>
-    hashFraction(`simulate:${seed}:${what}:${leadId}:${stepId}`);
+  /** Whether an outcome of probability `rate` happens; a rate of 0 or 1 needs no draw. */
+  const happens = (rate: number, what: string, leadId: string, stepId: string) =>
+    rate <= 0
+      ? false
+      : rate >= 1
+        ? true
+        : hashFraction(`simulate:${seed}:${what}:${leadId}:${stepId}`) < rate;
 
   // Mailbox state as the worker reads it: last slot, and slots per workspace day.
-  const mailboxes = input.mailboxes.map((m) => ({ mailbox: { ...m, daySlots: 0 }, recount: null }));
+  // Kept in the worker's round-robin order (`leastRecentlyUsedFirst`): a mailbox that takes a slot
+  // moves to its new place, rather than sorting them all for every send.
+  const mailboxes = input.mailboxes
+    .map((m) => ({ mailbox: { ...m, daySlots: 0, dayStart: Number.NaN, dayKey: '' }, recount: null }))
+    .sort(leastRecentlyUsedFirst);
+  const tookSlot = (row: (typeof mailboxes)[number], at: Date) => {
+    mailboxes.splice(mailboxes.indexOf(row), 1);
+    row.mailbox.lastSlotAt = at;
+    let i = mailboxes.length;
+    while (i > 0 && leastRecentlyUsedFirst(mailboxes[i - 1] as typeof row, row) > 0) i -= 1;
+    mailboxes.splice(i, 0, row);
+  };
   const slots = new Map<string, number>(); // `${mailboxId}|${dayStartIso}` → slots taken
   const startDay = dayBounds(input.start, wsTz).start.toISOString();
   for (const m of input.mailboxes) slots.set(`${m.id}|${startDay}`, m.bookedToday);
@@ -214,7 +230,8 @@ export async function simulate(input: SimInput): Promise<SimResult> {
   const accounts = input.accounts.map((a) => ({ account: a, actions: [...a.actions] }));
   const accountDays = new Map<string, { visits: number; invites: number; messages: number }>();
   const cuts = new Map<string, Bottleneck>();
-  const dateOf = (t: Date) => DateTime.fromJSDate(t, { zone: zoneOf(wsTz) }).toISODate() ?? '';
+  const wsZone = zoneOf(wsTz);
+  const dateOf = (t: Date) => localIsoDate(t.getTime(), wsZone);
 
   const cut = (date: string, who: { mailboxId?: string; accountId?: string }, limit: Bottleneck['limit']) => {
     const key = `${date}|${who.mailboxId ?? who.accountId}|${limit}`;
@@ -272,29 +289,54 @@ export async function simulate(input: SimInput): Promise<SimResult> {
   };
   for (const s of states) schedule(s, 0, input.start);
 
+  /** The slots `row` has taken on the day starting at `dayStart` (its count, kept on the row). */
+  const slotsOn = (row: (typeof mailboxes)[number], dayStart: Date) => {
+    const t = dayStart.getTime();
+    if (row.mailbox.dayStart !== t) {
+      row.mailbox.dayStart = t;
+      row.mailbox.dayKey = `${row.mailbox.id}|${dayStart.toISOString()}`;
+      row.mailbox.daySlots = slots.get(row.mailbox.dayKey) ?? 0;
+    }
+    return row.mailbox.daySlots;
+  };
+  type SlotAnswer =
+    | { ok: true; mailboxId: string; dayKey: string }
+    | { ok: false; at: Date; mailboxId?: string; limit?: Bottleneck['limit'] }
+    | { ok: false; blocked: string };
+  // Once every mailbox a request may use is at its daily cap (or ramp), the answer holds until the
+  // day ends: nothing frees a slot within the day. Kept per day and pin.
+  let fullDay = -1;
+  const fullAnswers = new Map<string, SlotAnswer>();
+
   /** Takes an email slot at `now`, as the email channel does; else when to look again and why. */
   function takeEmailSlot(
     now: Date,
     pins: { enrollmentMailboxId: string | null; stepMailboxId: string | undefined },
-  ):
-    | { ok: true; mailboxId: string }
-    | { ok: false; at: Date; mailboxId?: string; limit?: Bottleneck['limit'] }
-    | { ok: false; blocked: string } {
+  ): SlotAnswer {
     const day = dayBounds(now, wsTz);
-    const dayKey = day.start.toISOString();
-    const rows = [...mailboxes].sort(leastRecentlyUsedFirst);
-    const choice = chooseMailboxes(rows, pins);
+    const pinKey = `${pins.enrollmentMailboxId ?? ''}|${pins.stepMailboxId ?? ''}`;
+    if (fullDay === day.start.getTime()) {
+      const known = fullAnswers.get(pinKey);
+      if (known) return known;
+    } else {
+      fullDay = day.start.getTime();
+      fullAnswers.clear();
+    }
+    const choice = chooseMailboxes(mailboxes, pins);
     if (choice.kind === 'none') return { ok: false, blocked: 'no_mailbox' };
     if (choice.kind === 'paused') return { ok: false, blocked: 'mailbox_paused' };
     let earliest: { at: Date; mailboxId: string; limit: Bottleneck['limit'] } | null = null;
+    let allCapped = true;
     for (const row of choice.mailboxes) {
-      const recount = slots.get(`${row.mailbox.id}|${dayKey}`) ?? 0;
+      const recount = slotsOn(row, day.start);
       const decision = judge({ mailbox: row.mailbox, recount }, { now, day, timeZone: wsTz });
       if (decision.ok) {
-        row.mailbox.lastSlotAt = now;
-        slots.set(`${row.mailbox.id}|${dayKey}`, recount + 1);
-        return { ok: true, mailboxId: row.mailbox.id };
+        row.mailbox.daySlots = recount + 1;
+        slots.set(row.mailbox.dayKey, recount + 1);
+        tookSlot(row, now);
+        return { ok: true, mailboxId: row.mailbox.id, dayKey: row.mailbox.dayKey };
       }
+      if (decision.why === 'spacing') allCapped = false;
       const limit =
         decision.why === 'spacing'
           ? 'spacing'
@@ -304,7 +346,9 @@ export async function simulate(input: SimInput): Promise<SimResult> {
       if (!earliest || decision.at < earliest.at)
         earliest = { at: decision.at, mailboxId: row.mailbox.id, limit };
     }
-    return earliest ? { ok: false, ...earliest } : { ok: false, blocked: 'no_mailbox' };
+    const answer: SlotAnswer = earliest ? { ok: false, ...earliest } : { ok: false, blocked: 'no_mailbox' };
+    if (allCapped) fullAnswers.set(pinKey, answer);
+    return answer;
   }
 
   const record = (s: LeadState, ev: Event, at: Date, step: ResolvedStep, extra: Partial<SimStep>) => {
@@ -313,7 +357,7 @@ export async function simulate(input: SimInput): Promise<SimResult> {
       type: step.type,
       index: ev.index,
       at: at.toISOString(),
-      localAt: DateTime.fromJSDate(at, { zone: zoneOf(s.result.timezone) }).toISO() ?? '',
+      localAt: localIso(at.getTime(), zoneOf(s.result.timezone)),
       outcome: 'sent',
       ...(ev.deferrals > 0 ? { deferrals: ev.deferrals } : {}),
       ...extra,
@@ -361,7 +405,7 @@ export async function simulate(input: SimInput): Promise<SimResult> {
           'opened' in c
             ? s.opened
             : 'clicked' in c
-              ? s.opened && chance('click', s.lead.id, step.id) < assume.openRate
+              ? s.opened && happens(assume.openRate, 'click', s.lead.id, step.id)
               : 'linkedinConnected' in c
                 ? s.connected === true
                 : 'hasEmail' in c
@@ -400,16 +444,15 @@ export async function simulate(input: SimInput): Promise<SimResult> {
         defer(s, ev, step, taken.at);
         continue;
       }
-      const dayKey = `${taken.mailboxId}|${dayBounds(now, wsTz).start.toISOString()}`;
-      planned.set(dayKey, (planned.get(dayKey) ?? 0) + 1);
+      planned.set(taken.dayKey, (planned.get(taken.dayKey) ?? 0) + 1);
       s.mailboxId = taken.mailboxId;
       record(s, ev, now, step, { mailboxId: taken.mailboxId });
-      if (chance('bounce', s.lead.id, step.id) < assume.bounceRate) {
+      if (happens(assume.bounceRate, 'bounce', s.lead.id, step.id)) {
         stop(s, 'bounced', now);
         continue;
       }
-      if (chance('open', s.lead.id, step.id) < assume.openRate) s.opened = true;
-      if (definition.settings.stopOnReply && chance('reply', s.lead.id, step.id) < assume.replyRate) {
+      if (happens(assume.openRate, 'open', s.lead.id, step.id)) s.opened = true;
+      if (definition.settings.stopOnReply && happens(assume.replyRate, 'reply', s.lead.id, step.id)) {
         stop(s, 'replied', now);
         continue;
       }
@@ -474,13 +517,13 @@ export async function simulate(input: SimInput): Promise<SimResult> {
     usage[`${kind}s`] += 1;
     accountDays.set(dayKey, usage);
     if (kind === 'invite') {
-      s.connected = chance('connect', s.lead.id, step.id) < assume.connectRate;
+      s.connected = happens(assume.connectRate, 'connect', s.lead.id, step.id);
     }
     record(s, ev, now, step, { accountId: account.account.id });
     if (
       kind === 'message' &&
       definition.settings.stopOnReply &&
-      chance('reply', s.lead.id, step.id) < assume.replyRate
+      happens(assume.replyRate, 'reply', s.lead.id, step.id)
     ) {
       stop(s, 'replied', now);
       continue;
