@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { simulate as simulatePlan } from '../../src/api/sequences/simulate';
+import { type SimResult, simulate as simulatePlan } from '../../src/api/sequences/simulate';
 import type { SimulateOutcome } from '../../src/api/sequences/simulate.service';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email/email.channel';
 import {
@@ -354,6 +354,19 @@ describe('POST /v1/sequences/:id/simulate', () => {
     expect(noSequence.statusCode).toBe(404);
     const notMine = await simulate(other, sequenceId, { sample: 1 });
     expect(notMine.statusCode).toBe(404);
+    // An archived sequence would enroll nobody: refused as enrollment refuses it.
+    const archivedId = await createActiveSequence(engine.app, ws, {
+      steps: [{ type: 'email', subject: 'Old', body: 'Old' }],
+    });
+    const archive = await engine.app.inject({
+      method: 'POST',
+      url: `/v1/sequences/${archivedId}/archive`,
+      headers: ws.auth,
+    });
+    expect(archive.statusCode).toBe(200);
+    const archived = await simulate(ws, archivedId, { leadIds: [mine?.id] });
+    expect(archived.statusCode).toBe(409);
+    expect(archived.json<Err>().error.code).toBe('sequence_archived');
 
     // 10,001 leads match the filter: over the documented bound.
     await engine.deps.db.execute(sql`
@@ -398,7 +411,17 @@ describe('POST /v1/sequences/:id/simulate', () => {
         ],
         settings: { stopOnReply: true } as never,
       },
-      leads: [{ id: 'lead-1', timezone: null, country: null, email: null, linkedinUrl: null, stage: 'lead' }],
+      leads: [
+        {
+          id: 'lead-1',
+          timezone: null,
+          country: null,
+          email: null,
+          linkedinUrl: null,
+          stage: 'lead',
+          companyDomain: null,
+        },
+      ],
       start: new Date('2027-01-04T09:00:00Z'),
       seed: 's',
       assume: { replyRate: 0, connectRate: 1, bounceRate: 0, openRate: 0 },
@@ -410,6 +433,66 @@ describe('POST /v1/sequences/:id/simulate', () => {
     });
     expect(result.leads[0]).toMatchObject({ status: 'blocked', reason: 'cycle' });
     expect(result.leads[0]?.steps.map((s) => s.stepId)).toEqual(['a', 'b']);
+  });
+
+  it('stops the colleagues of a lead who replies when the sequence says stopCompanyOnReply', async () => {
+    const lead = (id: string, companyDomain: string) => ({
+      id,
+      timezone: null,
+      country: null,
+      email: `${id}@${companyDomain}`,
+      linkedinUrl: null,
+      stage: 'lead',
+      companyDomain,
+    });
+    const run = (stopCompanyOnReply: boolean) =>
+      simulatePlan({
+        definition: {
+          steps: [
+            { id: 'e1', type: 'email', subject: 'Hi', body: 'Hello', thread: 'new' },
+            { id: 'e2', type: 'email', subject: 'Again', body: 'Hello again', thread: 'reply' },
+          ],
+          settings: { stopOnReply: true, stopCompanyOnReply } as never,
+        },
+        // Every first email is answered; the first emails go at the same instant, in lead id order.
+        leads: [
+          lead('a-1', 'acme.test'),
+          lead('a-2', 'acme.test'),
+          lead('b-1', 'other.test'),
+          lead('g-1', 'gmail.com'),
+          lead('g-2', 'gmail.com'),
+        ],
+        start: new Date('2027-01-04T09:00:00Z'),
+        seed: 'company',
+        assume: { replyRate: 1, connectRate: 1, bounceRate: 0, openRate: 0 },
+        workspaceTimezone: 'UTC',
+        workspaceCountry: null,
+        mailboxes: [
+          {
+            id: 'm1',
+            dailyLimit: 100,
+            warmup: null,
+            createdAt: new Date('2026-01-01T00:00:00Z'),
+            lastSlotAt: null,
+            minIntervalSeconds: 0,
+            status: 'active',
+            bookedToday: 0,
+          },
+        ],
+        accounts: [],
+        booked: [],
+      });
+    const outcome = (plan: SimResult) =>
+      Object.fromEntries(plan.leads.map((l) => [l.leadId, [l.status, l.reason ?? null, l.steps.length]]));
+    // a-1's reply stops a-2 before its email goes; Gmail is no company, so g-2 still gets its own.
+    expect(outcome(await run(true))).toEqual({
+      'a-1': ['replied', null, 1],
+      'a-2': ['stopped', 'company_replied', 0],
+      'b-1': ['replied', null, 1],
+      'g-1': ['replied', null, 1],
+      'g-2': ['replied', null, 1],
+    });
+    expect(outcome(await run(false))['a-2']).toEqual(['replied', null, 1]);
   });
 
   it('runs from the CLI: the same plan as JSON on stdout, refusals on stderr', async () => {

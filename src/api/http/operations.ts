@@ -153,6 +153,7 @@ export const operations: Record<string, OperationSpec> = {
     errors: {
       400: 'too_many_leads: the filter matches more than 10,000 leads; validation_failed on body.version for an unknown version',
       404: 'not_found (the sequence), leads_not_found (lead ids not in this workspace)',
+      409: 'sequence_archived: enrollment would refuse it',
     },
   },
   'GET /v1/sequences/{id}/stats': {

@@ -65,7 +65,7 @@ export const SimulateOut = z.object({
     z.object({
       leadId: z.string(),
       timezone: z.string(),
-      status: z.enum(['completed', 'replied', 'bounced', 'blocked', 'unfinished']),
+      status: z.enum(['completed', 'replied', 'bounced', 'blocked', 'stopped', 'unfinished']),
       reason: z.string().optional(),
       finishedAt: z.string().nullable(),
       steps: z.array(SimStepOut),

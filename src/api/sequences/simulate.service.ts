@@ -51,10 +51,14 @@ export async function simulateSequence(
 ): Promise<SimulateOutcome | null> {
   const { db } = deps;
   const [sequence] = await db
-    .select({ id: sequences.id, currentVersion: sequences.currentVersion })
+    .select({ id: sequences.id, currentVersion: sequences.currentVersion, status: sequences.status })
     .from(sequences)
     .where(and(eq(sequences.id, sequenceId), eq(sequences.workspaceId, workspaceId)));
   if (!sequence) return null;
+  // Enrollment refuses an archived sequence, so nothing of it would run. A draft or paused one is
+  // simulated as if it ran: that is what one asks before activating or resuming it.
+  if (sequence.status === 'archived')
+    throw new HttpError(409, 'sequence_archived', 'the sequence is archived');
   const version = req.version ?? sequence.currentVersion;
   const definition = await loadVersion(db, sequence.id, version);
   if (!definition) throw invalid('body.version', `the sequence has no version ${version}`);

@@ -14,6 +14,7 @@ import type { ResolvedStep } from '../../core/steps';
 import { localIso, localIsoDate, zoneOf } from '../../core/time-zone';
 import { leadTimezone, planNextRun, windowed } from '../../engine/advance';
 import type { LeadRow } from '../../engine/channel';
+import { FREE_MAIL } from '../../engine/inbound/effects';
 import { internalStepTypes } from '../../engine/internal-steps';
 import { stepIndexById } from '../../core/plan';
 
@@ -43,7 +44,10 @@ export type SimAccount = Pick<
   actions: { kind: ActionKind; at: Date }[];
 };
 
-export type SimLead = Pick<LeadRow, 'id' | 'timezone' | 'country' | 'email' | 'linkedinUrl' | 'stage'>;
+export type SimLead = Pick<
+  LeadRow,
+  'id' | 'timezone' | 'country' | 'email' | 'linkedinUrl' | 'stage' | 'companyDomain'
+>;
 
 export type SimInput = {
   definition: SequenceDefinition;
@@ -77,7 +81,8 @@ export type SimStep = {
 export type SimLeadResult = {
   leadId: string;
   timezone: string;
-  status: 'completed' | 'replied' | 'bounced' | 'blocked' | 'unfinished';
+  /** `stopped`: a colleague on the same company domain replied (`stopCompanyOnReply`). */
+  status: 'completed' | 'replied' | 'bounced' | 'blocked' | 'stopped' | 'unfinished';
   reason?: string;
   finishedAt: string | null;
   steps: SimStep[];
@@ -260,6 +265,17 @@ export async function simulate(input: SimInput): Promise<SimResult> {
       connected: null,
       runs: 0,
     }));
+  // Who a reply stops with `stopCompanyOnReply`: the other leads of its company domain, as the
+  // reply's effects do (free-mail domains are no company).
+  const companies = new Map<string, LeadState[]>();
+  if (definition.settings.stopCompanyOnReply)
+    for (const s of states) {
+      const domain = s.lead.companyDomain;
+      if (!domain || FREE_MAIL.has(domain)) continue;
+      const known = companies.get(domain);
+      if (known) known.push(s);
+      else companies.set(domain, [s]);
+    }
   // An overdue run goes as soon as the clock starts.
   for (const b of input.booked)
     agenda.push({
@@ -367,6 +383,10 @@ export async function simulate(input: SimInput): Promise<SimResult> {
     s.result.status = status;
     s.result.finishedAt = at.toISOString();
     if (reason) s.result.reason = reason;
+    if (status !== 'replied' || !s.lead.companyDomain) return;
+    for (const colleague of companies.get(s.lead.companyDomain) ?? [])
+      if (colleague !== s && colleague.result.status === 'unfinished')
+        stop(colleague, 'stopped', at, 'company_replied');
   };
   const defer = (s: LeadState, ev: Event, step: ResolvedStep, at: Date) => {
     const runAt = windowed(at, { ...calendar, lead: s.lead, step });
@@ -388,6 +408,7 @@ export async function simulate(input: SimInput): Promise<SimResult> {
       continue;
     }
     if (ev.at > horizon) continue; // stays `unfinished`
+    if (s.result.status !== 'unfinished') continue; // stopped meanwhile: its colleague replied
     const step = definition.steps[ev.index];
     if (!step) continue;
     // Sequences only jump forward, so no step runs twice: one that would is a cycle.

@@ -38,7 +38,7 @@ const RESUME_HOUR = 9;
 /** Where a human reply moves a lead whose sequence names no `onReply` rule (forward only). */
 const DEFAULT_REPLY_STAGE = 'contacted';
 /** Free-mail domains are no company: "stop the company" must not stop every Gmail lead. */
-const FREE_MAIL = new Set(
+export const FREE_MAIL: ReadonlySet<string> = new Set(
   'gmail.com googlemail.com yahoo.com yahoo.fr yahoo.co.uk hotmail.com hotmail.fr outlook.com live.com msn.com icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de t-online.de orange.fr free.fr laposte.net wanadoo.fr sfr.fr yandex.ru mail.ru'.split(
     ' ',
   ),
