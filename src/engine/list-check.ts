@@ -67,6 +67,41 @@ export async function checkAddresses(
   entries: readonly CheckEntry[],
 ): Promise<ListCheck> {
   if (entries.length > MAX_CHECKED_ADDRESSES) throw new RangeError('too many addresses for one check');
+  const running = checksInFlight.get(workspaceId) ?? 0;
+  if (running >= MAX_CHECKS_IN_FLIGHT) throw new ChecksBusy();
+  checksInFlight.set(workspaceId, running + 1);
+  try {
+    return await runCheck(deps, workspaceId, entries);
+  } finally {
+    const left = (checksInFlight.get(workspaceId) ?? 1) - 1;
+    if (left > 0) checksInFlight.set(workspaceId, left);
+    else checksInFlight.delete(workspaceId);
+  }
+}
+
+/**
+ * Checks one workspace may have running at once in this process. A check holds up to 16 DNS
+ * queries for up to 20 s; without a bound, one tenant's burst of checks would fill the resolver
+ * every other tenant's checks go through.
+ */
+export const MAX_CHECKS_IN_FLIGHT = 2;
+const checksInFlight = new Map<string, number>();
+
+/** The checks a workspace has running in this process. */
+export const listChecksRunning = (workspaceId: string): number => checksInFlight.get(workspaceId) ?? 0;
+
+/** The workspace already has `MAX_CHECKS_IN_FLIGHT` checks running: retry when one ends. */
+export class ChecksBusy extends Error {
+  constructor() {
+    super(`at most ${MAX_CHECKS_IN_FLIGHT} list checks run at once per workspace; retry when one ends`);
+  }
+}
+
+async function runCheck(
+  deps: CheckDeps,
+  workspaceId: string,
+  entries: readonly CheckEntry[],
+): Promise<ListCheck> {
   const valid = entries.map((e) => (e.email !== null && Email.safeParse(e.email).success ? e.email : null));
   const lookup = createMxLookup({
     servers: deps.config.DNS_SERVERS,

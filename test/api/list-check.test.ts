@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bounceSharePercent, isRoleAddress } from '../../src/core/address-check';
+import { listChecksRunning } from '../../src/engine/list-check';
 import { type DnsServer, startDnsServer } from '../helpers/dns-server';
 import { createTestWorkspace, startTestEngine, type TestEngine, type TestWorkspace } from '../helpers/engine';
 import { insertLeads } from '../helpers/factories';
@@ -176,6 +177,23 @@ describe('POST /v1/leads/check', () => {
       const { error } = res.json<ErrorAnswer>();
       expect(error.details?.map((d) => d.path)).toContain(path);
     }
+  });
+
+  it('runs at most two checks of one workspace at once; a third waits its turn, other workspaces do not', async () => {
+    // slow.test never answers: each of these checks lasts the 2 s DNS timeout.
+    const slow = (i: number, who: TestWorkspace = ws) => check({ emails: [`s${i}@slow.test`] }, who);
+    const running = [slow(1), slow(2)];
+    await vi.waitFor(() => expect(listChecksRunning(ws.id)).toBe(2), { timeout: 1_500, interval: 20 });
+    const [third, elsewhere] = await Promise.all([slow(3), slow(4, other)]);
+    const [first, second] = await Promise.all(running);
+    expect(first?.statusCode).toBe(200);
+    expect(second?.statusCode).toBe(200);
+    expect(elsewhere.statusCode).toBe(200);
+    expect(third.statusCode).toBe(429);
+    expect(third.json<ErrorAnswer>().error.code).toBe('rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    // Once they are done, the workspace checks again.
+    expect((await check({ emails: ['ada@good.test'] })).statusCode).toBe(200);
   });
 
   it('refuses a checked enrollment above the workspace bounce threshold, listing the offending leads', async () => {

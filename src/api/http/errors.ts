@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InvalidCursorError } from '../../db/keyset';
+import { ChecksBusy } from '../../engine/list-check';
 import { nulPath } from './unicode-text';
 
 export const ErrorBody = z.object({
@@ -48,6 +49,9 @@ function postgresCode(err: unknown, depth = 0): string | undefined {
   return 'cause' in err ? postgresCode(err.cause, depth + 1) : undefined;
 }
 
+/** A list check is over in 20 s at most: when to try again after `ChecksBusy`. */
+const CHECK_RETRY_SECONDS = 5;
+
 /** Fastify's own client errors, by code, mapped to our error codes. */
 const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -91,6 +95,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof HttpError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.details));
+    }
+    if (err instanceof ChecksBusy) {
+      reply.header('retry-after', String(CHECK_RETRY_SECONDS));
+      return reply.code(429).send(errorBody('rate_limited', err.message));
     }
     if (err instanceof InvalidCursorError) {
       const bad = badRequest('querystring.cursor', 'invalid cursor');

@@ -268,7 +268,10 @@ export const operations: Record<string, OperationSpec> = {
   'POST /v1/leads/check': {
     id: 'checkLeadAddresses',
     ok: 'Per address (emails first, then leadIds, in order): the checks and a verdict; a summary with the projected bounce share',
-    errors: { 404: 'not_found: a lead id is not a lead of this workspace (details name each)' },
+    errors: {
+      404: 'not_found: a lead id is not a lead of this workspace (details name each)',
+      429: 'rate_limited: the workspace already has 2 checks running (Retry-After)',
+    },
   },
   'GET /v1/leads/{id}': { id: 'getLead', summary: 'Read a lead', ok: 'The lead' },
   'PATCH /v1/leads/{id}': {
