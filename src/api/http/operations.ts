@@ -141,8 +141,8 @@ export const operations: Record<string, OperationSpec> = {
     ok: 'Sent to the given address, marked as a test; nothing is recorded for the lead',
     errors: {
       404: 'not_found: no such sequence, step, lead or mailbox (details name the field)',
-      409: 'no_mailbox: no active mailbox to send from',
-      422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message); template_error',
+      409: 'no_mailbox: no active mailbox to send from; mailbox_paused: the chosen (or the step’s) mailbox is paused',
+      422: 'send_failed: the mailbox’s SMTP server refused the message (the reason is in the message); template_error; suppressed: body.to (or its domain) is suppressed in this workspace',
     },
   },
   'POST /v1/sequences/{id}/simulate': {

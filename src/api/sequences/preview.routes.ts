@@ -166,6 +166,19 @@ export const sequencePreviewRoutes =
           ]);
         if (result.error === 'no_mailbox')
           throw new HttpError(409, 'no_mailbox', 'the workspace has no active mailbox to send from');
+        if (result.error === 'mailbox_paused')
+          throw new HttpError(
+            409,
+            'mailbox_paused',
+            `mailbox ${result.mailboxId} is paused: resume it, or test-send through another`,
+          );
+        if (result.error === 'suppressed')
+          throw new HttpError(
+            422,
+            'suppressed',
+            'body.to: the address (or its domain) is suppressed in this workspace',
+            [{ path: 'body.to', message: 'suppressed in this workspace' }],
+          );
         if (result.error === 'rate_limited') {
           reply.header('retry-after', String(result.retryAfterSeconds));
           throw new HttpError(

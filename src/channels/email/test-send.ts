@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../context';
+import { isSuppressed } from '../../engine/suppressions';
 import { emailDomain } from '../../lib/identity';
 import { type StepPreviewInput, type StepPreviewResult, previewStep } from '../step-preview';
 import { headerSafe } from './compose';
@@ -19,6 +20,8 @@ export type TestSendResult =
   | Extract<StepPreviewResult, { ok: false }>
   | { ok: false; error: 'not_email_step' }
   | { ok: false; error: 'no_mailbox' }
+  | { ok: false; error: 'suppressed' }
+  | { ok: false; error: 'mailbox_paused'; mailboxId: string }
   | { ok: false; error: 'rate_limited'; retryAfterSeconds: number }
   | { ok: false; error: 'send_failed'; message: string };
 
@@ -50,6 +53,13 @@ export function createTestSender(deps: TestSendDeps) {
     if (preview.kind !== 'email') return { ok: false, error: 'not_email_step' };
     const { mailbox, composed } = preview;
     if (!mailbox) return { ok: false, error: 'no_mailbox' };
+    // A paused mailbox sends nothing until it is resumed (it may have been paused for its
+    // reputation): the preview shows it, a test does not go through it.
+    if (mailbox.status !== 'active') return { ok: false, error: 'mailbox_paused', mailboxId: mailbox.id };
+    // A test goes to the user's own address; one that unsubscribed or bounced gets nothing from us,
+    // a test included. Checked before the allowance, so a refusal costs none of it.
+    if (await isSuppressed(deps.db, input.workspaceId, { email: input.to }))
+      return { ok: false, error: 'suppressed' };
     const retryAfter = await allowed(input.workspaceId);
     if (retryAfter !== null) return { ok: false, error: 'rate_limited', retryAfterSeconds: retryAfter };
     const messageId = `<test-${randomUUID()}@${emailDomain(mailbox.fromEmail) || 'localhost'}>`;

@@ -254,6 +254,44 @@ describe('step preview and test send', () => {
     }
     expect(sink.mailTo('a@tester.test')).toHaveLength(0);
 
+    // An address that unsubscribed (or whose domain is suppressed) gets no test either.
+    for (const target of [{ email: 'gone@tester.test' }, { domain: 'blocked.test' }]) {
+      const added = await engine.app.inject({
+        method: 'POST',
+        url: '/v1/suppressions',
+        headers: ws.auth,
+        payload: target,
+      });
+      expect(added.statusCode, added.body).toBe(201);
+    }
+    for (const to of ['gone@tester.test', 'GONE@tester.test', 'me@blocked.test']) {
+      const refused = await post('test-send', { leadId: ada.id, stepId: 'opener', to });
+      expect(refused.statusCode, to).toBe(422);
+      expect(refused.json<ErrorAnswer>().error.code).toBe('suppressed');
+      expect(refused.json<ErrorAnswer>().error.details?.map((d) => d.path)).toEqual(['body.to']);
+    }
+    expect(sink.mailTo('gone@tester.test')).toHaveLength(0);
+    expect(sink.mailTo('me@blocked.test')).toHaveLength(0);
+
+    // A paused mailbox sends no test.
+    const spare = await addMailbox(engine, ws, sink, { signature: 'Spare' });
+    const paused = await engine.app.inject({
+      method: 'PATCH',
+      url: `/v1/mailboxes/${spare.id}`,
+      headers: ws.auth,
+      payload: { status: 'paused' },
+    });
+    expect(paused.statusCode, paused.body).toBe(200);
+    const viaPaused = await post('test-send', {
+      leadId: ada.id,
+      stepId: 'opener',
+      to: 'paused@tester.test',
+      mailboxId: spare.id,
+    });
+    expect(viaPaused.statusCode).toBe(409);
+    expect(viaPaused.json<ErrorAnswer>().error.code).toBe('mailbox_paused');
+    expect(sink.mailTo('paused@tester.test')).toHaveLength(0);
+
     // The workspace's hourly allowance, then 429 with Retry-After.
     for (let i = 1; i < TEST_SENDS_PER_HOUR; i++) {
       const ok = await post('test-send', { leadId: ada.id, stepId: 'bump', to: 'me@tester.test' });
