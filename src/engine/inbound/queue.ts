@@ -1,53 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import type { Db } from '../../db/client';
 import { prepared } from '../../db/prepared';
 import { connectionLost, inTransaction, pgCode } from '../../db/transaction';
 import { emailFromJson, emailFromRaw, type InboundEmail } from './email';
 import { classifyEmail, ingestEmailIn } from './ingest';
-import { StaleWebhookSecret, type WebhookReceipt } from './receipts';
+import type { QueuedKind } from './enqueue';
 import { MAX_APPLY_ATTEMPTS } from './fence';
 import { InboundEmailBody } from './schemas';
-
-export type QueuedKind = 'email_json' | 'email_raw';
-
-/**
- * Acknowledges an inbound email posted with `Prefer: respond-async`: one statement claims its
- * webhook receipt (only while the workspace still has the secret its signature was checked with)
- * and stores the body. `duplicate` when the webhook id was seen before.
- */
-export async function enqueueInbound(
-  db: Db,
-  input: { workspaceId: string; kind: QueuedKind; body: Buffer; receipt?: WebhookReceipt },
-): Promise<'accepted' | 'duplicate'> {
-  const { workspaceId, kind, body, receipt } = input;
-  if (!receipt) {
-    await db.execute(
-      sql`insert into inbound_queue (workspace_id, kind, body) values (${workspaceId}, ${kind}, ${body})`,
-    );
-    return 'accepted';
-  }
-  const { rows } = await db.execute<{ current: boolean; queued: boolean }>(
-    prepared(sql`
-    with workspace as (
-      select webhook_secret_enc = ${receipt.sealedSecret} as current from workspaces where id = ${workspaceId}
-    ), claimed as (
-      insert into inbound_receipts (workspace_id, webhook_id)
-      select ${workspaceId}, ${receipt.webhookId} where (select current from workspace)
-      on conflict do nothing
-      returning 1
-    ), queued as (
-      insert into inbound_queue (workspace_id, kind, body)
-      select ${workspaceId}, ${kind}, ${body} where exists (select 1 from claimed)
-      returning 1
-    )
-    select coalesce((select current from workspace), false) as current,
-      exists (select 1 from queued) as queued`),
-  );
-  const row = rows[0];
-  if (!row?.current) throw new StaleWebhookSecret();
-  return row.queued ? 'accepted' : 'duplicate';
-}
 
 type Queued = { id: number; workspace_id: string; kind: QueuedKind; body: Buffer; received_at: Date };
 
