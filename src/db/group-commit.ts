@@ -17,33 +17,51 @@ const MAX_BATCH = 50;
  */
 export function groupCommit<K, V>(
   run: (items: K[]) => Promise<(V | Error)[]>,
-  opts: { key?: (item: K) => string; maxBatch?: number } = {},
+  opts: { key?: (item: K) => string; maxBatch?: number; maxInFlight?: number } = {},
 ): (item: K) => Promise<V> {
+  const maxInFlight = opts.maxInFlight ?? Number.POSITIVE_INFINITY;
+  let inFlight = 0;
+  /** Batches closed for lack of a free slot, in order: each is sent when one in flight ends. */
+  const waiting: (() => void)[] = [];
+  const settled = () => {
+    inFlight -= 1;
+    waiting.shift()?.();
+  };
   const loader = new DataLoader<K, V>(
     async (items) => {
-      const duplicates = opts.key ? new Set(items.map(opts.key)).size < items.length : false;
+      inFlight += 1;
       try {
-        if (!duplicates) return await run([...items]);
-      } catch (err) {
-        // Only a statement Postgres refused is known to have changed nothing.
-        if (items.length === 1 || connectionLost(err)) throw err;
+        return await runBatch(items);
+      } finally {
+        settled();
       }
-      // Alone, each item succeeds or fails on its own.
-      return Promise.all(
-        items.map((item) =>
-          run([item]).then(
-            (v) => v[0] as V | Error,
-            (e: unknown) => toError(e),
-          ),
-        ),
-      );
     },
     {
       cache: false,
       maxBatchSize: opts.maxBatch ?? MAX_BATCH,
-      batchScheduleFn: (flush) => setImmediate(flush),
+      // With every slot taken, a batch stays open and keeps taking items until one frees.
+      batchScheduleFn: (flush) =>
+        setImmediate(() => (inFlight + waiting.length < maxInFlight ? flush() : waiting.push(flush))),
     },
   );
+  const runBatch = async (items: readonly K[]): Promise<(V | Error)[]> => {
+    const duplicates = opts.key ? new Set(items.map(opts.key)).size < items.length : false;
+    try {
+      if (!duplicates) return await run([...items]);
+    } catch (err) {
+      // Only a statement Postgres refused is known to have changed nothing.
+      if (items.length === 1 || connectionLost(err)) throw err;
+    }
+    // Alone, each item succeeds or fails on its own.
+    return Promise.all(
+      items.map((item) =>
+        run([item]).then(
+          (v) => v[0] as V | Error,
+          (e: unknown) => toError(e),
+        ),
+      ),
+    );
+  };
   return (item) => loader.load(item);
 }
 
