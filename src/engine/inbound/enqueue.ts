@@ -20,6 +20,12 @@ type Acknowledged = 'accepted' | 'duplicate';
  */
 const ACK_STATEMENTS_IN_FLIGHT = 2;
 
+/**
+ * A body past this size is acknowledged in a statement of its own: bodies travel hex-encoded in one
+ * array parameter, and 50 of the largest allowed (1 MiB) would make one string of 100 MB.
+ */
+const LARGE_BODY_BYTES = 64 * 1024;
+
 const perDb = new WeakMap<Db, (item: Acknowledgement) => Promise<Acknowledged>>();
 
 /**
@@ -39,6 +45,13 @@ export async function enqueueInbound(
       sql`insert into inbound_queue (workspace_id, kind, body) values (${workspaceId}, ${kind}, ${body})`,
     );
     return 'accepted';
+  }
+  if (body.length > LARGE_BODY_BYTES) {
+    const [outcome = new StaleWebhookSecret()] = await acknowledgeAll(db, [
+      { workspaceId, kind, body, receipt },
+    ]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
   }
   let acknowledge = perDb.get(db);
   if (!acknowledge) {

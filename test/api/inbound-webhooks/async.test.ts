@@ -202,6 +202,18 @@ describe('inbound webhooks answered before they are applied', () => {
     expect(bodies.map((r) => JSON.parse(r.body.toString('utf8')).from).sort()).toEqual(
       ['five', 'four', 'one', 'three', 'two'].map((id) => `${id}@lead.test`),
     );
+
+    // A large body is acknowledged in a statement of its own, stored byte for byte.
+    const large = Buffer.from(JSON.stringify({ from: 'large@lead.test', text: 'é'.repeat(100_000) }));
+    expect(
+      await enqueueInbound(engine.deps.db, {
+        workspaceId: ws.id,
+        kind: 'email_json',
+        body: large,
+        receipt: { webhookId: 'large', sealedSecret: sealed },
+      }),
+    ).toBe('accepted');
+    expect((await queued(ws.id)).some((r) => r.body.equals(large))).toBe(true);
   });
 
   it('is applied by the workers on their own', async () => {
