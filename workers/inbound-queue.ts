@@ -13,10 +13,13 @@ const APPLIERS = 2;
 /**
  * Applies inbound mail acknowledged with `Prefer: respond-async` (`inbound_queue`), oldest first,
  * as the synchronous route would have. While a workspace has some queued, its hand-offs wait.
+ * While acknowledgements keep arriving, each applier works half the time (`restWhileArriving`).
  */
 export function startInboundQueueLoop(deps: Deps, everyMs = INBOUND_QUEUE_TICK_MS): Loop {
   return startLoop('inbound-queue', deps, everyMs, async () => {
-    const taken = await Promise.all(Array.from({ length: APPLIERS }, () => drainInboundQueue(deps)));
+    const taken = await Promise.all(
+      Array.from({ length: APPLIERS }, () => drainInboundQueue(deps, 500, { restWhileArriving: true })),
+    );
     const total = taken.reduce((a, b) => a + b, 0);
     if (total > 0) deps.log.debug({ loop: 'inbound-queue', applied: total }, 'queued inbound mail applied');
   });

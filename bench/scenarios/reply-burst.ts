@@ -7,6 +7,7 @@ import { type Row, throughputRow } from '../report';
 import { perSecond, round, type Scenario } from '../scenario';
 import { activeSequence, benchWorkspace } from '../seed';
 import { signedEmailRequest } from '../signed';
+import { startUsage } from '../usage';
 import { waitUntil } from '../wait';
 import { startInboundQueueLoop } from '../../workers/inbound-queue';
 import type { Loop } from '../../workers/loop';
@@ -74,11 +75,15 @@ export const replyBurstScenario: Scenario = {
         what: 'the warm-up replies to be applied',
       });
       ctx.log(`${count} signed replies over ${CONNECTIONS} connections`);
+      // The API's own CPU and statements per acknowledgement: counted, so other load on the machine
+      // moves them far less than the rates (Postgres's share is not separable from the appliers').
+      const usage = await startUsage(server, null);
       const started = Date.now();
       const result = await ctx.phase('burst', () =>
         cannon({ url, connections: CONNECTIONS, amount: count, requests: [request] }),
       );
       const ackedAt = Date.now();
+      const apiPerAck = await usage.stop(result.requests);
       if (result.errors > 0 || result.non2xx > 0)
         throw new Error(
           `replies: ${result.errors} errors, ${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}`,
@@ -96,7 +101,8 @@ export const replyBurstScenario: Scenario = {
       ctx.log(
         `acknowledged ${Math.round(result.perSecond)}/s (p99 ${result.p99Ms} ms); every effect applied ` +
           `${round(lastEffectSeconds)} s after the first reply (acknowledgements took ${round((ackedAt - started) / 1000)} s); ` +
-          `reply → effect p99 ${lag.p99} ms`,
+          `reply → effect p99 ${lag.p99} ms; the API used ${apiPerAck.nodeCpuMs} ms CPU and ` +
+          `${apiPerAck.queries} statements per acknowledgement (durable route: ${durable.cpu.serverMs} ms)`,
       );
       const rows: Row[] = [
         throughputRow(
@@ -108,6 +114,14 @@ export const replyBurstScenario: Scenario = {
           },
           0.5,
         ),
+        {
+          scenario: 'reply burst: API CPU per acknowledgement',
+          engine: { value: apiPerAck.nodeCpuMs, unit: 'ms' },
+          ceiling: { value: durable.cpu.serverMs, unit: 'ms', what: 'durable one-INSERT route, per request' },
+          ratio: durable.cpu.serverMs > 0 ? apiPerAck.nodeCpuMs / durable.cpu.serverMs : null,
+          target: null,
+          met: null,
+        },
         {
           scenario: `reply burst: every effect applied (stop, stage, events), from the first reply`,
           engine: { value: lastEffectSeconds, unit: 's' },
@@ -136,6 +150,8 @@ export const replyBurstScenario: Scenario = {
             seconds: round((ackedAt - started) / 1000),
             p50Ms: result.p50Ms,
             p99Ms: result.p99Ms,
+            apiCpuMsPerAck: apiPerAck.nodeCpuMs,
+            statementsPerAck: apiPerAck.queries,
           },
           effects: {
             ...applied,
@@ -144,7 +160,12 @@ export const replyBurstScenario: Scenario = {
             replyToEffectMs: lag,
             matchedLeads: lags.ms.length,
           },
-          durableRoute: { perSecond: round(durable.perSecond), p50Ms: durable.p50Ms, p99Ms: durable.p99Ms },
+          durableRoute: {
+            perSecond: round(durable.perSecond),
+            p50Ms: durable.p50Ms,
+            p99Ms: durable.p99Ms,
+            serverCpuMsPerRequest: durable.cpu.serverMs,
+          },
         },
       };
     } finally {

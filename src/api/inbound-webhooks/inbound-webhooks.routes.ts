@@ -7,7 +7,7 @@ import { badRequest, HttpError } from '../http/errors';
 import { wellFormed } from '../http/unicode-text';
 import { emailFromJson, emailFromRaw } from '../../engine/inbound/email';
 import { ingestEmail, ingestLinkedInEvent } from '../../engine/inbound/ingest';
-import { enqueueInbound } from '../../engine/inbound/queue';
+import { enqueueInbound } from '../../engine/inbound/enqueue';
 import { StaleWebhookSecret, type WebhookReceipt } from '../../engine/inbound/receipts';
 import { verifySignature } from './signature';
 import { acceptedSecrets, webhookSecrets } from './webhook-secrets';

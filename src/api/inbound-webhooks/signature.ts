@@ -1,4 +1,4 @@
-import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type Verified = { ok: true; webhookId: string } | { ok: false; reason: string };
 
@@ -42,25 +42,50 @@ export function verifySignature(
   return first ?? { ok: false, reason: 'no matching signature found' };
 }
 
+/** The library's tolerance: a timestamp more than 5 minutes from now is refused. */
+const TOLERANCE_SECONDS = 5 * 60;
+/** Enough for every workspace's secrets; past it the cache starts over. */
+const MAX_KEYS = 10_000;
+const keys = new Map<string, Buffer>();
+
+/** The HMAC key a `whsec_` secret stands for (its base64 part, decoded), remembered by secret. */
+function keyOf(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (!key) {
+    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+    if (keys.size >= MAX_KEYS) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * The `standardwebhooks` library's `verify`, step for step and with its reasons, but hashing with
+ * node:crypto: the library's pure-JS SHA-256 was 8% of the API's busy time in the reply burst.
+ * The body is hashed as its bytes, which for valid UTF-8 (checked above) are the bytes the library
+ * hashes after decoding and encoding it again. `signature-equivalence.test.ts` holds both to the
+ * same answers.
+ */
 function verifyWith(
   secret: string,
   raw: Buffer,
   { webhookId, timestamp, signature }: { webhookId: string; timestamp: string; signature: string },
 ): Verified {
-  try {
-    new Webhook(secret).verify(
-      raw,
-      {
-        'webhook-id': webhookId,
-        'webhook-timestamp': timestamp,
-        'webhook-signature': signature,
-      },
-      { jsonParse: false },
-    );
-    return { ok: true, webhookId };
-  } catch (err) {
-    // The library's own words, in one case, as every other reason here is.
-    if (err instanceof WebhookVerificationError) return { ok: false, reason: err.message.toLowerCase() };
-    throw err;
+  const at = Number.parseInt(timestamp, 10);
+  if (Number.isNaN(at)) return { ok: false, reason: 'invalid signature headers' };
+  const now = Math.floor(Date.now() / 1000);
+  if (now - at > TOLERANCE_SECONDS) return { ok: false, reason: 'message timestamp too old' };
+  if (at > now + TOLERANCE_SECONDS) return { ok: false, reason: 'message timestamp too new' };
+  const expected = Buffer.from(
+    createHmac('sha256', keyOf(secret)).update(`${webhookId}.${at}.`).update(raw).digest('base64'),
+  );
+  for (const versioned of signature.split(' ')) {
+    const [version, given] = versioned.split(',');
+    if (version !== 'v1' || given === undefined) continue;
+    const candidate = Buffer.from(given);
+    if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) {
+      return { ok: true, webhookId };
+    }
   }
+  return { ok: false, reason: 'no matching signature found' };
 }

@@ -1,55 +1,21 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../context';
-import type { Db } from '../../db/client';
 import { prepared } from '../../db/prepared';
 import { connectionLost, inTransaction, pgCode } from '../../db/transaction';
 import { emailFromJson, emailFromRaw, type InboundEmail } from './email';
 import { classifyEmail, ingestEmailIn } from './ingest';
-import { StaleWebhookSecret, type WebhookReceipt } from './receipts';
+import type { QueuedKind } from './enqueue';
 import { MAX_APPLY_ATTEMPTS } from './fence';
 import { InboundEmailBody } from './schemas';
 
-export type QueuedKind = 'email_json' | 'email_raw';
-
-/**
- * Acknowledges an inbound email posted with `Prefer: respond-async`: one statement claims its
- * webhook receipt (only while the workspace still has the secret its signature was checked with)
- * and stores the body. `duplicate` when the webhook id was seen before.
- */
-export async function enqueueInbound(
-  db: Db,
-  input: { workspaceId: string; kind: QueuedKind; body: Buffer; receipt?: WebhookReceipt },
-): Promise<'accepted' | 'duplicate'> {
-  const { workspaceId, kind, body, receipt } = input;
-  if (!receipt) {
-    await db.execute(
-      sql`insert into inbound_queue (workspace_id, kind, body) values (${workspaceId}, ${kind}, ${body})`,
-    );
-    return 'accepted';
-  }
-  const { rows } = await db.execute<{ current: boolean; queued: boolean }>(
-    prepared(sql`
-    with workspace as (
-      select webhook_secret_enc = ${receipt.sealedSecret} as current from workspaces where id = ${workspaceId}
-    ), claimed as (
-      insert into inbound_receipts (workspace_id, webhook_id)
-      select ${workspaceId}, ${receipt.webhookId} where (select current from workspace)
-      on conflict do nothing
-      returning 1
-    ), queued as (
-      insert into inbound_queue (workspace_id, kind, body)
-      select ${workspaceId}, ${kind}, ${body} where exists (select 1 from claimed)
-      returning 1
-    )
-    select coalesce((select current from workspace), false) as current,
-      exists (select 1 from queued) as queued`),
-  );
-  const row = rows[0];
-  if (!row?.current) throw new StaleWebhookSecret();
-  return row.queued ? 'accepted' : 'duplicate';
-}
-
-type Queued = { id: number; workspace_id: string; kind: QueuedKind; body: Buffer; received_at: Date };
+type Queued = {
+  id: number;
+  workspace_id: string;
+  kind: QueuedKind;
+  body: Buffer;
+  received_at: Date;
+  newest: number | string;
+};
 
 async function parse(row: Queued): Promise<InboundEmail> {
   const receivedAt = new Date(row.received_at);
@@ -66,15 +32,19 @@ export const APPLY_BATCH = 25;
  * half-way leaves them queued, and applied ones are gone. Concurrent callers take different rows
  * (SKIP LOCKED). Each message runs under a savepoint: one whose apply throws is rolled back alone,
  * gets `attempts` + 1 and its error, and after MAX_APPLY_ATTEMPTS stays aside for an operator.
- * Returns how many rows were taken (0: nothing left).
+ * Returns how many rows were taken (0: nothing left) and the newest id in the queue then.
  */
-export async function applyQueuedBatch(deps: Pick<Deps, 'db' | 'log'>, batch = APPLY_BATCH): Promise<number> {
+export async function applyQueuedBatch(
+  deps: Pick<Deps, 'db' | 'log'>,
+  batch = APPLY_BATCH,
+): Promise<{ taken: number; newest: number }> {
   const failed: { id: number; error: string }[] = [];
   const taken = await inTransaction(deps, async (tx) => {
     failed.length = 0;
     const { rows } = await tx.execute<Queued>(
       prepared(sql`
-      select id, workspace_id, kind, body, received_at from inbound_queue
+      select id, workspace_id, kind, body, received_at, (select max(id) from inbound_queue) as newest
+      from inbound_queue
       where attempts < ${MAX_APPLY_ATTEMPTS}
       order by id limit ${batch} for update skip locked`),
     );
@@ -104,19 +74,34 @@ export async function applyQueuedBatch(deps: Pick<Deps, 'db' | 'log'>, batch = A
       await tx.execute(
         prepared(sql`delete from inbound_queue where id = any(${sql.param(applied)}::bigint[])`),
       );
-    return rows.length;
+    return { taken: rows.length, newest: Number(rows[0]?.newest ?? 0) };
   });
   for (const failure of failed) deps.log.warn(failure, 'queued inbound email could not be applied');
   return taken;
 }
 
-/** Applies queued inbound mail until none is left or `max` were taken; how many were taken. */
-export async function drainInboundQueue(deps: Pick<Deps, 'db' | 'log'>, max = 500): Promise<number> {
+/**
+ * Applies queued inbound mail until none is left or `max` were taken; how many were taken. With
+ * `restWhileArriving`, while new mail keeps being acknowledged (the queue's newest id grew since the
+ * previous batch) it rests as long as each batch took before taking the next: the acknowledgements
+ * share Postgres (and on a small machine the CPU) with the appliers, and a burst is then
+ * acknowledged first and applied at full speed once it ends.
+ */
+export async function drainInboundQueue(
+  deps: Pick<Deps, 'db' | 'log'>,
+  max = 500,
+  { restWhileArriving = false } = {},
+): Promise<number> {
   let taken = 0;
+  let newestSeen: number | null = null;
   while (taken < max) {
-    const n = await applyQueuedBatch(deps);
-    if (n === 0) break;
-    taken += n;
+    const started = performance.now();
+    const batch = await applyQueuedBatch(deps);
+    if (batch.taken === 0) break;
+    taken += batch.taken;
+    if (restWhileArriving && newestSeen !== null && batch.newest > newestSeen)
+      await new Promise((r) => setTimeout(r, performance.now() - started));
+    newestSeen = batch.newest;
   }
   return taken;
 }

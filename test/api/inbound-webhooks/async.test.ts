@@ -1,7 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollments, inboundQueue } from '../../../src/db/schema/index';
-import { drainInboundQueue, enqueueInbound } from '../../../src/engine/inbound/queue';
+import { enrollments, inboundQueue, workspaces } from '../../../src/db/schema/index';
+import { enqueueInbound } from '../../../src/engine/inbound/enqueue';
+import { drainInboundQueue } from '../../../src/engine/inbound/queue';
+import { StaleWebhookSecret } from '../../../src/engine/inbound/receipts';
 import { handOffWhileAllowed } from '../../../src/engine/liveness';
 import { createTestWorkspace, startTestEngine, type TestEngine, waitFor } from '../../helpers/engine';
 import { enrolledLeads, signedPost } from './support';
@@ -150,6 +152,68 @@ describe('inbound webhooks answered before they are applied', () => {
       sql`select count(*)::int as n from inbound_queue where workspace_id = ${ws.id} and attempts < 3`,
     );
     expect(pending.rows[0]?.n).toBe(0);
+  });
+
+  it('acknowledges concurrent requests in one transaction, each with its own outcome', async () => {
+    const ws = await createTestWorkspace(engine.app);
+    const [secret] = await engine.deps.db
+      .select({ sealed: workspaces.webhookSecretEnc })
+      .from(workspaces)
+      .where(eq(workspaces.id, ws.id));
+    const sealed = secret?.sealed ?? '';
+    const ack = (webhookId: string, sealedSecret = sealed) =>
+      enqueueInbound(engine.deps.db, {
+        workspaceId: ws.id,
+        kind: 'email_json',
+        body: Buffer.from(JSON.stringify({ from: `${webhookId}@lead.test`, text: 'Yes' })),
+        receipt: { webhookId, sealedSecret },
+      });
+    const xmins = async () =>
+      (
+        await engine.deps.db.execute<{ xmin: string }>(
+          sql`select xmin::text from inbound_queue where workspace_id = ${ws.id} order by id`,
+        )
+      ).rows.map((r) => r.xmin);
+
+    // Handed in during one turn of the event loop: one statement, one commit for all three.
+    expect(await Promise.all([ack('one'), ack('two'), ack('three')])).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
+    const first = await xmins();
+    expect(first).toHaveLength(3);
+    expect(new Set(first).size).toBe(1);
+
+    // A webhook seen before, one sent twice at once, and one checked with a secret the workspace
+    // no longer has: each gets its own answer, and only the new ones are stored (once).
+    const outcomes = await Promise.allSettled([
+      ack('four'),
+      ack('one'),
+      ack('five'),
+      ack('five'),
+      ack('six', 'not-the-sealed-secret'),
+    ]);
+    const values = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason));
+    expect(values.slice(0, 2)).toEqual(['accepted', 'duplicate']);
+    expect(values.slice(2, 4).sort()).toEqual(['accepted', 'duplicate']);
+    expect(values[4]).toBeInstanceOf(StaleWebhookSecret);
+    const bodies = await queued(ws.id);
+    expect(bodies.map((r) => JSON.parse(r.body.toString('utf8')).from).sort()).toEqual(
+      ['five', 'four', 'one', 'three', 'two'].map((id) => `${id}@lead.test`),
+    );
+
+    // A large body is acknowledged in a statement of its own, stored byte for byte.
+    const large = Buffer.from(JSON.stringify({ from: 'large@lead.test', text: 'é'.repeat(100_000) }));
+    expect(
+      await enqueueInbound(engine.deps.db, {
+        workspaceId: ws.id,
+        kind: 'email_json',
+        body: large,
+        receipt: { webhookId: 'large', sealedSecret: sealed },
+      }),
+    ).toBe('accepted');
+    expect((await queued(ws.id)).some((r) => r.body.equals(large))).toBe(true);
   });
 
   it('is applied by the workers on their own', async () => {
