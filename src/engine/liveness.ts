@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
-import { inTransaction } from '../db/transaction';
+import { retryingAborts } from '../db/transaction';
 import { prepared } from '../db/prepared';
 import { inboundPending } from './inbound/fence';
 
@@ -33,10 +33,10 @@ export type HandOff<T> = { allowed: true; value: T } | { allowed: false; retryAt
 export const INBOUND_PENDING_RETRY_MS = 2_000;
 
 /**
- * Decides the hand-off (the SMTP exchange, the LinkedIn click) in a short transaction of its own:
- * it takes the enrollment and lead rows `FOR SHARE`, checks nothing stopped the cadence since the
- * claim, commits, and only then calls `send`, holding no connection and no lock while a remote
- * server takes its time. A reply, unsubscribe or bounce updates those rows, so it commits either
+ * Decides the hand-off (the SMTP exchange, the LinkedIn click) in one statement, its own short
+ * transaction: it takes the enrollment and lead rows `FOR SHARE`, checks nothing stopped the
+ * cadence since the claim, commits, and only then calls `send`, holding no connection and no lock
+ * while a remote server takes its time. A reply, unsubscribe or bounce updates those rows, so it commits either
  * before the check (and nothing is sent) or after it; in the second case the message was already on
  * its way: the run is `claimed` with `handoff = 'started'`, and the stop lists it as in flight
  * (`cancelScheduledRuns`). Nothing else of the cadence runs after the stop: the advance that follows
@@ -48,9 +48,11 @@ export async function handOffWhileAllowed<T>(
   enrollmentId: string,
   send: () => Promise<T>,
 ): Promise<HandOff<T>> {
-  // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
-  const check = await inTransaction(deps, async (tx) => {
-    const { rows } = await tx.execute<{ pending: boolean }>(
+  // One statement outside any transaction is a transaction of its own: it takes the row locks,
+  // checks and commits in one round trip (a BEGIN, the check and a COMMIT were three). A deadlock
+  // can only abort it before anything was sent: retrying is safe.
+  const check = await retryingAborts(deps, async () => {
+    const { rows } = await deps.db.execute<{ pending: boolean }>(
       prepared(sql`
       select ${inboundPending(sql`l.workspace_id`)} as pending from enrollments e
       join leads l on l.id = e.lead_id

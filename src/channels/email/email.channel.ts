@@ -12,6 +12,7 @@ import { dayBounds, judge } from './capacity';
 import { promotedVariantFor } from '../../engine/ab-winners';
 import { type ComposedEmail, chooseVariant, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
+import { createMailboxDirectory } from './mailbox-directory';
 import {
   type Day,
   type MailboxState,
@@ -44,6 +45,12 @@ const TAKE_ROUNDS = 4;
 const CONTENDED_DELAY_MS = 5_000;
 const PREPARE_RETRY_MS = 30_000;
 const PAUSED_MAILBOX_DELAY_MS = 15 * 60_000;
+/**
+ * Mailboxes one slot take may choose among. Each is a row of JSON the statement parses and joins
+ * (50 of them per send cost more than the rest of the take); when all are taken by others or
+ * refused, the next round reads again and offers the next ones.
+ */
+const MAX_OFFERS = 4;
 const later = (ms: number) => new Date(Date.now() + ms);
 /** Waiting for a mailbox or its capacity is not a failed attempt: it never uses up the retries. */
 const deferral = (reason: string, at: Date): ChannelResult => ({
@@ -64,6 +71,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     deps.config.SMTP_SESSIONS_PER_MAILBOX,
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
+  const directory = createMailboxDirectory(deps.db);
 
   async function send(ctx: StepContext): Promise<ChannelResult> {
     let prepared: Prepared | ChannelResult;
@@ -119,16 +127,22 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const timeZone = ctx.workspaceTimezone;
     // Reading and taking are two statements with no lock between them: a slot taken, a counter
     // moved or a mailbox edited in between makes the take refuse, and the next round reads again.
+    // The first round decides from the mailboxes as this process last read them and leaves the
+    // run's earlier message to the take (nearly every send has none): one statement. Whatever
+    // else it comes to (a refusal, no mailbox, no room) is decided again from a fresh read.
     for (let round = 0; round < TAKE_ROUNDS; round++) {
       const now = new Date();
       const day = dayBounds(now, timeZone);
-      const state = await readSendState(deps.db, {
-        workspaceId: lead.workspaceId,
-        leadId: lead.id,
-        stepRunId: ctx.run.id,
-        pinned: [ctx.enrollment.mailboxId, step.mailboxId].filter((id): id is string => !!id),
-        day,
-      });
+      const cached = round === 0;
+      const state = cached
+        ? { rows: await directory.mailboxes(lead.workspaceId, day), prior: null }
+        : await readSendState(deps.db, {
+            workspaceId: lead.workspaceId,
+            leadId: lead.id,
+            stepRunId: ctx.run.id,
+            pinned: [ctx.enrollment.mailboxId, step.mailboxId].filter((id): id is string => !!id),
+            day,
+          });
       const { prior } = state;
       // At most once: a run whose message left already is reported as sent, never sent again.
       if (prior?.status === 'sent' && prior.messageId)
@@ -153,10 +167,17 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         enrollmentMailboxId: ctx.enrollment.mailboxId,
         stepMailboxId: step.mailboxId,
       });
+      if (cached && choice.kind !== 'candidates') continue;
       if (choice.kind === 'none') return deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS));
       if (choice.kind === 'paused') return deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS));
-      const judged = await judgeAll(ctx, choice.mailboxes, { now, day, timeZone }, unsubscribe);
+      const judged = await judgeAll(
+        ctx,
+        choice.mailboxes,
+        { now, day, timeZone, recount: !cached },
+        unsubscribe,
+      );
       const [first] = judged.offers;
+      if (!first && cached) continue;
       if (!first) return deferral('capacity', judged.earliest);
       const email = composed ?? (await renderFor(first.mailbox));
       if ('kind' in email) return email;
@@ -171,12 +192,17 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
           now,
           day,
           priorMessageRowId: prior?.id ?? null,
+          priorUnread: cached,
           draft,
           offers,
           skipLocked,
         });
-        if (reservation) return { reservation, composed: email };
+        if (reservation) {
+          directory.took(lead.workspaceId, reservation.mailbox.id, { now, day });
+          return { reservation, composed: email };
+        }
       }
+      directory.forget(lead.workspaceId);
     }
     return deferral('capacity', later(CONTENDED_DELAY_MS));
   }
@@ -200,21 +226,22 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /**
-   * Which mailboxes have room now (in the given order) and, if none, when the first one will. A
-   * mailbox refused on its day count is recounted from `messages` before it is refused: the counter
-   * is kept exact, and this keeps a drifted one from ever holding a mailbox back.
+   * The first `MAX_OFFERS` mailboxes with room now (in the given order) and, if none, when the
+   * first one will. With `recount`, a mailbox refused on its day count is recounted from `messages`
+   * before it is refused: the counter is kept exact, and this keeps a drifted one from ever holding
+   * a mailbox back.
    */
   async function judgeAll(
     ctx: StepContext,
     states: MailboxState[],
-    at: { now: Date; day: Day; timeZone: string },
+    at: { now: Date; day: Day; timeZone: string; recount: boolean },
     unsubscribe: string,
   ): Promise<{ offers: Offer[]; earliest: Date }> {
     let verdicts = states.map((s) => ({ state: s, decision: judge(s, at) }));
     const fromCounter = verdicts.filter(
       (v) => !v.decision.ok && v.decision.why === 'daily_limit' && v.state.recount === null,
     );
-    if (!verdicts.some((v) => v.decision.ok) && fromCounter.length > 0) {
+    if (at.recount && !verdicts.some((v) => v.decision.ok) && fromCounter.length > 0) {
       const counted = await recountDay(
         deps.db,
         fromCounter.map((v) => v.state.mailbox.id),
@@ -230,6 +257,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const offers: Offer[] = [];
     let earliest: Date | null = null;
     for (const { state, decision } of verdicts) {
+      if (offers.length === MAX_OFFERS) break;
       if (decision.ok) {
         offers.push({
           ...state,
