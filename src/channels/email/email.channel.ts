@@ -16,7 +16,6 @@ import { createMailboxDirectory } from './mailbox-directory';
 import {
   type Day,
   type MailboxState,
-  markSent,
   type Offer,
   type PriorMessage,
   readSendState,
@@ -350,8 +349,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       return { kind: 'stopped', reason: 'stopped_before_send' };
     }
     if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err, composed.variant);
-    await recordStatus(messageRowId, 'sent');
-    return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant);
+    // The engine marks the row `sent` in the statement that records the outcome (one write, not two).
+    return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant, messageRowId);
   }
 
   async function failedDelivery(
@@ -383,12 +382,12 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /**
-   * `sent`, or `failed`/`canceled` with the slot given back. Both writes change only a `sending`
-   * row, so they are written again while the connection is lost. One that still fails must not
-   * turn a delivered email into a retry: the row then stays `sending` (and keeps its slot).
+   * `failed` or `canceled`, with the slot given back. The write changes only a `sending` row, so it
+   * is written again while the connection is lost. One that still fails leaves the row `sending`
+   * (it keeps its slot).
    */
-  async function recordStatus(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
-    const write = () => (status === 'sent' ? markSent(deps.db, id) : releaseMessage(deps.db, id, status));
+  async function recordStatus(id: string, status: 'failed' | 'canceled'): Promise<void> {
+    const write = () => releaseMessage(deps.db, id, status);
     await retryingLostConnections(deps, write).catch((err: unknown) =>
       deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
     );
@@ -443,11 +442,14 @@ function sentResult(
   subject: string,
   mailboxId: string | null,
   variant: number | null,
+  /** The row this attempt sent, still `sending` (none when an earlier attempt's send is reported). */
+  sentMessageRowId?: string,
 ): ChannelResult {
   const first = !ctx.enrollment.threadMessageId;
   return {
     kind: 'sent',
     data: { messageId, mailboxId, variant },
+    ...(sentMessageRowId ? { sentMessageRowId } : {}),
     enrollmentPatch: {
       ...(mailboxId ? { mailboxId } : {}),
       ...(first ? { threadMessageId: messageId, threadSubject: subject } : {}),

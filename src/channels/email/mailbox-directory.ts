@@ -35,14 +35,14 @@ export function createMailboxDirectory(db: Db): MailboxDirectory {
       const known = entries.get(workspaceId);
       const now = Date.now();
       if (known && now - known.readAt < FRESH_MS && known.dayStart === day.start.getTime())
-        return sorted(await known.rows);
+        return inTurn(await known.rows);
       if (entries.size >= MAX_WORKSPACES) entries.clear();
       const rows = readMailboxes(db, { workspaceId, day });
       const entry = { readAt: now, dayStart: day.start.getTime(), rows };
       entries.set(workspaceId, entry);
       // A failed read is not remembered: the next send reads again.
       rows.catch(() => entries.get(workspaceId) === entry && entries.delete(workspaceId));
-      return sorted(await rows);
+      return inTurn(await rows);
     },
     took(workspaceId, mailboxId, { now, day }) {
       const known = entries.get(workspaceId);
@@ -62,5 +62,16 @@ export function createMailboxDirectory(db: Db): MailboxDirectory {
   };
 }
 
-const sorted = (rows: MailboxState[]) => [...rows].sort(leastRecentlyUsedFirst);
+/**
+ * The rows least recently used first. The first one goes to the back of the process's order at
+ * once, not when its slot is taken: sends that start together would otherwise all offer the same
+ * mailboxes first, and all but one would find them locked and take again.
+ */
+function inTurn(rows: MailboxState[]): MailboxState[] {
+  const order = [...rows].sort(leastRecentlyUsedFirst);
+  const head = order[0];
+  const i = head ? rows.indexOf(head) : -1;
+  if (head && i >= 0) rows[i] = { ...head, mailbox: { ...head.mailbox, lastSlotAt: new Date() } };
+  return order;
+}
 const ignore = () => {};

@@ -291,10 +291,3 @@ export async function releaseMessage(db: DbOrTx, id: string, status: 'failed' | 
     where m.id = r.mailbox_id and r.created_at >= m.day_start and r.created_at < m.day_end`),
   );
 }
-
-/** The message left: `sending` becomes `sent` (it keeps its slot). */
-export async function markSent(db: DbOrTx, id: string): Promise<void> {
-  await db.execute(
-    prepared(sql`update messages set status = 'sent' where id = ${id}::uuid and status = 'sending'`),
-  );
-}
