@@ -4,6 +4,7 @@ import { connectionLost, retryingAborts, retryingLostConnections } from '../db/t
 import { advanceRuns, type Outcome } from './advance-in-one';
 import { type ClaimedRun, type ClaimRequest, claimStepRuns } from './claim';
 import type { RunRef } from './dispatch';
+import { checkHandOffs, type HandOffCheck } from './liveness';
 
 /** At most this many runs share one claim or one advance statement. */
 const MAX_BATCH = 50;
@@ -11,15 +12,17 @@ const MAX_BATCH = 50;
 export type StepBatches = {
   claim(request: ClaimRequest): Promise<ClaimedRun | null>;
   advance(outcome: Outcome): Promise<RunRef | null>;
+  /** The hand-off check of one enrollment (see `handOffWhileAllowed`). */
+  handOffCheck(enrollmentId: string): Promise<HandOffCheck | null>;
 };
 
 const perProcess = new WeakMap<Deps, StepBatches>();
 
 /**
- * Group commit for the step engine: the claims (and the advances) that the concurrent step jobs of
- * this process issue in the same turn of the event loop go to Postgres as one statement, so a burst
- * costs one round trip and one WAL flush per batch instead of per step. A lone job is a batch of
- * one and waits for nothing. If Postgres refuses a batch for another reason than a deadlock (which
+ * Group commit for the step engine: the claims (and the hand-off checks, and the advances) that the
+ * concurrent step jobs of this process issue in the same turn of the event loop go to Postgres as
+ * one statement, so a burst costs one round trip and one WAL flush per batch instead of per step.
+ * A lone job is a batch of one and waits for nothing. If Postgres refuses a batch for another reason than a deadlock (which
  * is retried whole), each of its items is run alone, so one bad row cannot fail the others.
  */
 export function stepBatches(deps: Deps): StepBatches {
@@ -43,7 +46,17 @@ export function stepBatches(deps: Deps): StepBatches {
       (outcomes) => retryingLostConnections(deps, () => advanceRuns(deps, outcomes)),
       { key: (o) => o.enrollmentId },
     );
-    batches = { claim: (r) => claims.load(r), advance: (o) => advances.load(o) };
+    // Checks that start together share one statement; each enrollment's rows are locked and
+    // checked exactly as alone, and the statement commits before any of their exchanges starts.
+    const checks = loader<string, HandOffCheck | null>(async (ids) => {
+      const found = await checkHandOffs(deps, ids);
+      return ids.map((id) => found.get(id) ?? null);
+    });
+    batches = {
+      claim: (r) => claims.load(r),
+      advance: (o) => advances.load(o),
+      handOffCheck: (id) => checks.load(id),
+    };
     perProcess.set(deps, batches);
   }
   return batches;

@@ -124,7 +124,8 @@ async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext
     definition,
     step,
     stepIndex: run.stepIndex,
-    handOff: (send) => handOffWhileAllowed(deps, run.enrollmentId, send),
+    handOff: (send) =>
+      handOffWhileAllowed(deps, run.enrollmentId, send, (id) => stepBatches(deps).handOffCheck(id)),
   };
 }
 
