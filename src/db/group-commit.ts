@@ -13,7 +13,7 @@ const MAX_BATCH = 50;
  * Postgres refuses a batch, each of its items is run alone, so one bad item cannot fail the others;
  * a lost connection fails the whole batch (whether it committed is unknown).
  *
- * The step engine's claims and advances (`step-batches.ts`) batch the same way.
+ * The step engine's claims, hand-off checks and advances (`step-batches.ts`) go through it too.
  */
 export function groupCommit<K, V>(
   run: (items: K[]) => Promise<(V | Error)[]>,

@@ -21,6 +21,8 @@ export type Outcome = {
   data: Record<string, unknown>;
   event: EventInput;
   enrollmentPatch?: EnrollmentPatch;
+  /** The channel's message row to mark `sent` (see `ChannelResult`). */
+  sentMessageRowId?: string;
   next: { planned: PlannedStep; runAt: Date };
   /** The workspace's scoring threshold: when set, the event may promote the lead. */
   qualifyThreshold: number | null;
@@ -66,6 +68,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
   // planner could turn into a scan when statistics are stale (right after a bulk enrollment).
   const enrollmentIds = sql`${sql.param(outcomes.map((o) => o.enrollmentId))}::uuid[]`;
   const runIds = sql`${sql.param(outcomes.map((o) => o.runId))}::uuid[]`;
+  const sentMessageIds = outcomes.flatMap((o) => (o.sentMessageRowId ? [o.sentMessageRowId] : []));
   const statement = prepared(sql`
     with x as materialized (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(ord int, workspace_id uuid,
@@ -76,6 +79,11 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
       where id = any(${enrollmentIds})
       order by id
       for update
+    ), sent_message as (
+      -- The server took the message: it is sent whether or not this claim is still current (its
+      -- lease may have run out during the exchange).
+      update messages set status = 'sent'
+      where id = any(${sql.param(sentMessageIds)}::uuid[]) and status = 'sending'
     ), done as (
       update step_runs sr set status = x.status, reason = x.reason, result = x.result, variant = x.variant,
         executed_at = now(), lease_until = null, updated_at = now()

@@ -41,6 +41,11 @@ export type ChannelResult =
   | {
       kind: 'sent';
       data?: Record<string, unknown>;
+      /**
+       * The outbound message row this send wrote, still `sending`: the engine marks it `sent` in the
+       * statement that records the outcome, so a message is `sent` exactly when its run is.
+       */
+      sentMessageRowId?: string;
       enrollmentPatch?: Partial<
         Pick<EnrollmentRow, 'threadMessageId' | 'threadSubject' | 'mailboxId' | 'linkedinAccountId'>
       >;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../context';
 import type { DbOrTx } from '../db/client';
-import { inTransaction } from '../db/transaction';
+import { retryingAborts } from '../db/transaction';
 import { prepared } from '../db/prepared';
 import { inboundPending } from './inbound/fence';
 
@@ -32,36 +32,56 @@ export type HandOff<T> = { allowed: true; value: T } | { allowed: false; retryAt
 /** How long a hand-off waits for acknowledged inbound mail to be applied before it looks again. */
 export const INBOUND_PENDING_RETRY_MS = 2_000;
 
+/** What the hand-off check found for an enrollment that still allows a step (absent: it does not). */
+export type HandOffCheck = { pending: boolean };
+
 /**
- * Decides the hand-off (the SMTP exchange, the LinkedIn click) in a short transaction of its own:
- * it takes the enrollment and lead rows `FOR SHARE`, checks nothing stopped the cadence since the
- * claim, commits, and only then calls `send`, holding no connection and no lock while a remote
- * server takes its time. A reply, unsubscribe or bounce updates those rows, so it commits either
- * before the check (and nothing is sent) or after it; in the second case the message was already on
- * its way: the run is `claimed` with `handoff = 'started'`, and the stop lists it as in flight
- * (`cancelScheduledRuns`). Nothing else of the cadence runs after the stop: the advance that follows
- * the send finds the enrollment ended. While the workspace has acknowledged inbound mail not yet
- * applied (`inboundPending`), no hand-off starts: the answer says when to look again.
+ * The hand-off check for a batch of enrollments, in one statement (its own short transaction): it
+ * takes each enrollment and lead row `FOR SHARE`, checks that nothing stopped the cadence since the
+ * claim, and commits. A deadlock can only abort it before anything was sent: retrying is safe.
+ */
+export async function checkHandOffs(
+  deps: Pick<Deps, 'db' | 'log'>,
+  enrollmentIds: string[],
+): Promise<Map<string, HandOffCheck>> {
+  const rows = await retryingAborts(deps, async () => {
+    const result = await deps.db.execute<{ id: string; pending: boolean }>(
+      prepared(sql`
+      select e.id, ${inboundPending(sql`l.workspace_id`)} as pending from enrollments e
+      join leads l on l.id = e.lead_id
+      join sequences s on s.id = e.sequence_id
+      where e.id = any(${sql.param(enrollmentIds)}::uuid[]) and ${stepAllowed}
+      order by e.id
+      for share of e, l`),
+    );
+    return result.rows;
+  });
+  return new Map(rows.map((r) => [r.id, { pending: r.pending }]));
+}
+
+/** The check for one enrollment: `checkHandOffs` on its own, or the engine's batched one. */
+export type CheckHandOff = (enrollmentId: string) => Promise<HandOffCheck | null>;
+
+/**
+ * Decides the hand-off (the SMTP exchange, the LinkedIn click): `check` takes the enrollment and
+ * lead rows `FOR SHARE` in a statement that commits before `send` is called, so no connection and
+ * no lock is held while a remote server takes its time. A reply, unsubscribe or bounce updates
+ * those rows, so it commits either before the check (and nothing is sent) or after it; in the
+ * second case the message was already on its way: the run is `claimed` with `handoff = 'started'`,
+ * and the stop lists it as in flight (`cancelScheduledRuns`). Nothing else of the cadence runs
+ * after the stop: the advance that follows the send finds the enrollment ended. While the workspace
+ * has acknowledged inbound mail not yet applied (`inboundPending`), no hand-off starts: the answer
+ * says when to look again.
  */
 export async function handOffWhileAllowed<T>(
   deps: Pick<Deps, 'db' | 'log'>,
   enrollmentId: string,
   send: () => Promise<T>,
+  check: CheckHandOff = async (id) => (await checkHandOffs(deps, [id])).get(id) ?? null,
 ): Promise<HandOff<T>> {
-  // A deadlock can only abort the lock statement, before anything was sent: retrying is safe.
-  const check = await inTransaction(deps, async (tx) => {
-    const { rows } = await tx.execute<{ pending: boolean }>(
-      prepared(sql`
-      select ${inboundPending(sql`l.workspace_id`)} as pending from enrollments e
-      join leads l on l.id = e.lead_id
-      join sequences s on s.id = e.sequence_id
-      where e.id = ${enrollmentId} and ${stepAllowed}
-      for share of e, l`),
-    );
-    return rows[0];
-  });
-  if (!check) return { allowed: false };
-  if (check.pending) return { allowed: false, retryAt: new Date(Date.now() + INBOUND_PENDING_RETRY_MS) };
+  const found = await check(enrollmentId);
+  if (!found) return { allowed: false };
+  if (found.pending) return { allowed: false, retryAt: new Date(Date.now() + INBOUND_PENDING_RETRY_MS) };
   return { allowed: true, value: await send() };
 }
 

@@ -124,7 +124,8 @@ async function loadContext(deps: Deps, claimed: ClaimedRun): Promise<StepContext
     definition,
     step,
     stepIndex: run.stepIndex,
-    handOff: (send) => handOffWhileAllowed(deps, run.enrollmentId, send),
+    handOff: (send) =>
+      handOffWhileAllowed(deps, run.enrollmentId, send, (id) => stepBatches(deps).handOffCheck(id)),
   };
 }
 
@@ -146,6 +147,11 @@ async function advance(
   // again after a lost connection: it finds its run recorded if the first commit went through.
   const { outcome, next } = await retryingLostConnections(deps, () =>
     inTransaction(deps, async (tx) => {
+      // The server took the message: sent, whatever this claim has become (as in `advanceRuns`).
+      if (result?.kind === 'sent' && result.sentMessageRowId)
+        await tx.execute(
+          sql`update messages set status = 'sent' where id = ${result.sentMessageRowId}::uuid and status = 'sending'`,
+        );
       // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
       const [enrollment] = await tx
         .select()
@@ -299,6 +305,7 @@ function commonOutcome(
     data,
     event: outcomeEvent(ctx, { status: 'sent', data }),
     enrollmentPatch: result.enrollmentPatch,
+    sentMessageRowId: result.sentMessageRowId,
     next,
     qualifyThreshold,
   };

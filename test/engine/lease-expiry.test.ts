@@ -105,16 +105,28 @@ describe('lease expiry', () => {
     expect(recorded).toHaveLength(1);
   });
 
-  it('runs again a claim lost after its email left: the retry records the send without sending', async () => {
+  it('makes a claim lost after its email left, before the advance recorded it, ambiguous: never resent', async () => {
     const ctx = await claimedContext(engine, ws.id, seq);
-    // The email went out and its row says so; the worker died before the engine recorded it.
+    // The server took the email; the worker died before its advance marked the row `sent`.
     const first = await channel.send(ctx);
     expect(first.kind).toBe('sent');
+    expect(await leaseRunsOut(ctx)).toEqual({ ambiguous: 1, rerun: 0 });
+    expect(await runRow(ctx.run.id)).toMatchObject({ status: 'ambiguous', reason: 'lease_expired' });
+    expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
+  });
+
+  it('runs again a claim lost after its message row was sent: the retry records the send without sending', async () => {
+    const ctx = await claimedContext(engine, ws.id, seq);
+    const first = await channel.send(ctx);
+    expect(first.kind).toBe('sent');
+    // A row `sent` while its run is still claimed (as a channel that records its own message as
+    // sent leaves it): the message is known to have left.
+    await engine.deps.db.update(messages).set({ status: 'sent' }).where(eq(messages.stepRunId, ctx.run.id));
     expect(await leaseRunsOut(ctx)).toEqual({ ambiguous: 0, rerun: 1 });
     expect(await runRow(ctx.run.id)).toMatchObject({ status: 'scheduled', reason: 'worker_lost' });
 
     const again = await channel.send(await claimAgain(ctx));
-    expect(again).toEqual(first);
+    expect(again.kind === 'sent' && again.data).toEqual(first.kind === 'sent' && first.data);
     expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
   });
 });

@@ -176,6 +176,19 @@ describe('step batches', () => {
     }
   });
 
+  it('checks hand-offs started together each on its own: a stopped enrollment is refused, the rest allowed', async () => {
+    const runs = await dueRuns(4);
+    const [stopped, ...live] = runs;
+    if (!stopped) throw new Error('no runs');
+    await engine.deps.db
+      .update(enrollments)
+      .set({ status: 'replied' })
+      .where(eq(enrollments.id, stopped.enrollmentId));
+    const batches = stepBatches(engine.deps);
+    const found = await Promise.all(runs.map((r) => batches.handOffCheck(r.enrollmentId)));
+    expect(found).toEqual([null, ...live.map(() => ({ pending: false }))]);
+  });
+
   it('lands an outcome only on the claim it belongs to, never on the run claimed again since', async () => {
     const [run] = await dueRuns(1);
     if (!run) throw new Error('no run');

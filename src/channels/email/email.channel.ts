@@ -12,10 +12,10 @@ import { dayBounds, judge } from './capacity';
 import { promotedVariantFor } from '../../engine/ab-winners';
 import { type ComposedEmail, chooseVariant, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
+import { createMailboxDirectory } from './mailbox-directory';
 import {
   type Day,
   type MailboxState,
-  markSent,
   type Offer,
   type PriorMessage,
   readSendState,
@@ -44,6 +44,12 @@ const TAKE_ROUNDS = 4;
 const CONTENDED_DELAY_MS = 5_000;
 const PREPARE_RETRY_MS = 30_000;
 const PAUSED_MAILBOX_DELAY_MS = 15 * 60_000;
+/**
+ * Mailboxes one slot take may choose among. Each is a row of JSON the statement parses and joins
+ * (50 of them per send cost more than the rest of the take); when all are taken by others or
+ * refused, the next round reads again and offers the next ones.
+ */
+const MAX_OFFERS = 4;
 const later = (ms: number) => new Date(Date.now() + ms);
 /** Waiting for a mailbox or its capacity is not a failed attempt: it never uses up the retries. */
 const deferral = (reason: string, at: Date): ChannelResult => ({
@@ -64,6 +70,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     deps.config.SMTP_SESSIONS_PER_MAILBOX,
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
+  const directory = createMailboxDirectory(deps.db);
 
   async function send(ctx: StepContext): Promise<ChannelResult> {
     let prepared: Prepared | ChannelResult;
@@ -119,16 +126,22 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const timeZone = ctx.workspaceTimezone;
     // Reading and taking are two statements with no lock between them: a slot taken, a counter
     // moved or a mailbox edited in between makes the take refuse, and the next round reads again.
+    // The first round decides from the mailboxes as this process last read them and leaves the
+    // run's earlier message to the take (nearly every send has none): one statement. Whatever
+    // else it comes to (a refusal, no mailbox, no room) is decided again from a fresh read.
     for (let round = 0; round < TAKE_ROUNDS; round++) {
       const now = new Date();
       const day = dayBounds(now, timeZone);
-      const state = await readSendState(deps.db, {
-        workspaceId: lead.workspaceId,
-        leadId: lead.id,
-        stepRunId: ctx.run.id,
-        pinned: [ctx.enrollment.mailboxId, step.mailboxId].filter((id): id is string => !!id),
-        day,
-      });
+      const cached = round === 0;
+      const state = cached
+        ? { rows: await directory.mailboxes(lead.workspaceId, day), prior: null }
+        : await readSendState(deps.db, {
+            workspaceId: lead.workspaceId,
+            leadId: lead.id,
+            stepRunId: ctx.run.id,
+            pinned: [ctx.enrollment.mailboxId, step.mailboxId].filter((id): id is string => !!id),
+            day,
+          });
       const { prior } = state;
       // At most once: a run whose message left already is reported as sent, never sent again.
       if (prior?.status === 'sent' && prior.messageId)
@@ -153,10 +166,17 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
         enrollmentMailboxId: ctx.enrollment.mailboxId,
         stepMailboxId: step.mailboxId,
       });
+      if (cached && choice.kind !== 'candidates') continue;
       if (choice.kind === 'none') return deferral('no_mailbox', later(NO_MAILBOX_DELAY_MS));
       if (choice.kind === 'paused') return deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS));
-      const judged = await judgeAll(ctx, choice.mailboxes, { now, day, timeZone }, unsubscribe);
+      const judged = await judgeAll(
+        ctx,
+        choice.mailboxes,
+        { now, day, timeZone, recount: !cached },
+        unsubscribe,
+      );
       const [first] = judged.offers;
+      if (!first && cached) continue;
       if (!first) return deferral('capacity', judged.earliest);
       const email = composed ?? (await renderFor(first.mailbox));
       if ('kind' in email) return email;
@@ -171,12 +191,17 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
           now,
           day,
           priorMessageRowId: prior?.id ?? null,
+          priorUnread: cached,
           draft,
           offers,
           skipLocked,
         });
-        if (reservation) return { reservation, composed: email };
+        if (reservation) {
+          directory.took(lead.workspaceId, reservation.mailbox.id, { now, day });
+          return { reservation, composed: email };
+        }
       }
+      directory.forget(lead.workspaceId);
     }
     return deferral('capacity', later(CONTENDED_DELAY_MS));
   }
@@ -200,21 +225,22 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /**
-   * Which mailboxes have room now (in the given order) and, if none, when the first one will. A
-   * mailbox refused on its day count is recounted from `messages` before it is refused: the counter
-   * is kept exact, and this keeps a drifted one from ever holding a mailbox back.
+   * The first `MAX_OFFERS` mailboxes with room now (in the given order) and, if none, when the
+   * first one will. With `recount`, a mailbox refused on its day count is recounted from `messages`
+   * before it is refused: the counter is kept exact, and this keeps a drifted one from ever holding
+   * a mailbox back.
    */
   async function judgeAll(
     ctx: StepContext,
     states: MailboxState[],
-    at: { now: Date; day: Day; timeZone: string },
+    at: { now: Date; day: Day; timeZone: string; recount: boolean },
     unsubscribe: string,
   ): Promise<{ offers: Offer[]; earliest: Date }> {
     let verdicts = states.map((s) => ({ state: s, decision: judge(s, at) }));
     const fromCounter = verdicts.filter(
       (v) => !v.decision.ok && v.decision.why === 'daily_limit' && v.state.recount === null,
     );
-    if (!verdicts.some((v) => v.decision.ok) && fromCounter.length > 0) {
+    if (at.recount && !verdicts.some((v) => v.decision.ok) && fromCounter.length > 0) {
       const counted = await recountDay(
         deps.db,
         fromCounter.map((v) => v.state.mailbox.id),
@@ -230,6 +256,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
     const offers: Offer[] = [];
     let earliest: Date | null = null;
     for (const { state, decision } of verdicts) {
+      if (offers.length === MAX_OFFERS) break;
       if (decision.ok) {
         offers.push({
           ...state,
@@ -322,8 +349,8 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       return { kind: 'stopped', reason: 'stopped_before_send' };
     }
     if (handed.value) return failedDelivery(ctx, messageRowId, handed.value.err, composed.variant);
-    await recordStatus(messageRowId, 'sent');
-    return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant);
+    // The engine marks the row `sent` in the statement that records the outcome (one write, not two).
+    return sentResult(ctx, messageId, composed.subject, mailbox.id, composed.variant, messageRowId);
   }
 
   async function failedDelivery(
@@ -355,12 +382,12 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   }
 
   /**
-   * `sent`, or `failed`/`canceled` with the slot given back. Both writes change only a `sending`
-   * row, so they are written again while the connection is lost. One that still fails must not
-   * turn a delivered email into a retry: the row then stays `sending` (and keeps its slot).
+   * `failed` or `canceled`, with the slot given back. The write changes only a `sending` row, so it
+   * is written again while the connection is lost. One that still fails leaves the row `sending`
+   * (it keeps its slot).
    */
-  async function recordStatus(id: string, status: 'sent' | 'failed' | 'canceled'): Promise<void> {
-    const write = () => (status === 'sent' ? markSent(deps.db, id) : releaseMessage(deps.db, id, status));
+  async function recordStatus(id: string, status: 'failed' | 'canceled'): Promise<void> {
+    const write = () => releaseMessage(deps.db, id, status);
     await retryingLostConnections(deps, write).catch((err: unknown) =>
       deps.log.error({ err, messageRowId: id, status }, 'could not record message status'),
     );
@@ -415,11 +442,14 @@ function sentResult(
   subject: string,
   mailboxId: string | null,
   variant: number | null,
+  /** The row this attempt sent, still `sending` (none when an earlier attempt's send is reported). */
+  sentMessageRowId?: string,
 ): ChannelResult {
   const first = !ctx.enrollment.threadMessageId;
   return {
     kind: 'sent',
     data: { messageId, mailboxId, variant },
+    ...(sentMessageRowId ? { sentMessageRowId } : {}),
     enrollmentPatch: {
       ...(mailboxId ? { mailboxId } : {}),
       ...(first ? { threadMessageId: messageId, threadSubject: subject } : {}),

@@ -52,6 +52,28 @@ const countedToday = (mailboxId: unknown, day: Day) => sql`(
     and c.created_at < ${day.end}::timestamptz and c.direction = 'outbound'
     and c.status in ('sending', 'sent'))`;
 
+/** Today's count of a mailbox whose counter is for another day, else null (the counter is today's). */
+const recountIfStale = (day: Day) => sql<number | null>`case
+  when ${mailboxes.dayStart} is distinct from ${day.start}::timestamptz
+    or ${mailboxes.dayEnd} is distinct from ${day.end}::timestamptz
+  then ${countedToday(mailboxes.id, day)} end`;
+
+/**
+ * The workspace's active and paused mailboxes (paused ones so a thread pinned to one waits for it),
+ * each with today's count when its counter is for another day. Locks nothing.
+ */
+export async function readMailboxes(
+  db: DbOrTx,
+  input: { workspaceId: string; day: Day },
+): Promise<MailboxState[]> {
+  return db
+    .select({ mailbox: mailboxes, recount: recountIfStale(input.day) })
+    .from(mailboxes)
+    .where(
+      and(eq(mailboxes.workspaceId, input.workspaceId), inArray(mailboxes.status, ['active', 'paused'])),
+    );
+}
+
 /**
  * One read before the slot: the workspace's active mailboxes (least recently used first) and the
  * pinned ones, each with today's count when its counter is for another day, and the run's earlier
@@ -61,14 +83,10 @@ export async function readSendState(
   db: DbOrTx,
   input: { workspaceId: string; leadId: string; stepRunId: string; pinned: string[]; day: Day },
 ): Promise<{ rows: MailboxState[]; prior: PriorMessage | null }> {
-  const { day } = input;
   const rows = await db
     .select({
       mailbox: mailboxes,
-      recount: sql<number | null>`case
-        when ${mailboxes.dayStart} is distinct from ${day.start}::timestamptz
-          or ${mailboxes.dayEnd} is distinct from ${day.end}::timestamptz
-        then ${countedToday(mailboxes.id, day)} end`,
+      recount: recountIfStale(input.day),
       prior: priorJson(input.leadId, input.stepRunId),
     })
     .from(mailboxes)
@@ -141,6 +159,11 @@ export async function takeSlot(
     day: Day;
     /** A retry reuses the row (and Message-ID) of the failed attempt, so a run has one message. */
     priorMessageRowId: string | null;
+    /**
+     * The run's earlier messages were not read (`priorMessageRowId` is then null): take a slot only
+     * if the run has no outbound message at all, and otherwise nothing (read, and decide again).
+     */
+    priorUnread?: boolean;
     draft: SharedDraft;
     offers: Offer[];
     skipLocked: boolean;
@@ -159,6 +182,7 @@ export async function takeSlot(
     min_interval_seconds: o.mailbox.minIntervalSeconds,
     warmup: o.mailbox.warmup,
     seen_last_slot: o.mailbox.lastSlotAt?.toISOString() ?? null,
+    seen_updated_at: o.mailbox.updatedAt.toISOString(),
     message_id: o.sender.messageId,
     from_address: o.sender.fromAddress,
     headers: o.sender.headers,
@@ -171,7 +195,8 @@ export async function takeSlot(
       select * from json_to_recordset(${JSON.stringify(offers)}::json) as c(
         ord int, id uuid, lim int, recount int, seen_day_start timestamptz, seen_day_end timestamptz,
         seen_slots int, daily_limit int, min_interval_seconds int, warmup jsonb,
-        seen_last_slot timestamptz, message_id text, from_address text, headers jsonb)
+        seen_last_slot timestamptz, seen_updated_at timestamptz, message_id text, from_address text,
+        headers jsonb)
     ),
     pick as (
       select m.id, c.recount, c.message_id, c.from_address, c.headers
@@ -180,6 +205,8 @@ export async function takeSlot(
         and m.workspace_id = ${input.workspaceId}::uuid and m.status = 'active'
         and m.daily_limit = c.daily_limit and m.min_interval_seconds = c.min_interval_seconds
         and m.warmup is not distinct from c.warmup
+        -- Edited since it was read (its SMTP settings, say): read it again before sending with it.
+        and date_trunc('milliseconds', m.updated_at) = c.seen_updated_at
         and (m.min_interval_seconds <= 0
           or date_trunc('milliseconds', m.last_slot_at) is not distinct from c.seen_last_slot)
         and case when c.recount is null
@@ -190,6 +217,9 @@ export async function takeSlot(
         end
         and (${prior}::uuid is null or exists (
           select 1 from messages r where r.id = ${prior}::uuid and r.status in ('failed', 'canceled')))
+        and (not ${input.priorUnread ?? false}::boolean or not exists (
+          select 1 from messages p where p.lead_id = ${draft.leadId ?? null}::uuid
+            and p.step_run_id = ${draft.stepRunId ?? null}::uuid and p.direction = 'outbound'))
       order by c.ord
       limit 1
       ${lock}
@@ -259,12 +289,5 @@ export async function releaseMessage(db: DbOrTx, id: string, status: 'failed' | 
     update mailboxes m set day_slots = greatest(m.day_slots - 1, 0)
     from released r
     where m.id = r.mailbox_id and r.created_at >= m.day_start and r.created_at < m.day_end`),
-  );
-}
-
-/** The message left: `sending` becomes `sent` (it keeps its slot). */
-export async function markSent(db: DbOrTx, id: string): Promise<void> {
-  await db.execute(
-    prepared(sql`update messages set status = 'sent' where id = ${id}::uuid and status = 'sending'`),
   );
 }

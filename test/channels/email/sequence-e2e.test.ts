@@ -100,6 +100,13 @@ describe('email sequences through the engine and a real SMTP server', () => {
         expect(header(mail?.raw, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
       }
     }
+    // The advance that records each send marks its message `sent`: the first two through the
+    // one-statement advance, the last (no step after it) through the general one.
+    const rows = await engine.deps.db
+      .select({ status: messages.status })
+      .from(messages)
+      .where(eq(messages.workspaceId, ws.id));
+    expect(rows.map((r) => r.status)).toEqual(Array(60).fill('sent'));
   });
 
   it('with dailyLimit 5 sends 5 of 12 today, defers the rest to the next day, and sends them later once', async () => {

@@ -56,12 +56,13 @@ describe('email send slots', () => {
       );
     return row?.n ?? -1;
   };
+  /** Messages that left the mailbox: `sending` until the engine records them (the channel runs alone here). */
   const sentFrom = async (mailboxId: string) =>
     (
       await engine.deps.db
         .select({ id: messages.id })
         .from(messages)
-        .where(and(eq(messages.mailboxId, mailboxId), eq(messages.status, 'sent')))
+        .where(and(eq(messages.mailboxId, mailboxId), inArray(messages.status, ['sending', 'sent'])))
     ).length;
   const inZone = (ctx: StepContext, workspaceTimezone: string): StepContext => ({
     ...ctx,
@@ -261,9 +262,12 @@ describe('email send slots', () => {
 
     // Rescheduled by the engine, the run's retry takes the row back and sends once, on one slot.
     const retried = await nextAttempt(engine, ctx);
-    expect((await channel.send(retried)).kind).toBe('sent');
+    expect(await channel.send(retried)).toMatchObject({
+      kind: 'sent',
+      sentMessageRowId: taken?.messageRowId,
+    });
     expect(sink.mailTo(ctx.lead.email)).toHaveLength(1);
-    expect(await rowsOfRun()).toEqual([{ id: taken?.messageRowId, status: 'sent' }]);
+    expect(await rowsOfRun()).toEqual([{ id: taken?.messageRowId, status: 'sending' }]);
     expect((await mailboxRow(box.id)).daySlots).toBe(1);
     expect(await countedToday(box.id, 'UTC')).toBe(1);
   });
