@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { PEEK_QUERY } from '../src/channels/email/inbox/peek';
 import { startInboxReader } from '../src/channels/email/inbox/reader';
 import type { FolderSync } from '../src/channels/email/inbox/sync';
 import { messages } from '../src/db/schema/index';
@@ -23,6 +24,12 @@ export type BacklogRun = {
   bare: Throughput & { bytes: number; runs: number[] };
   /** A bare fetch that also parses each message as the reader does (`emailFromRaw`). */
   fetchAndParse: Throughput;
+  /**
+   * A bare fetch of what the reader fetches of every message (UID, size, INTERNALDATE,
+   * BODYSTRUCTURE, 13 header fields) instead of `BODY.PEEK[]`, nothing done with it: the faster of
+   * two runs. What the protocol alone costs the reader before any work of its own.
+   */
+  headerQuery: Throughput;
   ingest: { seconds: number; perSecond: number; sync: FolderSync };
   /** Statements and CPU (this process, Postgres) per message read. */
   perMessage: PerOperation;
@@ -75,12 +82,19 @@ async function readBacklog(ctx: ScenarioContext, count: number, dovecot: Dovecot
     for (let i = 0; i < 2; i++) runs.push(await ctx.phase('ceiling-fetch', () => imapFetchCeiling(account)));
     const bare = runs.reduce((best, r) => (r.seconds < best.seconds ? r : best));
     if (bare.count !== count) throw new Error(`the bare fetch read ${bare.count} of ${count}`);
+    const headerRuns = [];
+    for (let i = 0; i < 2; i++)
+      headerRuns.push(
+        await ctx.phase('ceiling-header-query', () => imapFetchCeiling({ ...account, query: PEEK_QUERY })),
+      );
+    const headerQuery = headerRuns.reduce((best, r) => (r.seconds < best.seconds ? r : best));
     const parsed = await ctx.phase('ceiling-fetch-parse', () =>
       imapFetchCeiling({ ...account, parse: (raw) => emailFromRaw(raw) }),
     );
     ctx.log(
       `bare imapflow fetch: ${count} in ${bare.seconds.toFixed(2)} s; ` +
-        `with mailparser on each: ${parsed.seconds.toFixed(2)} s`,
+        `with mailparser on each: ${parsed.seconds.toFixed(2)} s; ` +
+        `the reader's header query alone: ${headerQuery.seconds.toFixed(2)} s`,
     );
 
     await connectInboxes(engine, ws, dovecot, [box]);
@@ -101,6 +115,11 @@ async function readBacklog(ctx: ScenarioContext, count: number, dovecot: Dovecot
       appendSeconds: Number(appendSeconds.toFixed(1)),
       bare: { ...bare, runs: runs.map((r) => Number(r.seconds.toFixed(3))) },
       fetchAndParse: { count: parsed.count, seconds: parsed.seconds, perSecond: parsed.perSecond },
+      headerQuery: {
+        count: headerQuery.count,
+        seconds: headerQuery.seconds,
+        perSecond: headerQuery.perSecond,
+      },
       ingest,
       perMessage,
       postgresWaits,

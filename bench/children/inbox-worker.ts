@@ -23,7 +23,13 @@ serveParent(
       // What the worker still holds, against what it has not yet collected: a diagnostic, never the figure.
       if (cmd === 'memory-after-gc') gc?.();
       const m = process.memoryUsage();
-      return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+      return {
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+      };
     }
     const cpu = process.cpuUsage();
     return {

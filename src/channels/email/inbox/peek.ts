@@ -29,6 +29,18 @@ export const PEEK_HEADERS = [
   'x-failed-recipients',
 ];
 
+/**
+ * What is fetched of every message before its body: UID, size, INTERNALDATE, BODYSTRUCTURE (a
+ * report part inside `multipart/mixed`) and the header fields above.
+ */
+export const PEEK_QUERY = {
+  uid: true,
+  size: true,
+  internalDate: true,
+  bodyStructure: true,
+  headers: PEEK_HEADERS,
+} as const;
+
 /** Stored in the headers of a message kept without its body. */
 export const UNREAD_MARK = 'x-engine-body';
 const UNREAD_REASON = 'not read: not from a lead, not in a thread of ours, not shaped like a report';

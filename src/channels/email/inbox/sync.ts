@@ -14,7 +14,7 @@ import {
   storeUnmatchedEmails,
 } from '../../../engine/inbound/ingest';
 import { emailKey } from '../../../lib/identity';
-import { PEEK_HEADERS, type Peeked, toPeeked } from './peek';
+import { PEEK_QUERY, type Peeked, toPeeked } from './peek';
 
 /**
  * The bytes of a message read: its headers, its text and the start of any attachment. A bigger
@@ -167,8 +167,7 @@ async function readBatch(
   result: FolderSync,
 ): Promise<Item[]> {
   const peeked: Peeked[] = [];
-  const query = { uid: true, size: true, internalDate: true, bodyStructure: true, headers: PEEK_HEADERS };
-  for await (const message of client.fetch(range, query, { uid: true })) {
+  for await (const message of client.fetch(range, PEEK_QUERY, { uid: true })) {
     const peek = toPeeked(message);
     // `N:*` answers the last message even when it is below N: the floor drops it.
     if (peek && peek.uid > floor) peeked.push(peek);
