@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../context';
 import { ADMIN_QUEUES_PATH, registerAdmin } from './http/admin';
@@ -66,11 +61,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   // 2. One error handler: the docs/design.md §5 error shape, no stack traces to clients.
   installErrorHandler(app);
-  // Hooks that run on every request and wait for nothing are callback hooks: an async one costs a
-  // promise and a turn of the microtask queue per request (measured in the reply burst, issue 20).
-  app.addHook('onSend', (request, reply, payload, done) => {
+  app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    done(null, payload);
   });
   // 3. Metrics next: its onResponse hook times every answer, 401s and 429s included.
   registerMetrics(app, deps);
@@ -79,7 +71,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // 5. Auth before body parsing, so a bad key is a 401 even for a malformed body. Decided by the
   // route that matched, never by the URL's spelling (`/%761/leads` is routed to `/v1/leads`).
   const failures = createAuthFailures(deps.config.AUTH_FAILURES_PER_MINUTE);
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply, mode: 'admin' | 'key') => {
+  app.addHook('onRequest', async (request, reply) => {
+    const mode = requestAuthMode(request);
+    if (mode === 'public') return;
     failures.check(request, reply);
     try {
       if (mode === 'admin') requireAdmin(request, deps.config.ADMIN_TOKEN);
@@ -88,24 +82,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       if (err instanceof HttpError && err.statusCode === 401) failures.fail(request);
       throw err;
     }
-  };
-  // A public route (inbound webhooks, health, docs) goes on at once, without a promise.
-  app.addHook('onRequest', (request, reply, done) => {
-    const mode = requestAuthMode(request);
-    if (mode === 'public') return done();
-    authenticate(request, reply, mode).then(() => done(), done);
   });
   // A handler of a key route never runs without its workspace, whatever happened above.
-  app.addHook('preHandler', (request, _reply, done) => {
+  app.addHook('preHandler', async (request) => {
     if (!request.is404 && requestAuthMode(request) === 'key' && !request.workspaceId) {
-      return done(new HttpError(401, 'unauthorized', 'missing API key: send Authorization: Bearer <key>'));
+      throw new HttpError(401, 'unauthorized', 'missing API key: send Authorization: Bearer <key>');
     }
-    done();
   });
   // 5b. Parsed JSON may hold lone surrogates, which no column can store: made well-formed here.
-  app.addHook('preValidation', (request, _reply, done) => {
+  app.addHook('preValidation', async (request) => {
     request.body = wellFormed(request.body);
-    done();
   });
   // 6. Docs first, so every route registered after it appears in the OpenAPI document.
   await registerOpenApi(app, deps.config.PUBLIC_URL);
