@@ -79,12 +79,10 @@ export function createMetrics(deps: Pick<Deps, 'queues' | 'log' | 'db'>) {
 /** `GET /metrics` in the Prometheus text format, and the hook that times every response. */
 export function registerMetrics(app: FastifyInstance, deps: Pick<Deps, 'queues' | 'log' | 'db'>): void {
   const metrics = createMetrics(deps);
-  // A callback hook, not an async one: it runs on every answer and has nothing to wait for.
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: ids in paths would explode the label cardinality.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    done();
   });
   app.get(
     '/metrics',
