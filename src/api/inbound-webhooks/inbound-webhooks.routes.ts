@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context';
@@ -45,12 +45,23 @@ const rawHasIdentity = (raw: Buffer) => {
   const end = head.search(/\r?\n\r?\n/);
   return /(^|\n)(from|message-id)[ \t]*:/i.test(end === -1 ? head : head.slice(0, end));
 };
-const accepted = (status: 'accepted' | 'duplicate'): InboundResult => ({
-  status,
-  classification: null,
-  leadId: null,
-  messageId: null,
-});
+/**
+ * The answers of an acknowledgement, checked against the response schema and serialised once:
+ * a reply burst sends thousands of the same two bodies, and the serializer re-checked each.
+ */
+const acknowledged = {
+  accepted: JSON.stringify(
+    InboundResult.parse({ status: 'accepted', classification: null, leadId: null, messageId: null }),
+  ),
+  duplicate: JSON.stringify(
+    InboundResult.parse({ status: 'duplicate', classification: null, leadId: null, messageId: null }),
+  ),
+};
+const acknowledge = (reply: FastifyReply, status: 'accepted' | 'duplicate') =>
+  reply
+    .code(status === 'accepted' ? 202 : 200)
+    .type('application/json; charset=utf-8')
+    .send(acknowledged[status]);
 const invalidSignature = (reason: string) =>
   new HttpError(401, 'invalid_signature', `signature rejected: ${reason}`);
 const WorkspaceId = z.uuid();
@@ -167,7 +178,7 @@ export const webhooksRoutes =
               receipt,
             }),
           );
-          return reply.code(status === 'accepted' ? 202 : 200).send(accepted(status));
+          return acknowledge(reply, status);
         }
         return ingest(request, (receipt) =>
           ingestEmail(deps, {
@@ -208,7 +219,7 @@ export const webhooksRoutes =
               receipt,
             }),
           );
-          return reply.code(status === 'accepted' ? 202 : 200).send(accepted(status));
+          return acknowledge(reply, status);
         }
         const email = await emailFromRaw(request.body);
         if (!email.from && !email.messageId) throw badRequest('body', 'has no From or Message-ID header');

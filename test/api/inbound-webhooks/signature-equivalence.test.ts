@@ -75,4 +75,31 @@ describe('verifySignature answers as the standardwebhooks library does', () => {
       reason: 'no matching signature found',
     });
   });
+
+  // The body is checked for UTF-8 in place (not decoded); a strict decoder is the reference.
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const decodes = (raw: Buffer) => {
+    try {
+      strict.decode(raw);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const bodies: [string, Buffer][] = [
+    ['text with a byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)])],
+    ['a lone continuation byte', Buffer.from([0x7b, 0x80, 0x7d])],
+    ['a truncated sequence', Buffer.from([0x7b, 0xe2, 0x82, 0x7d])],
+    ['an overlong encoding', Buffer.from([0xc0, 0xaf])],
+    ['an encoded surrogate', Buffer.from([0xed, 0xa0, 0x80])],
+    ['a code point past U+10FFFF', Buffer.from([0xf4, 0x90, 0x80, 0x80])],
+    ['a NUL', Buffer.from([0x7b, 0x00, 0x7d])],
+  ];
+  for (const [name, raw] of bodies) {
+    it(`refuses a body as not UTF-8 exactly when a strict decoder would: ${name}`, () => {
+      const headers = h('m18', String(now()), signed('m18', now(), raw.toString('latin1')));
+      const refused = verifySignature(secret, raw, headers);
+      expect(!refused.ok && refused.reason === 'body is not valid UTF-8').toBe(!decodes(raw));
+    });
+  }
 });
