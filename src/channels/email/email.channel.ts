@@ -39,8 +39,11 @@ export type EmailChannelOptions = { maxAttempts?: number; timeouts?: SmtpTimeout
 type Prepared = { reservation: Reserved; composed: ComposedEmail };
 
 const NO_MAILBOX_DELAY_MS = 5 * 60_000;
-/** Read-then-take rounds before a run gives way to others on a contended mailbox. */
-const TAKE_ROUNDS = 4;
+/**
+ * Read-then-take rounds before a run gives way to others on a contended mailbox: the first from the
+ * process's mailbox directory, then four from fresh reads (as many as before the directory).
+ */
+const TAKE_ROUNDS = 5;
 const CONTENDED_DELAY_MS = 5_000;
 const PREPARE_RETRY_MS = 30_000;
 const PAUSED_MAILBOX_DELAY_MS = 15 * 60_000;
