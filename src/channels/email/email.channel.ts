@@ -13,6 +13,7 @@ import { promotedVariantFor } from '../../engine/ab-winners';
 import { type ComposedEmail, chooseVariant, composeEmail, headerSafe } from './compose';
 import { chooseMailboxes, type MailboxRow } from './mailbox-choice';
 import { createMailboxDirectory } from './mailbox-directory';
+import { createInFlight } from './in-flight';
 import {
   type Day,
   type MailboxState,
@@ -74,6 +75,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
   );
   const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
   const directory = createMailboxDirectory(deps.db);
+  const sending = createInFlight(deps.config.SMTP_SESSIONS_PER_MAILBOX);
 
   async function send(ctx: StepContext): Promise<ChannelResult> {
     let prepared: Prepared | ChannelResult;
@@ -89,7 +91,13 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       return { kind: 'retry_later', reason, at: later(PREPARE_RETRY_MS), countsAsAttempt: true };
     }
     if (!('reservation' in prepared)) return prepared;
-    return deliver(ctx, prepared.reservation, prepared.composed);
+    // Counted in flight on its mailbox since the take (see `createInFlight`).
+    const mailboxId = prepared.reservation.mailbox.id;
+    try {
+      return await deliver(ctx, prepared.reservation, prepared.composed);
+    } finally {
+      sending.remove(mailboxId);
+    }
   }
 
   /** Everything before SMTP: checks, rendering, the capacity slot and the `sending` message row. */
@@ -174,7 +182,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       if (choice.kind === 'paused') return deferral('mailbox_paused', later(PAUSED_MAILBOX_DELAY_MS));
       const judged = await judgeAll(
         ctx,
-        choice.mailboxes,
+        sending.freeFirst(choice.mailboxes),
         { now, day, timeZone, recount: !cached },
         unsubscribe,
       );
@@ -186,27 +194,56 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       // Rendered for one mailbox, the email may only leave from that mailbox.
       const offers = composed ? judged.offers : [first];
       const draft = sharedDraft(ctx, { to, thread, composed: email });
-      // First pass over mailboxes another worker is taking a slot from right now; then wait for them.
-      for (const skipLocked of [true, false]) {
-        const reservation = await takeSlot(deps.db, {
-          workspaceId: lead.workspaceId,
-          run: ctx.run,
-          now,
-          day,
-          priorMessageRowId: prior?.id ?? null,
-          priorUnread: cached,
-          draft,
-          offers,
-          skipLocked,
-        });
-        if (reservation) {
-          directory.took(lead.workspaceId, reservation.mailbox.id, { now, day });
-          return { reservation, composed: email };
+      // Counted in flight on the first offer at once, so that sends deciding while this take runs
+      // see it; moved to the mailbox the take chose, or dropped if it took none.
+      sending.add(first.mailbox.id);
+      let reservation: Reserved | null = null;
+      try {
+        reservation = await takeFirstFree(ctx, { now, day, prior, cached, draft, offers });
+      } finally {
+        if (reservation?.mailbox.id !== first.mailbox.id) {
+          sending.remove(first.mailbox.id);
+          if (reservation) sending.add(reservation.mailbox.id);
         }
+      }
+      if (reservation) {
+        directory.took(lead.workspaceId, reservation.mailbox.id, { now, day });
+        return { reservation, composed: email };
       }
       directory.forget(lead.workspaceId);
     }
     return deferral('capacity', later(CONTENDED_DELAY_MS));
+  }
+
+  /** The slot take: first passing over mailboxes another worker is taking a slot from right now, then waiting for them. */
+  async function takeFirstFree(
+    ctx: StepContext,
+    at: {
+      now: Date;
+      day: Day;
+      prior: PriorMessage | null;
+      cached: boolean;
+      draft: SharedDraft;
+      offers: Offer[];
+    },
+  ): Promise<Reserved | null> {
+    const { lead } = ctx;
+    const { now, day, prior, cached, draft, offers } = at;
+    for (const skipLocked of [true, false]) {
+      const reservation = await takeSlot(deps.db, {
+        workspaceId: lead.workspaceId,
+        run: ctx.run,
+        now,
+        day,
+        priorMessageRowId: prior?.id ?? null,
+        priorUnread: cached,
+        draft,
+        offers,
+        skipLocked,
+      });
+      if (reservation) return reservation;
+    }
+    return null;
   }
 
   /** The rendered email, or the failure a template that does not render is. */
