@@ -45,7 +45,7 @@ export function killChildren(): void {
  * waits for it to report its loopback port, and returns a handle to talk to it.
  */
 export async function startChild(
-  name: 'smtp-sink' | 'slow-smtp-sink' | 'http-server',
+  name: 'smtp-sink' | 'slow-smtp-sink' | 'http-server' | 'inbound-appliers',
   opts: { args?: string[]; env?: Record<string, string>; cpuProfDir?: string; label?: string } = {},
 ): Promise<Child> {
   const file = fileURLToPath(new URL(`./children/${name}.ts`, import.meta.url));

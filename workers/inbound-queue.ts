@@ -13,7 +13,7 @@ const APPLIERS = 2;
 /**
  * Applies inbound mail acknowledged with `Prefer: respond-async` (`inbound_queue`), oldest first,
  * as the synchronous route would have. While a workspace has some queued, its hand-offs wait.
- * While acknowledgements keep arriving, each applier works half the time (`restWhileArriving`).
+ * While acknowledgements keep arriving, each applier works a quarter of the time (`restWhileArriving`).
  */
 export function startInboundQueueLoop(deps: Deps, everyMs = INBOUND_QUEUE_TICK_MS): Loop {
   return startLoop('inbound-queue', deps, everyMs, async () => {

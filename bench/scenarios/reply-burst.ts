@@ -9,8 +9,7 @@ import { activeSequence, benchWorkspace } from '../seed';
 import { signedEmailRequest } from '../signed';
 import { startUsage } from '../usage';
 import { waitUntil } from '../wait';
-import { startInboundQueueLoop } from '../../workers/inbound-queue';
-import type { Loop } from '../../workers/loop';
+import { type Child, startChild } from '../child';
 import { replySteps as steps, sentFirstEmails } from './replies';
 
 const CONNECTIONS = 20;
@@ -18,7 +17,7 @@ const CONNECTIONS = 20;
 /**
  * Reply burst (an auto-reply wave, a mailbox's first sync): N signed replies from N enrolled leads
  * as fast as the machine takes them, into the engine's app in its own process, posted with
- * `Prefer: respond-async` (stored, then applied by the appliers running here); acknowledgements
+ * `Prefer: respond-async` (stored, then applied by the engine's appliers in a process of their own, as a worker runs them); acknowledgements
  * against bare Fastify committing one row per request (the least a durable acknowledgement costs),
  * then how long until every reply's effects (enrollment stopped, stage moved, events) are in
  * Postgres, and each reply's time from being sent to its effects.
@@ -37,7 +36,7 @@ export const replyBurstScenario: Scenario = {
     );
     ctx.log(`durable route: ${Math.round(durable.perSecond)}/s, p99 ${durable.p99Ms} ms`);
     const engine = await startBenchEngine(stage);
-    let appliers: Loop | null = null;
+    let appliers: Child | null = null;
     const server = await startServer(ctx.env.options, 'engine', 'reply-burst-engine', stage.env);
     try {
       const ws = await benchWorkspace(engine.deps, 'reply-burst');
@@ -50,9 +49,13 @@ export const replyBurstScenario: Scenario = {
       await enrollFresh(engine, { workspaceId: ws.id, sequenceId, count: count + warmup });
       const leads = await sentFirstEmails(engine.deps.db, ws.id);
       // Posted as a provider with a deadline would: acknowledged once stored, applied by the
-      // engine's appliers (here in this process, as a worker would run them) in the background.
+      // engine's appliers (in their own process, as a worker runs them) in the background.
       const sign = signedEmailRequest(ws.webhookSecret, { prefer: 'respond-async' });
-      appliers = startInboundQueueLoop(engine.deps);
+      appliers = await startChild('inbound-appliers', {
+        env: stage.env,
+        label: 'reply-burst-appliers',
+        ...(ctx.env.options.cpuProf ? { cpuProfDir: ctx.env.options.profileDir } : {}),
+      });
       /** When each lead's reply was handed to the load generator's socket, by lead email. */
       const sentAt = new Map<string, number>();
       let next = 0;
