@@ -12,6 +12,7 @@ import { startMaintenanceLoop } from './maintenance';
 import { startStepWorker } from './steps';
 import { startWebhookDelivery } from './webhooks';
 import { startInboxReader } from '../src/channels/email/inbox/reader';
+import { warmRenderThreads } from '../src/engine/render/template-pool';
 
 export { type Loop, startLoop } from './loop';
 
@@ -23,6 +24,8 @@ export type RunningWorkers = {
 /** Starts every queue processor and background loop of this process. */
 export async function startWorkers(deps: Deps, opts: { channels?: Channels } = {}): Promise<RunningWorkers> {
   const channels = opts.channels ?? createChannels(deps);
+  // Steps due when this process comes up render at once: their threads are started now.
+  warmRenderThreads();
   const workers: Worker[] = [startStepWorker(deps, channels)];
   const loops: Loop[] = [
     startMaintenanceLoop(deps),

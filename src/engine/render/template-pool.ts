@@ -177,6 +177,10 @@ function createPool(size: number, script: string | null) {
   }
 
   return {
+    /** Starts the threads now, so the first renders do not wait for them (they end when idle). */
+    warm(): void {
+      while (slots.size < size) spawn();
+    },
     render(jobs: RenderJob[]): Promise<RenderOutcome[]> {
       const now = Date.now();
       if (jobs.some((job) => isRefused(job.source, now))) {
@@ -199,6 +203,19 @@ let pool: Promise<ReturnType<typeof createPool>> | null = null;
  */
 export function renderTemplates(jobs: RenderJob[]): Promise<RenderOutcome[]> {
   if (jobs.length === 0) return Promise.resolve([]);
+  return templatePool().then((p) => p.render(jobs));
+}
+
+const templatePool = () => {
   pool ??= bundledWorker().then((script) => createPool(POOL_SIZE, script));
-  return pool.then((p) => p.render(jobs));
+  return pool;
+};
+
+/**
+ * Bundles the worker code and starts the threads ahead of the first render: a worker process that
+ * starts calls it, so the steps that are due when it comes up do not wait for the threads. Threads
+ * with nothing to render end after `IDLE_EXIT_MS` as usual.
+ */
+export function warmRenderThreads(): void {
+  void templatePool().then((p) => p.warm());
 }
