@@ -49,14 +49,9 @@ const rawHasIdentity = (raw: Buffer) => {
  * The answers of an acknowledgement, checked against the response schema and serialised once:
  * a reply burst sends thousands of the same two bodies, and the serializer re-checked each.
  */
-const acknowledged = {
-  accepted: JSON.stringify(
-    InboundResult.parse({ status: 'accepted', classification: null, leadId: null, messageId: null }),
-  ),
-  duplicate: JSON.stringify(
-    InboundResult.parse({ status: 'duplicate', classification: null, leadId: null, messageId: null }),
-  ),
-};
+const serialised = (status: 'accepted' | 'duplicate') =>
+  JSON.stringify(InboundResult.parse({ status, classification: null, leadId: null, messageId: null }));
+const acknowledged = { accepted: serialised('accepted'), duplicate: serialised('duplicate') };
 const acknowledge = (reply: FastifyReply, status: 'accepted' | 'duplicate') =>
   reply
     .code(status === 'accepted' ? 202 : 200)
