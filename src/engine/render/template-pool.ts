@@ -54,7 +54,7 @@ const failAll = (jobs: RenderJob[], error: string): RenderOutcome[] => jobs.map(
  * about 450 ms, and a worker pays that whenever its sends resume after the threads went idle.
  * Null when esbuild cannot run here: threads then boot through tsx, as before.
  */
-async function bundledWorker(): Promise<string | null> {
+export async function bundleTemplateWorker(): Promise<string | null> {
   try {
     const result = await build({
       entryPoints: [fileURLToPath(workerEntry)],
@@ -71,7 +71,11 @@ async function bundledWorker(): Promise<string | null> {
   }
 }
 
-function createPool(size: number, script: string | null) {
+/**
+ * A pool of `size` threads started from `script` (see `bundleTemplateWorker`), or through tsx when
+ * it is null. The engine keeps one per process (`renderTemplates`).
+ */
+export function createTemplatePool(size: number, script: string | null) {
   const slots = new Set<Slot>();
   const queue: Batch[] = [];
   const refused = new Map<string, number>();
@@ -194,7 +198,7 @@ function createPool(size: number, script: string | null) {
   };
 }
 
-let pool: Promise<ReturnType<typeof createPool>> | null = null;
+let pool: Promise<ReturnType<typeof createTemplatePool>> | null = null;
 
 /**
  * Renders templates over their variables on the template workers, one outcome per job, in order. A
@@ -207,7 +211,7 @@ export function renderTemplates(jobs: RenderJob[]): Promise<RenderOutcome[]> {
 }
 
 const templatePool = () => {
-  pool ??= bundledWorker().then((script) => createPool(POOL_SIZE, script));
+  pool ??= bundleTemplateWorker().then((script) => createTemplatePool(POOL_SIZE, script));
   return pool;
 };
 
