@@ -29,6 +29,14 @@ export type Outcome = {
 };
 
 /**
+ * The channel's message rows the server took: `sending` becomes `sent`, whether or not the claim is
+ * still current (its lease may have run out during the exchange). Both ways of recording an outcome
+ * (`advanceRuns` and the step runner's own transaction) use it.
+ */
+export const messagesSent = (ids: string[]) =>
+  sql`update messages set status = 'sent' where id = any(${sql.param(ids)}::uuid[]) and status = 'sending'`;
+
+/**
  * The common advance, a step done with another one after it, for a batch of runs (of distinct
  * enrollments) in ONE statement: lock the enrollments, record each run's outcome and its event
  * (activity, score, webhook outbox), and, for each enrollment still live, insert the next run and
@@ -79,11 +87,7 @@ export async function advanceRuns(deps: Deps, outcomes: Outcome[]): Promise<(Run
       where id = any(${enrollmentIds})
       order by id
       for update
-    ), sent_message as (
-      -- The server took the message: it is sent whether or not this claim is still current (its
-      -- lease may have run out during the exchange).
-      update messages set status = 'sent'
-      where id = any(${sql.param(sentMessageIds)}::uuid[]) and status = 'sending'
+    ), sent_message as (${messagesSent(sentMessageIds)}
     ), done as (
       update step_runs sr set status = x.status, reason = x.reason, result = x.result, variant = x.variant,
         executed_at = now(), lease_until = null, updated_at = now()

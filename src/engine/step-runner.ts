@@ -9,7 +9,7 @@ import { loadVersion } from './versions';
 import { bounceLead } from './suppressions';
 import type { StepJob } from '../queue/queues';
 import { planNextRun, scheduleNextStep, windowed } from './advance';
-import type { Outcome } from './advance-in-one';
+import { messagesSent, type Outcome } from './advance-in-one';
 import type { Channel, ChannelResult, StepContext, StepRunRow } from './channel';
 import type { ClaimedRun } from './claim';
 import { stepBatches } from './step-batches';
@@ -147,11 +147,8 @@ async function advance(
   // again after a lost connection: it finds its run recorded if the first commit went through.
   const { outcome, next } = await retryingLostConnections(deps, () =>
     inTransaction(deps, async (tx) => {
-      // The server took the message: sent, whatever this claim has become (as in `advanceRuns`).
       if (result?.kind === 'sent' && result.sentMessageRowId)
-        await tx.execute(
-          sql`update messages set status = 'sent' where id = ${result.sentMessageRowId}::uuid and status = 'sending'`,
-        );
+        await tx.execute(messagesSent([result.sentMessageRowId]));
       // Lock the enrollment: a concurrent reply either committed before (we see it and stop) or waits.
       const [enrollment] = await tx
         .select()

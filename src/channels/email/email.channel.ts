@@ -194,18 +194,7 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       // Rendered for one mailbox, the email may only leave from that mailbox.
       const offers = composed ? judged.offers : [first];
       const draft = sharedDraft(ctx, { to, thread, composed: email });
-      // Counted in flight on the first offer at once, so that sends deciding while this take runs
-      // see it; moved to the mailbox the take chose, or dropped if it took none.
-      sending.add(first.mailbox.id);
-      let reservation: Reserved | null = null;
-      try {
-        reservation = await takeFirstFree(ctx, { now, day, prior, cached, draft, offers });
-      } finally {
-        if (reservation?.mailbox.id !== first.mailbox.id) {
-          sending.remove(first.mailbox.id);
-          if (reservation) sending.add(reservation.mailbox.id);
-        }
-      }
+      const reservation = await takeCounted(ctx, { now, day, prior, cached, draft, offers });
       if (reservation) {
         directory.took(lead.workspaceId, reservation.mailbox.id, { now, day });
         return { reservation, composed: email };
@@ -213,6 +202,28 @@ export function createEmailChannel(deps: Deps, options: EmailChannelOptions = {}
       directory.forget(lead.workspaceId);
     }
     return deferral('capacity', later(CONTENDED_DELAY_MS));
+  }
+
+  /**
+   * The slot take, counted in flight (`createInFlight`) on its first offer while it runs, so sends
+   * deciding meanwhile see it; then on the mailbox it took, or nowhere if it took none.
+   */
+  async function takeCounted(
+    ctx: StepContext,
+    at: Parameters<typeof takeFirstFree>[1],
+  ): Promise<Reserved | null> {
+    const first = at.offers[0]?.mailbox.id ?? '';
+    sending.add(first);
+    let reservation: Reserved | null = null;
+    try {
+      reservation = await takeFirstFree(ctx, at);
+      return reservation;
+    } finally {
+      if (reservation?.mailbox.id !== first) {
+        sending.remove(first);
+        if (reservation) sending.add(reservation.mailbox.id);
+      }
+    }
   }
 
   /** The slot take: first passing over mailboxes another worker is taking a slot from right now, then waiting for them. */
